@@ -1,0 +1,23 @@
+"""The zoo of pretrained seqapps entries: cards (plain data), weight files and recipes."""
+
+from seqapps.zoo.registry import (
+    ZooEntry,
+    describe,
+    get_entry,
+    list_models,
+    register,
+    resolve_weights,
+    sha256_of,
+    verify_file,
+)
+
+__all__ = [
+    "ZooEntry",
+    "describe",
+    "get_entry",
+    "list_models",
+    "register",
+    "resolve_weights",
+    "sha256_of",
+    "verify_file",
+]

@@ -1,0 +1,48 @@
+"""seqapps: recurrent-network sequence applications on Keras 3, with a zoo of pretrained models.
+
+>>> import seqapps
+>>> seqapps.list_models("sentiment-*")  # doctest: +SKIP
+>>> model = seqapps.load("sentiment-lstm")  # doctest: +SKIP
+>>> model.classify("a gorgeous, witty, seductive movie.")  # doctest: +SKIP
+
+TensorFlow is imported on first use of a model, not by `import seqapps`.
+"""
+
+import importlib
+
+from seqapps.version import __version__
+from seqapps.zoo import describe, list_models
+
+_LAZY = {
+    "RecurrentStack": "seqapps.layers",
+    "TextVectorizer": "seqapps.text",
+    "Task": "seqapps.tasks",
+    "TextClassifier": "seqapps.tasks",
+}
+
+
+def load(name: str, **overrides):
+    """Loads a zoo entry (or a saved `.keras` preset) as a ready-to-use task model.
+
+    Keyword arguments override the entry's configuration; e.g.
+    `load("sentiment-lstm", labels=["bad", "okay", "good"])` keeps the pretrained
+    vocabulary, embedding and encoder under a fresh head for fine-tuning.
+    """
+    from seqapps.tasks import TASKS, Task
+    from seqapps.zoo import get_entry
+
+    if str(name).endswith(".keras"):
+        return Task.from_preset(name, **overrides)
+    entry = get_entry(name)
+    if entry.task not in TASKS:
+        raise ValueError(f"entry {name!r} is for task {entry.task!r}, which this version lacks")
+    return TASKS[entry.task].from_preset(name, **overrides)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'seqapps' has no attribute {name!r}")
+
+
+__all__ = ["__version__", "describe", "list_models", "load", *_LAZY]

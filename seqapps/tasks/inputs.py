@@ -1,0 +1,37 @@
+"""Checks on raw Python input shared by the tasks' plain verbs."""
+
+from collections.abc import Iterable
+
+
+def standardize_texts(texts: object, *, name: str = "texts") -> tuple[list[str], bool]:
+    """Returns `(list_of_strings, was_single)`, or raises naming the bad item.
+
+    Bytes are decoded as UTF-8. `None` and other non-string items raise
+    `TypeError`; undecodable bytes raise `ValueError`.
+    """
+    if texts is None:
+        raise TypeError(f"{name} must be a string or a list of strings, got None")
+    single = isinstance(texts, (str, bytes))
+    if single:
+        items: Iterable[object] = [texts]
+    elif isinstance(texts, Iterable) and not isinstance(texts, dict):
+        items = texts
+    else:
+        raise TypeError(f"{name} must be a string or a list of strings, got {type(texts).__name__}")
+    batch = []
+    for index, item in enumerate(items):
+        if isinstance(item, bytes):
+            try:
+                item = item.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise ValueError(
+                    f"{name}[{index}] is not valid UTF-8 ({error}); decode it yourself "
+                    f"with the right encoding and pass a str"
+                ) from None
+        if not isinstance(item, str):
+            raise TypeError(
+                f"{name}[{index}] is {type(item).__name__} ({item!r}), not a string; "
+                f"pass text as str"
+            )
+        batch.append(item)
+    return batch, single

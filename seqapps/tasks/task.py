@@ -1,0 +1,263 @@
+"""What every seqapps task shares: presets, raw-input handling, fine-tuning and export."""
+
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+class Task(keras.Model):
+    """Base class of the task models: a functional `keras.Model` over raw input.
+
+    A subclass builds its layers and functional graph in `__init__`, lists its
+    constructor arguments in `get_config`, and names its parts so that
+    `from_preset(..., **overrides)` can keep the pretrained ones and replace the
+    rest. `fit`, `evaluate` and `predict` are Keras's own; they also accept
+    Python lists and pandas Series of raw strings.
+    """
+
+    #: Registry key of the task, e.g. `"text-classification"`; set by subclasses.
+    task_name = None
+    #: Layers that are not carried over when `from_preset` is asked for a
+    #: different output space (e.g. another label set); set by subclasses.
+    head_layers = ()
+
+    # -- presets ---------------------------------------------------------------
+
+    @classmethod
+    def from_preset(cls, preset, **overrides):
+        """Loads a zoo entry by name, or a `.keras` file saved by `save_preset`.
+
+        Keyword arguments override constructor arguments. Overrides that change
+        the head (e.g. new `labels`) give a fresh head on the pretrained layers;
+        the vocabulary and every other pretrained weight are kept.
+        """
+        from seqapps.zoo import resolve_weights
+
+        path, entry_task = resolve_weights(preset)
+        if entry_task is not None and entry_task != cls.task_name and cls is not Task:
+            raise ValueError(
+                f"{preset!r} is a {entry_task!r} entry, not {cls.task_name!r}; "
+                f"load it with seqapps.load({preset!r})"
+            )
+        model = _load_keras_file(path)
+        if not isinstance(model, Task):
+            raise ValueError(f"{path} does not hold a seqapps task model")
+        if cls is not Task and not isinstance(model, cls):
+            raise ValueError(
+                f"{preset!r} holds a {type(model).__name__} ({model.task_name!r}), "
+                f"not a {cls.__name__}; load it with seqapps.load({preset!r})"
+            )
+        if overrides:
+            model = model._with_overrides(**overrides)
+        return model
+
+    def _with_overrides(self, **overrides):
+        config = self.get_config()
+        unknown = sorted(set(overrides) - set(config))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} has no argument(s) {unknown}; "
+                f"choose among {sorted(config)}"
+            )
+        config.update(overrides)
+        model = type(self).from_config(config)
+        for layer in model.layers:
+            if layer.name in self.head_layers or not layer.weights:
+                continue
+            source = self.get_layer(layer.name)
+            source_weights = source.get_weights()
+            if [w.shape for w in source_weights] != [w.shape for w in layer.get_weights()]:
+                raise ValueError(
+                    f"cannot keep the pretrained layer {layer.name!r} with these "
+                    f"overrides ({overrides}); its weight shapes change"
+                )
+            layer.set_weights(source_weights)
+        return model
+
+    def save_preset(self, path):
+        """Saves config and weights (no optimizer state) as one `.keras` file.
+
+        The file is written beside its destination and moved into place, so a
+        failed save leaves any previous file intact.
+        """
+        path = Path(path)
+        if path.suffix != ".keras":
+            raise ValueError(f"a preset file must end in .keras, got {str(path)!r}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        clean = type(self).from_config(self.get_config())
+        clean.set_weights(self.get_weights())
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.keras")
+        try:
+            clean.save(tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return path
+
+    # -- fine-tuning -------------------------------------------------------------
+
+    def finetune(
+        self,
+        x,
+        y=None,
+        *,
+        validation_data=None,
+        validation_fraction=0.1,
+        epochs=10,
+        batch_size=32,
+        learning_rate=3e-4,
+        patience=2,
+        freeze=(),
+        seed=0,
+        verbose="auto",
+    ):
+        """Trains on the user's data with defaults suited to a pretrained model.
+
+        A learning rate below the from-scratch one, early stopping on a
+        validation slice (the last `validation_fraction` of the shuffled rows when
+        `validation_data` is not given) with the best weights restored, and
+        optionally frozen parts (`freeze=("embedding",)` or
+        `("embedding", "encoder")`).
+
+        Args:
+            x: inputs, or a `tf.data.Dataset` of `(input, target)` pairs.
+            y: targets when `x` holds inputs only.
+
+        Returns:
+            The Keras `History`.
+        """
+        for name in freeze:
+            self.get_layer(name).trainable = False
+        if isinstance(x, tf.data.Dataset):
+            if y is not None:
+                raise ValueError("pass targets inside the tf.data.Dataset, not as y")
+            train = x
+            if validation_data is None:
+                raise ValueError("with a tf.data.Dataset, pass validation_data as well")
+        else:
+            x, y = self._raw_inputs(x), self._raw_targets(y)
+            if y is None or len(x) != len(y):
+                raise ValueError(
+                    f"finetune needs one target per input; got {len(x)} inputs and "
+                    f"{'no' if y is None else len(y)} targets"
+                )
+            order = np.random.default_rng(seed).permutation(len(x))
+            if validation_data is None:
+                held_out = max(1, int(round(len(x) * validation_fraction)))
+                if len(x) - held_out < 1:
+                    raise ValueError(f"need at least 2 examples to fine-tune, got {len(x)}")
+                validation_data = (x[order[-held_out:]], y[order[-held_out:]])
+                order = order[:-held_out]
+            train = tf.data.Dataset.from_tensor_slices((x[order], y[order]))
+            train = train.shuffle(len(order), seed=seed).batch(batch_size)
+            vx, vy = validation_data
+            validation_data = tf.data.Dataset.from_tensor_slices(
+                (self._raw_inputs(vx), self._raw_targets(vy))
+            ).batch(batch_size)
+        self.compile(optimizer=keras.optimizers.Adam(learning_rate))
+        stop = keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=patience, restore_best_weights=True
+        )
+        return super().fit(
+            train,
+            validation_data=validation_data,
+            epochs=epochs,
+            callbacks=[stop],
+            shuffle=False,  # the dataset is shuffled above
+            verbose=verbose,
+        )
+
+    # -- Keras entry points accepting raw Python input ---------------------------
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        return super().fit(self._raw_inputs(x), self._raw_targets(y), *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        return super().evaluate(
+            self._raw_inputs(x), self._raw_targets(y), *args, **kwargs
+        )
+
+    def predict(self, x, *args, **kwargs):
+        return super().predict(self._raw_inputs(x), *args, **kwargs)
+
+    def _raw_inputs(self, x):
+        """Lists and pandas Series of strings become arrays Keras accepts."""
+        if isinstance(x, (list, tuple)) or type(x).__name__ == "Series":
+            return np.asarray(list(x), dtype=object)
+        return x
+
+    def _raw_targets(self, y):
+        if y is None:
+            return None
+        if isinstance(y, (list, tuple)) or type(y).__name__ == "Series":
+            return np.asarray(list(y))
+        return y
+
+    # -- export ----------------------------------------------------------------
+
+    def serving_endpoints(self):
+        """`{name: (function, input_signature)}` of the SavedModel; the first is the default."""
+        raise NotImplementedError
+
+    def export(self, filepath, format="tf_saved_model", verbose=False, **kwargs):
+        """Writes a SavedModel that serves raw input, with no seqapps needed to load it.
+
+        The export is written into a temporary sibling directory and moved into
+        place, so an existing export is only replaced by a complete one.
+        """
+        if format != "tf_saved_model":
+            raise ValueError(f"seqapps exports format='tf_saved_model' only, got {format!r}")
+        target = Path(filepath).absolute()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            archive = keras.export.ExportArchive()
+            archive.track(self)
+            for index, (name, (fn, signature)) in enumerate(self.serving_endpoints().items()):
+                archive.add_endpoint("serving_default" if index == 0 else name, fn, signature)
+                if index == 0:
+                    archive.add_endpoint(name, fn, signature)
+            archive.write_out(str(staging / "model"), verbose=verbose)
+            self._write_export_assets(staging / "model" / "assets")
+            _replace_directory(staging / "model", target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return target
+
+    def _write_export_assets(self, assets_dir):
+        """Hook for tasks that ship readable files (e.g. label names) with an export."""
+
+
+def _load_keras_file(path):
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as error:  # Keras raises many types for a damaged archive.
+        raise ValueError(
+            f"could not load the model file {path}: {error}. The file is damaged or "
+            f"not a seqapps preset; download or re-save it."
+        ) from error
+
+
+def _replace_directory(source, target):
+    """Moves `source` to `target`, never leaving `target` half-written."""
+    if not target.exists():
+        os.replace(source, target)
+        return
+    backup = target.with_name(f".{target.name}.old-{uuid.uuid4().hex}")
+    os.replace(target, backup)
+    try:
+        os.replace(source, target)
+    except OSError:
+        os.replace(backup, target)
+        raise
+    shutil.rmtree(backup, ignore_errors=True)
+
+
+def string_signature(name="inputs"):
+    return [tf.TensorSpec([None], tf.string, name=name)]

@@ -1,0 +1,228 @@
+"""Text classification (many-to-one): sentiment and any other label set."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from seqapps.layers import RecurrentStack
+from seqapps.tasks.inputs import standardize_texts
+from seqapps.tasks.task import Task, string_signature
+from seqapps.text import TextVectorizer
+
+POOLINGS = ("last", "mean", "max")
+
+
+@keras.saving.register_keras_serializable(package="seqapps")
+class TextClassifier(Task):
+    """Raw text in, one label per text out: embedding → recurrent stack → softmax.
+
+    The vectorizer is part of the model, so `fit`, `predict`, `evaluate` and the
+    exported SavedModel all take raw strings. Words outside the vocabulary map
+    to `[UNK]`; texts longer than `max_length` words keep their first
+    `max_length` words.
+
+    Args:
+        vocabulary: the word list of the vectorizer (see `build_vocabulary`).
+        labels: the label names, in id order, e.g. `["negative", "positive"]`.
+        cell: `"rnn"`, `"lstm"` or `"gru"`.
+        units: hidden size of each recurrent layer (per direction).
+        num_layers: depth of the recurrent stack.
+        bidirectional: read the text both ways.
+        embedding_dim: size of the word vectors.
+        dropout: dropout on the word vectors, between recurrent layers and
+            before the head.
+        pooling: how the sequence becomes one vector: the final state
+            (`"last"`), or the mean or max of the outputs over the (unpadded) words.
+        max_length: words kept per text.
+
+    Example:
+
+    >>> import seqapps
+    >>> model = seqapps.load("sentiment-lstm")
+    >>> model.classify("a gorgeous, witty, seductive movie.")["label"]
+    'positive'
+    """
+
+    task_name = "text-classification"
+    head_layers = ("head",)
+
+    def __init__(
+        self,
+        vocabulary,
+        labels,
+        cell="lstm",
+        units=128,
+        num_layers=1,
+        bidirectional=False,
+        embedding_dim=128,
+        dropout=0.0,
+        pooling="last",
+        max_length=256,
+        **kwargs,
+    ):
+        labels = [str(label) for label in labels]
+        if len(labels) < 2 or len(set(labels)) != len(labels):
+            raise ValueError(f"labels must be at least two distinct names, got {labels}")
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+
+        # Layers.
+        vectorizer = TextVectorizer(vocabulary, split="word", max_length=max_length, name="vectorizer")
+        embedding = keras.layers.Embedding(
+            vectorizer.vocabulary_size, embedding_dim, mask_zero=True, name="embedding"
+        )
+        encoder = RecurrentStack(
+            cell,
+            units,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            return_sequences=pooling != "last",
+            name="encoder",
+        )
+        head = keras.layers.Dense(len(labels), activation="softmax", name="head")
+
+        # Functional graph.
+        texts = keras.Input(shape=(), dtype="string", name="texts")
+        ids = vectorizer(texts)
+        x = embedding(ids)
+        x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
+        x = encoder(x)
+        if pooling == "mean":
+            x = keras.layers.GlobalAveragePooling1D(name="pooling")(x)
+        elif pooling == "max":
+            x = MaskedMaxPooling(name="pooling")(x)
+        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+        probabilities = head(x)
+        super().__init__(inputs=texts, outputs=probabilities, **kwargs)
+
+        # Config.
+        self.vocabulary = list(vocabulary)
+        self.labels = labels
+        self.cell = cell
+        self.units = units
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.embedding_dim = embedding_dim
+        self.dropout = dropout
+        self.pooling = pooling
+        self.max_length = max_length
+        self.compile()
+
+    def get_config(self):
+        return {
+            "vocabulary": self.vocabulary,
+            "labels": self.labels,
+            "cell": self.cell,
+            "units": self.units,
+            "num_layers": self.num_layers,
+            "bidirectional": self.bidirectional,
+            "embedding_dim": self.embedding_dim,
+            "dropout": self.dropout,
+            "pooling": self.pooling,
+            "max_length": self.max_length,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
+        if optimizer == "auto":
+            optimizer = keras.optimizers.Adam(1e-3)
+        if loss == "auto":
+            loss = keras.losses.SparseCategoricalCrossentropy()
+        if metrics == "auto":
+            metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    # -- the plain verb --------------------------------------------------------
+
+    def classify(self, texts, *, all_scores=False, batch_size=64):
+        """Labels raw texts.
+
+        Returns, per text, `{"label": name, "score": probability}` (plus
+        `"scores": {name: probability}` with `all_scores=True`): a dict for a
+        single string, a list of dicts for a list. An empty or whitespace-only
+        text has no words, so its answer is the model's prior; bytes are decoded
+        as UTF-8; `None` or non-string items raise `TypeError`.
+        """
+        batch, single = standardize_texts(texts)
+        if not batch:
+            return []
+        probabilities = self.predict(np.asarray(batch, dtype=object), batch_size=batch_size, verbose=0)
+        results = []
+        for row in probabilities:
+            best = int(np.argmax(row))
+            result = {"label": self.labels[best], "score": float(row[best])}
+            if all_scores:
+                result["scores"] = {name: float(p) for name, p in zip(self.labels, row)}
+            results.append(result)
+        return results[0] if single else results
+
+    # -- targets ---------------------------------------------------------------
+
+    def _raw_targets(self, y):
+        """Label names or ids to ids; anything outside the label set raises."""
+        y = super()._raw_targets(y)
+        if y is None or isinstance(y, tf.data.Dataset) or tf.is_tensor(y):
+            return y
+        y = np.asarray(y)
+        if y.dtype.kind in "OUS":
+            index = {name: i for i, name in enumerate(self.labels)}
+            unknown = sorted({str(v) for v in y.tolist()} - set(index))
+            if unknown:
+                raise ValueError(
+                    f"labels {unknown} in the data are not among the model's labels "
+                    f"{self.labels}; load the model with labels=[...] naming every label "
+                    f"to get a fresh head for them"
+                )
+            return np.array([index[str(v)] for v in y.tolist()], dtype="int64")
+        if y.size and (y.min() < 0 or y.max() >= len(self.labels)):
+            raise ValueError(
+                f"label ids must lie in 0..{len(self.labels) - 1} for labels {self.labels}, "
+                f"got values from {y.min()} to {y.max()}"
+            )
+        return y.astype("int64")
+
+    # -- export ----------------------------------------------------------------
+
+    def serving_endpoints(self):
+        label_names = tf.constant(self.labels)
+
+        def classify(texts):
+            probabilities = self(texts, training=False)
+            label_ids = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
+            return {
+                "probabilities": probabilities,
+                "label_ids": label_ids,
+                "labels": tf.gather(label_names, label_ids),
+            }
+
+        return {"classify": (classify, string_signature("texts"))}
+
+    def _write_export_assets(self, assets_dir):
+        assets_dir.mkdir(parents=True, exist_ok=True)
+        (assets_dir / "labels.txt").write_text("\n".join(self.labels) + "\n", encoding="utf-8")
+
+
+@keras.saving.register_keras_serializable(package="seqapps")
+class MaskedMaxPooling(keras.layers.Layer):
+    """Max over time of the unpadded steps only."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return tf.reduce_max(inputs, axis=1)
+        pooled = tf.reduce_max(tf.where(mask[..., None], inputs, tf.fill(tf.shape(inputs), -1e9)), axis=1)
+        # An empty text has no step to take the max over; give it zeros, like "last".
+        return tf.where(tf.reduce_any(mask, axis=1)[:, None], pooled, tf.zeros_like(pooled))
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])

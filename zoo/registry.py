@@ -1,0 +1,166 @@
+"""The registry of pretrained entries: one dict of cards, read from `cards/*.json`."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import fnmatch
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+ZOO_DIR = Path(__file__).resolve().parent
+CARDS_DIR = ZOO_DIR / "cards"
+
+
+@dataclasses.dataclass(frozen=True)
+class ZooEntry:
+    """One pretrained entry: its card, as plain data.
+
+    `weights` holds `file` (relative to the zoo folder) and/or `url`, plus the
+    `sha256` and `size_bytes` every copy must match. `metrics` holds the
+    held-out numbers the recipe measured (`test`, and `validation` used for
+    selection).
+    """
+
+    name: str
+    task: str
+    description: str
+    architecture: dict[str, Any]
+    weights: dict[str, Any]
+    num_parameters: int
+    dataset: dict[str, Any]
+    metrics: dict[str, Any]
+    license: str
+    recipe: str
+    notes: str = ""
+
+    @classmethod
+    def from_card(cls, card: dict[str, Any], source: str = "card") -> ZooEntry:
+        fields = {field.name for field in dataclasses.fields(cls)}
+        required = {f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING}
+        missing = sorted(required - set(card))
+        unknown = sorted(set(card) - fields)
+        if missing or unknown:
+            raise ValueError(f"{source}: missing fields {missing}, unknown fields {unknown}")
+        return cls(**card)
+
+    def to_card(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+_REGISTRY: dict[str, ZooEntry] = {}
+
+
+def register(entry: ZooEntry) -> ZooEntry:
+    """Adds an entry; a name that is already taken is refused."""
+    if entry.name in _REGISTRY:
+        raise ValueError(f"a zoo entry named {entry.name!r} is already registered")
+    _REGISTRY[entry.name] = entry
+    return entry
+
+
+def get_entry(name: str) -> ZooEntry:
+    """The entry called `name`; an unknown name is answered with the closest ones."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, _REGISTRY, n=3, cutoff=0.5)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        raise ValueError(
+            f"unknown model {name!r}; {hint}see seqapps.list_models()"
+        ) from None
+
+
+def list_models(pattern: str | None = None, task: str | None = None) -> list[str]:
+    """Sorted entry names, filtered by an fnmatch `pattern` (`"*lstm*"`) and/or `task`."""
+    names = sorted(_REGISTRY)
+    if pattern is not None:
+        names = fnmatch.filter(names, pattern)
+    if task is not None:
+        names = [name for name in names if _REGISTRY[name].task == task]
+    return names
+
+
+def describe(name: str) -> dict[str, Any]:
+    """The card of an entry, as a plain dict."""
+    return get_entry(name).to_card()
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_file(path: Path, entry: ZooEntry) -> None:
+    """Refuses a weight file whose size or sha256 differs from the card."""
+    expected_size = entry.weights["size_bytes"]
+    size = path.stat().st_size
+    if size != expected_size:
+        raise ValueError(
+            f"refusing to load {entry.name!r}: {path} is {size} bytes, the card says "
+            f"{expected_size}; the file is truncated or replaced — reinstall seqapps or "
+            f"delete the file so it is fetched again"
+        )
+    digest = sha256_of(path)
+    if digest != entry.weights["sha256"]:
+        raise ValueError(
+            f"refusing to load {entry.name!r}: sha256 of {path} is {digest}, the card "
+            f"says {entry.weights['sha256']}; the file is corrupted or tampered with — "
+            f"reinstall seqapps or delete the file so it is fetched again"
+        )
+
+
+def weights_path(entry: ZooEntry) -> Path:
+    """A verified local copy of the entry's weights, downloaded into the cache if needed."""
+    local = entry.weights.get("file")
+    if local:
+        path = ZOO_DIR / local
+        if path.exists():
+            verify_file(path, entry)
+            return path
+    url = entry.weights.get("url")
+    if not url:
+        raise FileNotFoundError(
+            f"the weights of {entry.name!r} are missing ({ZOO_DIR / local}) and the card "
+            f"names no URL; reinstall seqapps"
+        )
+    import keras
+
+    cache_dir = os.environ.get("SEQAPPS_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "seqapps"))
+    downloaded = keras.utils.get_file(
+        fname=f"{entry.name}-{entry.weights['sha256'][:12]}.keras",
+        origin=url,
+        file_hash=entry.weights["sha256"],
+        hash_algorithm="sha256",
+        cache_dir=cache_dir,
+        cache_subdir="weights",
+    )
+    path = Path(downloaded)
+    verify_file(path, entry)
+    return path
+
+
+def resolve_weights(preset: str | os.PathLike) -> tuple[Path, str | None]:
+    """`(verified path, task)` for an entry name, or `(path, None)` for a `.keras` file."""
+    path = Path(preset)
+    if path.suffix == ".keras":
+        if not path.exists():
+            raise FileNotFoundError(f"no preset file at {path}")
+        return path, None
+    entry = get_entry(str(preset))
+    return weights_path(entry), entry.task
+
+
+def load_cards(directory: Path = CARDS_DIR) -> None:
+    for card_path in sorted(directory.glob("*.json")):
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        register(ZooEntry.from_card(card, source=str(card_path)))
+
+
+load_cards()
