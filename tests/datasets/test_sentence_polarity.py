@@ -116,3 +116,10 @@ def test_label_balance(splits):
     assert labels["train"] == {NEGATIVE: 8750, POSITIVE: 10084}
     assert labels["validation"] == {NEGATIVE: 1051, POSITIVE: 1178}
     assert labels["test"] == {NEGATIVE: 1048, POSITIVE: 1209}
+
+
+def test_supervised_pairs_are_text_and_label():
+    dataset = datasets.load(NAME, split="test", as_supervised=True)
+    text, label = next(iter(dataset))
+    assert text.numpy().decode("utf-8") == "Effective but too tepid biopic"
+    assert int(label) == NEGATIVE

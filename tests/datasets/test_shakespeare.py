@@ -82,3 +82,10 @@ def test_text_uses_unix_line_endings_only(splits):
     for works in splits.values():
         for work, text in works.items():
             assert "\r" not in text, work
+
+
+def test_supervised_view_is_the_text_alone():
+    dataset = datasets.load(NAME, split="test", as_supervised=True)
+    first = next(iter(dataset))
+    assert first.dtype.name == "string"
+    assert first.numpy().decode("utf-8").startswith("MACBETH\n\nby William Shakespeare\n")
