@@ -69,9 +69,7 @@ def get_entry(name: str) -> ZooEntry:
     except KeyError:
         close = difflib.get_close_matches(name, _REGISTRY, n=3, cutoff=0.5)
         hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
-        raise ValueError(
-            f"unknown model {name!r}; {hint}see seqapps.list_models()"
-        ) from None
+        raise ValueError(f"unknown model {name!r}; {hint}see seqapps.list_models()") from None
 
 
 def list_models(pattern: str | None = None, task: str | None = None) -> list[str]:
@@ -132,7 +130,10 @@ def weights_path(entry: ZooEntry) -> Path:
         )
     import keras
 
-    cache_dir = os.environ.get("SEQAPPS_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "seqapps"))
+    cache_dir = os.environ.get(
+        "SEQAPPS_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "seqapps")
+    )
+    os.makedirs(cache_dir, exist_ok=True)  # get_file falls back to /tmp for a missing dir
     downloaded = keras.utils.get_file(
         fname=f"{entry.name}-{entry.weights['sha256'][:12]}.keras",
         origin=url,

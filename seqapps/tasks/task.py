@@ -62,8 +62,7 @@ class Task(keras.Model):
         unknown = sorted(set(overrides) - set(config))
         if unknown:
             raise TypeError(
-                f"{type(self).__name__} has no argument(s) {unknown}; "
-                f"choose among {sorted(config)}"
+                f"{type(self).__name__} has no argument(s) {unknown}; choose among {sorted(config)}"
             )
         config.update(overrides)
         model = type(self).from_config(config)
@@ -179,9 +178,7 @@ class Task(keras.Model):
         return super().fit(self._raw_inputs(x), self._raw_targets(y), *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
-        return super().evaluate(
-            self._raw_inputs(x), self._raw_targets(y), *args, **kwargs
-        )
+        return super().evaluate(self._raw_inputs(x), self._raw_targets(y), *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
         return super().predict(self._raw_inputs(x), *args, **kwargs)

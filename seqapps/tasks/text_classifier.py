@@ -67,7 +67,9 @@ class TextClassifier(Task):
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
 
         # Layers.
-        vectorizer = TextVectorizer(vocabulary, split="word", max_length=max_length, name="vectorizer")
+        vectorizer = TextVectorizer(
+            vocabulary, split="word", max_length=max_length, name="vectorizer"
+        )
         embedding = keras.layers.Embedding(
             vectorizer.vocabulary_size, embedding_dim, mask_zero=True, name="embedding"
         )
@@ -150,7 +152,9 @@ class TextClassifier(Task):
         batch, single = standardize_texts(texts)
         if not batch:
             return []
-        probabilities = self.predict(np.asarray(batch, dtype=object), batch_size=batch_size, verbose=0)
+        probabilities = self.predict(
+            np.asarray(batch, dtype=object), batch_size=batch_size, verbose=0
+        )
         results = []
         for row in probabilities:
             best = int(np.argmax(row))
@@ -217,7 +221,9 @@ class MaskedMaxPooling(keras.layers.Layer):
     def call(self, inputs, mask=None):
         if mask is None:
             return tf.reduce_max(inputs, axis=1)
-        pooled = tf.reduce_max(tf.where(mask[..., None], inputs, tf.fill(tf.shape(inputs), -1e9)), axis=1)
+        pooled = tf.reduce_max(
+            tf.where(mask[..., None], inputs, tf.fill(tf.shape(inputs), -1e9)), axis=1
+        )
         # An empty text has no step to take the max over; give it zeros, like "last".
         return tf.where(tf.reduce_any(mask, axis=1)[:, None], pooled, tf.zeros_like(pooled))
 

@@ -126,8 +126,10 @@ def build_vocabulary(
             batch = []
     if batch:
         counts.update(_flat_tokens(tokenizer, batch))
-    ranked = sorted((token for token, n in counts.items() if n >= min_count and token not in (PAD, UNK)),
-                    key=lambda token: (-counts[token], token))
+    ranked = sorted(
+        (token for token, n in counts.items() if n >= min_count and token not in (PAD, UNK)),
+        key=lambda token: (-counts[token], token),
+    )
     return ranked[:max_size] if max_size else ranked
 
 

@@ -1,0 +1,171 @@
+"""The `seqapps` command line: list, info, predict, finetune, export, datasets."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterable, Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if getattr(args, "quiet", False):
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        return args.run(args) or 0
+    except (ValueError, TypeError, FileNotFoundError, KeyError) as error:
+        print(f"seqapps {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="seqapps", description="Recurrent-network sequence applications and their zoo."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    list_ = commands.add_parser("list", help="list the zoo entries")
+    list_.add_argument("pattern", nargs="?", help="fnmatch filter, e.g. 'sentiment-*'")
+    list_.add_argument("--task", help="only entries of this task")
+    list_.set_defaults(run=_list)
+
+    info = commands.add_parser("info", help="print an entry's card as JSON")
+    info.add_argument("name")
+    info.set_defaults(run=_info)
+
+    predict = commands.add_parser(
+        "predict", help="run an entry on texts (arguments, --file, or lines on stdin)"
+    )
+    predict.add_argument("name")
+    predict.add_argument("texts", nargs="*", help="texts; none: read lines from --file or stdin")
+    predict.add_argument("--file", help="read one text per line from this file ('-' for stdin)")
+    predict.add_argument("--json", action="store_true", help="JSON lines out")
+    predict.add_argument("--all-scores", action="store_true", help="include every label's score")
+    predict.set_defaults(run=_predict, quiet=True)
+
+    finetune = commands.add_parser("finetune", help="fine-tune an entry on a CSV/TSV file")
+    finetune.add_argument("name")
+    finetune.add_argument("--data", required=True, help="CSV or TSV file")
+    finetune.add_argument("--text-column", default="text")
+    finetune.add_argument("--label-column", default="label")
+    finetune.add_argument(
+        "--out", required=True, help="where to write the fine-tuned .keras preset"
+    )
+    finetune.add_argument("--epochs", type=int, default=10)
+    finetune.add_argument("--learning-rate", type=float, default=3e-4)
+    finetune.add_argument("--batch-size", type=int, default=32)
+    finetune.add_argument(
+        "--freeze", action="append", default=[], help="layer to freeze: embedding, encoder"
+    )
+    finetune.add_argument("--quiet", action="store_true", help="no progress bars")
+    finetune.set_defaults(run=_finetune)
+
+    export = commands.add_parser("export", help="write a SavedModel that serves raw input")
+    export.add_argument("name", help="entry name or .keras preset")
+    export.add_argument("directory")
+    export.set_defaults(run=_export, quiet=True)
+
+    datasets = commands.add_parser("datasets", help="list the bundled datasets")
+    datasets.set_defaults(run=_datasets)
+    return parser
+
+
+def _list(args: argparse.Namespace) -> None:
+    from seqapps.zoo import get_entry, list_models
+
+    names = list_models(args.pattern, task=args.task)
+    width = max((len(name) for name in names), default=4)
+    for name in names:
+        entry = get_entry(name)
+        metrics = _headline_metric(entry.metrics)
+        print(f"{name:<{width}}  {entry.task:<20}  {entry.num_parameters:>9,} params  {metrics}")
+
+
+def _headline_metric(metrics: dict) -> str:
+    test = metrics.get("test", {})
+    for key, value in test.items():
+        if isinstance(value, dict) and "pooled" in value:
+            return f"test {key} {value['pooled']:.3f}"
+        if isinstance(value, (int, float)):
+            return f"test {key} {value:.3f}"
+    return ""
+
+
+def _info(args: argparse.Namespace) -> None:
+    from seqapps.zoo import describe
+
+    print(json.dumps(describe(args.name), indent=2))
+
+
+def _read_lines(path: str) -> list[str]:
+    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    with stream:
+        return [line.rstrip("\n") for line in stream if line.strip()]
+
+
+def _predict(args: argparse.Namespace) -> None:
+    import seqapps
+
+    texts: Iterable[str] = args.texts
+    if not texts:
+        texts = _read_lines(args.file or "-")
+    model = seqapps.load(args.name)
+    results = model.classify(list(texts), all_scores=args.all_scores)
+    for text, result in zip(texts, results):
+        if args.json:
+            print(json.dumps({"text": text, **result}, ensure_ascii=False))
+        else:
+            print(f"{result['label']}\t{result['score']:.3f}\t{text}")
+
+
+def _finetune(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    import seqapps
+
+    separator = "\t" if args.data.endswith((".tsv", ".tab")) else ","
+    frame = pd.read_csv(args.data, sep=separator, keep_default_na=False)
+    missing = [c for c in (args.text_column, args.label_column) if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{args.data} has no column(s) {missing}; its columns are {list(frame.columns)}; "
+            f"name them with --text-column / --label-column"
+        )
+    labels = [str(label) for label in frame[args.label_column]]
+    names = sorted(set(labels))
+    model = seqapps.load(args.name)
+    if names != sorted(model.labels):
+        model = seqapps.load(args.name, labels=names)
+    history = model.finetune(
+        frame[args.text_column].astype(str).tolist(),
+        labels,
+        epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
+        freeze=tuple(args.freeze),
+        verbose=0 if args.quiet else "auto",
+    )
+    path = model.save_preset(
+        args.out if args.out.endswith(".keras") else os.path.join(args.out, "model.keras")
+    )
+    best = min(history.history["val_loss"])
+    print(f"wrote {path} (labels {model.labels}; best validation loss {best:.4f})")
+
+
+def _export(args: argparse.Namespace) -> None:
+    import seqapps
+
+    path = seqapps.load(args.name).export(args.directory)
+    print(f"wrote SavedModel to {path}")
+
+
+def _datasets(args: argparse.Namespace) -> None:
+    from seqapps import datasets
+
+    print(datasets.format_table())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

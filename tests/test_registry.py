@@ -1,0 +1,154 @@
+"""The zoo registry: one way in, clear answers, and no unverified weights ever loaded."""
+
+import dataclasses
+import shutil
+
+import pytest
+from seqapps.zoo import ZooEntry, get_entry, list_models, register, registry, sha256_of
+
+import seqapps
+from seqapps.tasks import TextClassifier
+
+
+@pytest.fixture(scope="module")
+def tiny_preset(tmp_path_factory):
+    model = TextClassifier(["good", "bad"], ["negative", "positive"], units=4, embedding_dim=4)
+    return model.save_preset(tmp_path_factory.mktemp("preset") / "tiny.keras")
+
+
+@pytest.fixture
+def temporary_entries():
+    """Registers entries for one test and removes them afterwards."""
+    added = []
+
+    def add(path, name="test-tiny", **weights):
+        entry = ZooEntry(
+            name=name,
+            task="text-classification",
+            description="a tiny test entry",
+            architecture={},
+            weights={
+                "file": str(path),
+                "url": None,
+                "sha256": sha256_of(path),
+                "size_bytes": path.stat().st_size,
+                **weights,
+            },
+            num_parameters=0,
+            dataset={},
+            metrics={},
+            license="Apache-2.0",
+            recipe="",
+        )
+        added.append(register(entry).name)
+        return entry
+
+    yield add
+    for name in added:
+        registry._REGISTRY.pop(name, None)
+
+
+def test_load_by_name_gives_a_ready_model(tiny_preset, temporary_entries):
+    temporary_entries(tiny_preset)
+    model = seqapps.load("test-tiny")
+    assert isinstance(model, TextClassifier)
+    assert model.classify("good")["label"] in ("negative", "positive")
+
+
+def test_duplicate_names_are_refused(tiny_preset, temporary_entries):
+    entry = temporary_entries(tiny_preset)
+    with pytest.raises(ValueError, match="already registered"):
+        register(entry)
+
+
+def test_unknown_names_get_the_closest_known_ones(tiny_preset, temporary_entries):
+    temporary_entries(tiny_preset, name="sentiment-test-tiny")
+    with pytest.raises(ValueError, match="did you mean 'sentiment-test-tiny'"):
+        seqapps.load("sentiment-test-tiyn")
+    with pytest.raises(ValueError, match="unknown model 'zzz'; see seqapps.list_models"):
+        get_entry("zzz")
+
+
+def test_list_models_filters(tiny_preset, temporary_entries):
+    temporary_entries(tiny_preset, name="aaa-test-one")
+    temporary_entries(tiny_preset, name="aaa-test-two")
+    assert list_models("aaa-test-*") == ["aaa-test-one", "aaa-test-two"]
+    assert list_models("*-two", task="text-classification") == ["aaa-test-two"]
+    assert list_models("aaa-*", task="translation") == []
+    assert seqapps.describe("aaa-test-one")["name"] == "aaa-test-one"
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate"])
+def test_damaged_weights_are_refused(tiny_preset, temporary_entries, tmp_path, damage):
+    copy = tmp_path / "tiny.keras"
+    shutil.copy(tiny_preset, copy)
+    temporary_entries(copy)
+    data = bytearray(copy.read_bytes())
+    if damage == "flip":
+        data[len(data) // 2] ^= 0xFF
+    else:
+        data = data[: len(data) // 2]
+    copy.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="refusing to load 'test-tiny'"):
+        seqapps.load("test-tiny")
+
+
+def test_missing_weights_without_url_say_so(tmp_path, tiny_preset, temporary_entries):
+    copy = tmp_path / "gone.keras"
+    shutil.copy(tiny_preset, copy)
+    temporary_entries(copy)
+    copy.unlink()
+    with pytest.raises(FileNotFoundError, match="names no URL"):
+        seqapps.load("test-tiny")
+
+
+def test_url_entries_download_verify_and_cache(
+    tiny_preset, temporary_entries, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("SEQAPPS_CACHE", str(tmp_path / "cache"))
+    temporary_entries(tiny_preset, file=None, url=tiny_preset.as_uri())
+    model = seqapps.load("test-tiny")
+    assert isinstance(model, TextClassifier)
+    assert len(list((tmp_path / "cache" / "weights").glob("test-tiny-*.keras"))) == 1
+
+
+def test_url_entries_with_a_wrong_hash_are_refused(
+    tiny_preset, temporary_entries, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("SEQAPPS_CACHE", str(tmp_path / "cache"))
+    temporary_entries(tiny_preset, file=None, url=tiny_preset.as_uri(), sha256="0" * 64)
+    with pytest.raises(ValueError, match="(?i)hash|refusing"):
+        seqapps.load("test-tiny")
+
+
+def test_wrong_task_is_refused(tiny_preset, temporary_entries):
+    entry = temporary_entries(tiny_preset)
+    registry._REGISTRY["test-tiny"] = dataclasses.replace(entry, task="translation")
+    with pytest.raises(ValueError, match="task 'translation'"):
+        seqapps.load("test-tiny")
+
+
+def test_a_file_that_is_not_a_model_is_refused(tmp_path):
+    bogus = tmp_path / "bogus.keras"
+    bogus.write_bytes(b"not a zip archive")
+    with pytest.raises(ValueError, match="could not load the model file"):
+        seqapps.load(str(bogus))
+    with pytest.raises(FileNotFoundError, match="no preset file"):
+        seqapps.load(str(tmp_path / "missing.keras"))
+
+
+def test_cards_need_every_field():
+    with pytest.raises(ValueError, match=r"missing fields \['architecture'"):
+        ZooEntry.from_card({"name": "x", "task": "t", "description": ""})
+
+
+def test_import_stays_light():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, seqapps; seqapps.list_models(); "
+        "print(sorted(m for m in ('tensorflow', 'keras', 'pandas', 'tensorflow_datasets', 'matplotlib') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -1,0 +1,147 @@
+"""TextClassifier on a tiny config: the shared harness plus what classify promises."""
+
+import numpy as np
+import pytest
+from harness import (
+    assert_batch_independent,
+    assert_config_round_trip,
+    assert_predict_accepts_tf_data,
+    assert_preset_round_trip,
+    assert_same_outputs,
+    load_export_without_seqapps,
+)
+
+from seqapps.tasks import Task, TextClassifier
+
+TEXTS = ["a good movie!", "bad", "", "not good, not bad at all"]
+VOCABULARY = ["good", "bad", "movie", "not", "a", "!", ","]
+
+
+@pytest.fixture(scope="module", params=["last", "max"])
+def model(request):
+    return TextClassifier(
+        VOCABULARY,
+        ["negative", "positive"],
+        cell="gru",
+        units=4,
+        embedding_dim=4,
+        pooling=request.param,
+    )
+
+
+def test_config_round_trip(model):
+    clone = assert_config_round_trip(model)
+    assert_same_outputs(clone.predict(TEXTS, verbose=0), model.predict(TEXTS, verbose=0))
+
+
+def test_padding_does_not_change_answers(model):
+    assert_batch_independent(model, TEXTS)
+
+
+def test_predict_takes_tf_data(model):
+    assert_predict_accepts_tf_data(model, TEXTS)
+
+
+def test_preset_round_trip(model, tmp_path):
+    assert_preset_round_trip(model, TEXTS, tmp_path)
+
+
+def test_export_serves_raw_strings_without_seqapps(model, tmp_path):
+    model.export(tmp_path / "export")
+    served = load_export_without_seqapps(tmp_path / "export", TEXTS)
+    probabilities = model.predict(TEXTS, verbose=0)
+    assert_same_outputs(served["probabilities"], probabilities)
+    assert served["label_ids"] == probabilities.argmax(-1).tolist()
+    assert served["labels"] == [model.labels[i] for i in probabilities.argmax(-1)]
+    assert (tmp_path / "export" / "assets" / "labels.txt").read_text().split() == model.labels
+
+
+def test_export_replaces_an_existing_export_whole(model, tmp_path):
+    target = tmp_path / "export"
+    target.mkdir()
+    (target / "stale.txt").write_text("old")
+    model.export(target)
+    assert not (target / "stale.txt").exists()
+    assert (target / "saved_model.pb").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["export"]  # no staging leftovers
+
+
+def test_classify_returns_label_and_score(model):
+    single = model.classify("a good movie")
+    assert set(single) == {"label", "score"}
+    assert single["label"] in model.labels
+    results = model.classify(TEXTS, all_scores=True)
+    probabilities = model.predict(TEXTS, verbose=0)
+    for result, row in zip(results, probabilities):
+        assert result["score"] == pytest.approx(row.max())
+        assert result["scores"] == pytest.approx(dict(zip(model.labels, row.tolist())))
+        assert result["label"] == max(result["scores"], key=result["scores"].get)
+
+
+def test_classify_input_rules(model):
+    assert model.classify([]) == []
+    assert model.classify([b"good"]) == model.classify(["good"])
+    assert model.classify(["   "]) == model.classify([""])  # no words: the model's prior
+    long_text = " ".join(["good"] * 1000)
+    assert model.classify(long_text) == model.classify(" ".join(["good"] * model.max_length))
+    with pytest.raises(TypeError, match="got None"):
+        model.classify(None)
+    with pytest.raises(TypeError, match=r"texts\[1\] is int"):
+        model.classify(["fine", 3])
+    with pytest.raises(TypeError, match=r"texts\[0\] is NoneType"):
+        model.classify([None])
+    with pytest.raises(ValueError, match=r"texts\[0\] is not valid UTF-8"):
+        model.classify([b"\xff\xfe bad"])
+
+
+def test_fit_takes_label_names_and_refuses_unknown_ones():
+    model = TextClassifier(VOCABULARY, ["negative", "positive"], units=4, embedding_dim=4)
+    model.fit(["good", "bad"], ["positive", "negative"], epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"labels \['neutral'\] in the data are not among"):
+        model.fit(["good"], ["neutral"], epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="label ids must lie in 0..1"):
+        model.fit(["good"], [2], epochs=1, verbose=0)
+
+
+def test_new_labels_get_a_fresh_head_on_the_pretrained_layers(model, tmp_path):
+    path = model.save_preset(tmp_path / "p.keras")
+    relabelled = TextClassifier.from_preset(path, labels=["bad", "okay", "good"])
+    assert relabelled.labels == ["bad", "okay", "good"]
+    assert relabelled.get_layer("head").get_weights()[0].shape == (4, 3)
+    for name in ("embedding", "encoder"):
+        for new, old in zip(
+            relabelled.get_layer(name).get_weights(), model.get_layer(name).get_weights()
+        ):
+            np.testing.assert_array_equal(new, old)
+    with pytest.raises(TypeError, match="has no argument"):
+        Task.from_preset(path, num_clases=3)
+    with pytest.raises(ValueError, match="weight shapes change"):
+        Task.from_preset(path, units=8)
+
+
+def test_finetune_learns_a_new_three_class_problem():
+    rng = np.random.default_rng(0)
+    words = {
+        "bad": ["awful", "bad", "poor"],
+        "okay": ["fine", "okay", "average"],
+        "good": ["great", "good", "superb"],
+    }
+    vocabulary = [w for ws in words.values() for w in ws] + ["the", "film", "was"]
+    texts, labels = [], []
+    for _ in range(240):
+        label = rng.choice(list(words))
+        texts.append(f"the film was {rng.choice(words[label])}")
+        labels.append(str(label))
+    model = TextClassifier(vocabulary, ["negative", "positive"], units=8, embedding_dim=8)
+    model = model._with_overrides(labels=list(words))
+    model.finetune(texts[:200], labels[:200], epochs=30, learning_rate=1e-2, patience=5, verbose=0)
+    predicted = [r["label"] for r in model.classify(texts[200:])]
+    accuracy = np.mean([p == t for p, t in zip(predicted, labels[200:])])
+    assert accuracy > 0.8  # chance is 1/3
+
+
+def test_bad_constructor_arguments():
+    with pytest.raises(ValueError, match="at least two distinct"):
+        TextClassifier(VOCABULARY, ["only"])
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        TextClassifier(VOCABULARY, ["a", "b"], pooling="attention")

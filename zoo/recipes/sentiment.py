@@ -1,0 +1,206 @@
+"""Recipe: the sentiment entries, trained on `sentence_polarity`.
+
+Trains on the train split, keeps the epoch with the best validation accuracy,
+reports accuracy on the test split (pooled and per domain), and writes the weight
+file and the card into the zoo:
+
+    python -m seqapps.zoo.recipes.sentiment --cell lstm --name sentiment-lstm
+
+The three cells of the lecture's comparison use the same data, config and budget
+and differ only in `--cell`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+from pathlib import Path
+
+ZOO_DIR = Path(__file__).resolve().parents[1]
+DATASET = "sentence_polarity"
+
+
+def load_split(split: str) -> tuple[list[str], list[int], list[str]]:
+    from seqapps import datasets
+
+    texts, labels, domains = [], [], []
+    for example in datasets.load(DATASET, split=split, as_supervised=False).as_numpy_iterator():
+        texts.append(example["text"].decode("utf-8"))
+        labels.append(int(example["label"]))
+        domains.append(example["domain"].decode("utf-8"))
+    return texts, labels, domains
+
+
+def batches(texts, labels, batch_size, seed=None):
+    """Batches of similar length (less padding), shuffled when `seed` is given."""
+    import numpy as np
+    import tensorflow as tf
+
+    lengths = np.array([len(text.split()) for text in texts])
+    rng = np.random.default_rng(seed)
+    order = np.argsort(
+        lengths + (rng.random(len(texts)) * 4 if seed is not None else 0), kind="stable"
+    )
+    groups = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    if seed is not None:
+        rng.shuffle(groups)
+    text_array, label_array = np.asarray(texts, dtype=object), np.asarray(labels, dtype="int64")
+    return [(tf.constant(text_array[g].tolist()), tf.constant(label_array[g])) for g in groups]
+
+
+def as_dataset(batch_list):
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_generator(
+        lambda: iter(batch_list),
+        output_signature=(tf.TensorSpec([None], tf.string), tf.TensorSpec([None], tf.int64)),
+    )
+    return dataset.apply(tf.data.experimental.assert_cardinality(len(batch_list)))
+
+
+def accuracy_by_domain(model, texts, labels, domains) -> dict[str, float]:
+    import numpy as np
+
+    predicted = model.predict(np.asarray(texts, dtype=object), batch_size=256, verbose=0).argmax(-1)
+    correct = predicted == np.asarray(labels)
+    result = {"pooled": float(correct.mean())}
+    for domain in sorted(set(domains)):
+        mask = np.asarray(domains) == domain
+        result[domain] = float(correct[mask].mean())
+    return {name: round(value, 4) for name, value in result.items()}
+
+
+def train(args: argparse.Namespace) -> dict:
+    import keras
+    import tensorflow as tf
+
+    from seqapps.tasks import TextClassifier
+    from seqapps.text import build_vocabulary
+
+    keras.utils.set_random_seed(args.seed)
+    tf.config.experimental.enable_op_determinism()
+    train_texts, train_labels, _ = load_split("train")
+    val_texts, val_labels, val_domains = load_split("validation")
+    test_texts, test_labels, test_domains = load_split("test")
+    label_names = ["negative", "positive"]
+
+    vocabulary = build_vocabulary(
+        train_texts, max_size=args.vocabulary_size, min_count=args.min_count
+    )
+    model = TextClassifier(
+        vocabulary,
+        label_names,
+        cell=args.cell,
+        units=args.units,
+        num_layers=args.num_layers,
+        bidirectional=args.bidirectional,
+        embedding_dim=args.embedding_dim,
+        dropout=args.dropout,
+        pooling=args.pooling,
+    )
+    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=1.0))
+    train_batches = batches(train_texts, train_labels, args.batch_size, seed=args.seed)
+    train_data = as_dataset(train_batches)
+    val_data = as_dataset(batches(val_texts, val_labels, 256))
+    stop = keras.callbacks.EarlyStopping(
+        monitor="val_accuracy", mode="max", patience=args.patience, restore_best_weights=True
+    )
+    history = model.fit(
+        train_data,
+        validation_data=val_data,
+        epochs=args.epochs,
+        callbacks=[stop],
+        verbose=2 if not args.quiet else 0,
+    )
+    epochs_run = len(history.history["val_accuracy"])
+    best_epoch = int(max(range(epochs_run), key=lambda e: history.history["val_accuracy"][e])) + 1
+
+    validation = accuracy_by_domain(model, val_texts, val_labels, val_domains)
+    test = accuracy_by_domain(model, test_texts, test_labels, test_domains)
+    print(json.dumps({"name": args.name, "validation": validation, "test": test}))
+    if args.dry_run:
+        return {"validation": validation, "test": test}
+
+    weights = ZOO_DIR / "weights" / f"{args.name}.keras"
+    model.save_preset(weights)
+    write_card(args, model, weights, validation, test, best_epoch, len(train_texts))
+    return {"validation": validation, "test": test}
+
+
+def write_card(args, model, weights: Path, validation, test, best_epoch, num_train) -> None:
+    from seqapps.zoo import sha256_of
+
+    config = model.get_config()
+    architecture = {key: value for key, value in config.items() if key != "vocabulary"}
+    architecture["vocabulary_size"] = len(config["vocabulary"]) + 2
+    cells = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+    shape = f"{'bidirectional ' if args.bidirectional else ''}{args.num_layers}-layer {cells[args.cell]}"
+    card = {
+        "name": args.name,
+        "task": model.task_name,
+        "description": (
+            f"English sentiment (negative/positive) of short texts: word embedding → {shape} "
+            f"({args.units} units) → {args.pooling} pooling → softmax, trained from scratch."
+        ),
+        "architecture": architecture,
+        "weights": {
+            "file": f"weights/{weights.name}",
+            "url": None,
+            "sha256": sha256_of(weights),
+            "size_bytes": weights.stat().st_size,
+        },
+        "num_parameters": int(model.count_params()),
+        "dataset": {
+            "name": DATASET,
+            "train": f"train ({num_train} texts)",
+            "selection": f"validation accuracy, best epoch {best_epoch}",
+            "test": "test",
+        },
+        "metrics": {"test": {"accuracy": test}, "validation": {"accuracy": validation}},
+        "license": "Apache-2.0 (weights); training data MIT (vaderSentiment ground truth)",
+        "recipe": "python -m seqapps.zoo.recipes.sentiment " + " ".join(recipe_arguments(args)),
+        "notes": f"trained {datetime.date.today().isoformat()}, seed {args.seed}",
+    }
+    path = ZOO_DIR / "cards" / f"{args.name}.json"
+    path.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    print(f"wrote {weights} and {path}")
+
+
+def recipe_arguments(args: argparse.Namespace) -> list[str]:
+    defaults = vars(parser().parse_args(["--name", args.name, "--cell", args.cell]))
+    parts = ["--name", args.name, "--cell", args.cell]
+    for key, value in vars(args).items():
+        if key in ("name", "cell", "quiet", "dry_run") or value == defaults[key]:
+            continue
+        flag = "--" + key.replace("_", "-")
+        parts += [flag] if value is True else [flag, str(value)]
+    return parts
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--name", required=True, help="zoo entry name, e.g. sentiment-lstm")
+    p.add_argument("--cell", choices=["rnn", "lstm", "gru"], required=True)
+    p.add_argument("--units", type=int, default=128)
+    p.add_argument("--num-layers", type=int, default=1)
+    p.add_argument("--bidirectional", action="store_true")
+    p.add_argument("--embedding-dim", type=int, default=128)
+    p.add_argument("--dropout", type=float, default=0.5)
+    p.add_argument("--pooling", choices=["last", "mean", "max"], default="max")
+    p.add_argument("--vocabulary-size", type=int, default=20000)
+    p.add_argument("--min-count", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--patience", type=int, default=3)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--dry-run", action="store_true", help="train and report, write nothing")
+    p.add_argument("--quiet", action="store_true")
+    return p
+
+
+if __name__ == "__main__":
+    train(parser().parse_args())
