@@ -1,0 +1,117 @@
+"""The `seqapps` command line, on a tiny entry registered for the test."""
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from seqapps.zoo import ZooEntry, register, registry, sha256_of
+
+from seqapps.cli import main
+from seqapps.tasks import TextClassifier
+
+
+@pytest.fixture(scope="module")
+def entry(tmp_path_factory):
+    model = TextClassifier(["good", "bad"], ["negative", "positive"], units=4, embedding_dim=4)
+    path = model.save_preset(tmp_path_factory.mktemp("cli") / "tiny.keras")
+    card = ZooEntry(
+        name="cli-tiny",
+        task="text-classification",
+        description="tiny",
+        architecture={},
+        weights={
+            "file": str(path),
+            "url": None,
+            "sha256": sha256_of(path),
+            "size_bytes": path.stat().st_size,
+        },
+        num_parameters=model.count_params(),
+        dataset={},
+        metrics={"test": {"accuracy": {"pooled": 0.5}}},
+        license="Apache-2.0",
+        recipe="",
+    )
+    register(card)
+    yield card
+    registry._REGISTRY.pop("cli-tiny")
+
+
+def test_list_and_info(entry, capsys):
+    assert main(["list", "cli-*"]) == 0
+    out = capsys.readouterr().out
+    assert "cli-tiny" in out and "test accuracy 0.500" in out
+    assert main(["info", "cli-tiny"]) == 0
+    assert json.loads(capsys.readouterr().out)["name"] == "cli-tiny"
+
+
+def test_unknown_name_is_a_clear_error(entry, capsys):
+    assert main(["info", "cli-tiyn"]) == 2
+    assert "did you mean 'cli-tiny'" in capsys.readouterr().err
+
+
+def test_predict_from_arguments_stdin_and_file(entry, capsys, monkeypatch, tmp_path):
+    assert main(["predict", "cli-tiny", "good", "bad", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["text"] for r in rows] == ["good", "bad"]
+    assert all(r["label"] in ("negative", "positive") and 0 <= r["score"] <= 1 for r in rows)
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("good\n\nbad\n"))
+    assert main(["predict", "cli-tiny"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[0].endswith("\tgood")
+
+    texts = tmp_path / "texts.txt"
+    texts.write_text("good\nbad\ngood bad\n", encoding="utf-8")
+    assert main(["predict", "cli-tiny", "--file", str(texts), "--json", "--all-scores"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 3 and set(rows[0]["scores"]) == {"negative", "positive"}
+
+
+def test_finetune_writes_a_preset_with_the_new_labels(entry, capsys, tmp_path):
+    data = tmp_path / "reviews.csv"
+    rows = ["review,stars"] + ["good,high" for _ in range(12)] + ["bad,low" for _ in range(12)]
+    data.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    code = main(
+        [
+            "finetune",
+            "cli-tiny",
+            "--data",
+            str(data),
+            "--text-column",
+            "review",
+            "--label-column",
+            "stars",
+            "--out",
+            str(out),
+            "--epochs",
+            "2",
+            "--quiet",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    assert "labels ['high', 'low']" in capsys.readouterr().out
+    assert main(["predict", str(out / "model.keras"), "good", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["label"] in ("high", "low")
+
+
+def test_finetune_names_missing_columns(entry, capsys, tmp_path):
+    data = tmp_path / "reviews.csv"
+    data.write_text("body,label\nfine,positive\n", encoding="utf-8")
+    code = main(["finetune", "cli-tiny", "--data", str(data), "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "has no column(s) ['text']" in capsys.readouterr().err
+
+
+def test_export_writes_a_saved_model(entry, capsys, tmp_path):
+    assert main(["export", "cli-tiny", str(tmp_path / "export")]) == 0
+    assert (tmp_path / "export" / "saved_model.pb").exists()
+
+
+def test_entry_point_is_installed():
+    script = Path(sys.executable).parent / "seqapps"  # installed beside this Python
+    done = subprocess.run([str(script), "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "finetune" in done.stdout
