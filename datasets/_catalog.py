@@ -176,7 +176,9 @@ def _tfds_builder(name: str, data_dir: str | os.PathLike | None):
     near_tfds = _bundled.closest_names(base_name, tfds.list_builders(with_community_datasets=False))
     hints = []
     if near_bundled:
-        hints.append(f"did you mean {' or '.join(repr(n) for n in near_bundled)}?")
+        hints.append(f"did you mean {near_bundled[0]!r}?")
+        if near_bundled[1:]:
+            hints.append(f"(also close: {', '.join(map(repr, near_bundled[1:]))})")
     if near_tfds:
         hints.append(f"closest TFDS names: {', '.join(near_tfds)}.")
     hints.append(f"Bundled datasets: {', '.join(bundled) or '(none)'}")

@@ -440,10 +440,13 @@ def from_conll(
         fields = line.split("\t") if "\t" in line else line.split()
         if fields[0] == "-DOCSTART-":
             continue
-        try:
-            token, tag = fields[token_column].strip(), fields[tag_column].strip()
-        except IndexError:
-            token = tag = ""
+        # Negative columns count from the end of each line; both must land on distinct fields
+        # (a lone "cat" must not be read as token "cat" tagged "cat").
+        token_at = token_column + len(fields) if token_column < 0 else token_column
+        tag_at = tag_column + len(fields) if tag_column < 0 else tag_column
+        valid = 0 <= token_at < len(fields) and 0 <= tag_at < len(fields) and token_at != tag_at
+        token = fields[token_at].strip() if valid else ""
+        tag = fields[tag_at].strip() if valid else ""
         if not token or not tag:
             raise ValueError(
                 f"{path} line {number}: expected a token in column {token_column} and a tag in "
