@@ -63,8 +63,8 @@ def bundled_folders(root: Path | None = None) -> dict[str, Path]:
     return folders
 
 
-def closest_names(name: str, candidates: list[str], n: int = 3) -> list[str]:
-    return difflib.get_close_matches(name, candidates, n=n, cutoff=0.5)
+def closest_names(name: str, candidates: list[str], n: int = 3, cutoff: float = 0.5) -> list[str]:
+    return difflib.get_close_matches(name, candidates, n=n, cutoff=cutoff)
 
 
 def read_info(folder: Path) -> dict[str, Any]:
@@ -220,7 +220,8 @@ def _builder_class(dataset_name: str, folder: str, sha256: str):
                 supervised_keys=tuple(keys) if len(keys) == 2 else None,
                 # Records keep the documented source order of the committed file.
                 disable_shuffling=True,
-                homepage=meta["homepage"] or None,
+                # Without one, TFDS would invent a tensorflow.org catalog page.
+                homepage=meta["homepage"] or (folder_path.resolve() / "README.md").as_uri(),
                 citation=meta["citation"] or None,
                 license=meta["license"],
                 metadata=tfds.core.MetadataDict(

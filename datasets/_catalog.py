@@ -89,7 +89,7 @@ def load(
         name: a bundled name such as ``"sentence_polarity"``, or a TFDS name such as
             ``"imdb_reviews"`` (with optional ``/config:version``).
         split: ``"train"``, ``"validation"``, ``"test"`` or a TFDS split expression such as
-            ``"train[:10%]"`` or ``"train+validation"``.
+            ``"train[:10%]"`` or ``"train+validation"``; ``None`` gives a dict of all splits.
         as_supervised: yield ``(input, target)`` as named by the dataset's supervised keys
             (a bundled dataset with a single key, e.g. text for generation, yields that tensor
             alone); ``False`` yields dicts of all features.
@@ -119,7 +119,11 @@ def load(
             split=split, shuffle_files=shuffle_files, as_supervised=False, **tfds_kwargs
         )
         if as_supervised:
-            dataset = _select_supervised(dataset, builder.info.metadata["supervised_keys"])
+            keys = builder.info.metadata["supervised_keys"]
+            if isinstance(dataset, dict):  # split=None: every split, as TFDS does
+                dataset = {name: _select_supervised(ds, keys) for name, ds in dataset.items()}
+            else:
+                dataset = _select_supervised(dataset, keys)
         return (dataset, builder.info) if with_info else dataset
     return _load_from_tfds(
         name,
@@ -173,7 +177,8 @@ def _tfds_builder(name: str, data_dir: str | os.PathLike | None):
     bundled = list_datasets()
     base_name = name.split("/")[0].split(":")[0]
     near_bundled = _bundled.closest_names(base_name, bundled)
-    near_tfds = _bundled.closest_names(base_name, tfds.list_builders(with_community_datasets=False))
+    catalog = tfds.list_builders(with_community_datasets=False)
+    near_tfds = _bundled.closest_names(base_name, catalog, cutoff=0.75)
     hints = []
     if near_bundled:
         hints.append(f"did you mean {near_bundled[0]!r}?")

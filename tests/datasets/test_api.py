@@ -257,6 +257,12 @@ def test_tfds_split_slicing():
     assert len(list(datasets.load("tiny_polarity", split="train[1:3]"))) == 2
 
 
+def test_split_none_gives_every_split():
+    splits = datasets.load("tiny_polarity", split=None)
+    assert sorted(splits) == ["test", "train", "validation"]
+    assert [as_python(pair) for pair in splits["validation"]] == [("quite fine", 1)]
+
+
 def test_two_loads_give_the_same_order():
     first = [as_python(p) for p in datasets.load("tiny_polarity", split="train")]
     second = [as_python(p) for p in datasets.load("tiny_polarity", split="train")]
