@@ -117,13 +117,25 @@ def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
     return digest.hexdigest()
 
 
-def data_sha256(folder: Path) -> str:
-    """sha256 of the data file together with any image files, so any change is seen."""
-    digest = hashlib.sha256()
-    for path in sorted(folder.glob("*.gz")):
+def file_checksums(folder: Path) -> dict[str, str]:
+    """sha256 of ``data.jsonl.gz`` and of every image file its schema names, by file name."""
+    names = [DATA_FILE] + sorted(
+        {spec["file"] for spec in read_info(folder)["features"].values() if "file" in spec}
+    )
+    checksums = {}
+    for name in names:
+        path = folder / name
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is named in {folder / INFO_FILE} but missing")
         stat = path.stat()
-        digest.update(_sha256_cached(str(path), stat.st_size, stat.st_mtime_ns).encode())
-    return digest.hexdigest()
+        checksums[name] = _sha256_cached(str(path), stat.st_size, stat.st_mtime_ns)
+    return checksums
+
+
+def config_name(checksums: dict[str, str]) -> str:
+    """``sha256_<data file's first 8 hex>`` (+ ``_<8 hex>`` per image file): the cache key."""
+    rest = [checksums[name][:8] for name in sorted(checksums) if name != DATA_FILE]
+    return "_".join(["sha256", checksums[DATA_FILE][:8], *rest])
 
 
 def read_records(folder: Path) -> Iterator[dict[str, Any]]:
@@ -186,16 +198,18 @@ def tfds_features(features: dict[str, dict[str, Any]]):
 
 
 @functools.cache
-def _builder_class(dataset_name: str, folder: str, sha256: str):
-    """One unregistered ``GeneratorBasedBuilder`` subclass per (dataset, data checksum).
+def _builder_class(dataset_name: str, folder: str, checksum_items: tuple[tuple[str, str], ...]):
+    """One unregistered ``GeneratorBasedBuilder`` subclass per (dataset, data checksums).
 
-    The config name carries the first 8 hex digits of the data checksum, so a new commit of
-    the data files is prepared into a new cache folder instead of reusing a stale one.
+    The config name carries the first 8 hex digits of the data file's sha256 (and of any
+    image file's), so a new commit of the data is prepared into a new cache folder instead
+    of reusing a stale one.
     """
     import tensorflow_datasets as tfds
 
     folder_path = Path(folder)
     meta = read_info(folder_path)
+    checksums = dict(checksum_items)
 
     class BundledDatasetBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         name = dataset_name
@@ -205,8 +219,8 @@ def _builder_class(dataset_name: str, folder: str, sha256: str):
         VERSION = tfds.core.Version(meta["version"])
         BUILDER_CONFIGS = [
             tfds.core.BuilderConfig(
-                name=f"sha256_{sha256[:8]}",
-                description=f"{dataset_name} prepared from data files with sha256 {sha256}",
+                name=config_name(checksums),
+                description=f"{dataset_name} prepared from files with sha256 {checksums}",
             )
         ]
 
@@ -233,7 +247,8 @@ def _builder_class(dataset_name: str, folder: str, sha256: str):
                     expected_splits=meta["splits"],
                     notes=meta["notes"],
                     supervised_keys=list(keys),
-                    sha256=sha256,
+                    sha256=checksums[DATA_FILE],
+                    file_sha256=checksums,
                 ),
             )
 
@@ -276,7 +291,8 @@ def prepared_builder(name: str, folder: Path, data_dir: str | os.PathLike | None
     import tensorflow_datasets as tfds
 
     data_dir = Path(data_dir).expanduser() if data_dir else default_data_dir()
-    builder_class = _builder_class(name, str(folder), data_sha256(folder))
+    checksums = tuple(sorted(file_checksums(folder).items()))
+    builder_class = _builder_class(name, str(folder), checksums)
     builder = builder_class(data_dir=str(data_dir))
     if builder.is_prepared():
         return builder

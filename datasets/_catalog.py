@@ -143,7 +143,7 @@ def info(name: str, *, data_dir: str | os.PathLike | None = None) -> tfds.core.D
     split counts are those of the prepared data. Beyond TFDS's own fields (``features``,
     ``splits``, ``citation``, ``description``, ``supervised_keys``), ``info.metadata`` holds
     ``task``, ``license``, ``attribution``, ``source``, ``split_rule``, ``notes`` and the
-    ``sha256`` of the committed data.
+    ``sha256`` of the committed data file (``file_sha256``: of each file, images included).
 
     >>> from seqapps import datasets
     >>> meta = datasets.info("sentence_polarity")

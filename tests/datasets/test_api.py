@@ -7,6 +7,7 @@ depend on (or prepare) the large committed datasets; a few check the committed f
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import subprocess
 import sys
@@ -296,8 +297,20 @@ def test_with_info_and_info_give_tfds_dataset_info(cache_dir):
 
 def test_data_dir_argument_and_sha256_in_config_name(tmp_path):
     datasets.load("tiny_story", split="test", data_dir=tmp_path)
-    sha8 = _bundled.data_sha256(_bundled.bundled_folders()["tiny_story"])[:8]
+    folder = _bundled.bundled_folders()["tiny_story"]
+    sha8 = hashlib.sha256((folder / "data.jsonl.gz").read_bytes()).hexdigest()[:8]
     assert (tmp_path / "tiny_story" / f"sha256_{sha8}" / "1.0.0" / "dataset_info.json").is_file()
+
+
+def test_image_file_checksum_is_part_of_the_cache_key():
+    info = datasets.info("tiny_captions")
+    folder = _bundled.bundled_folders()["tiny_captions"]
+    data8, images8 = (
+        hashlib.sha256((folder / name).read_bytes()).hexdigest()[:8]
+        for name in ("data.jsonl.gz", "images.uint8.gz")
+    )
+    assert info.config_name == f"sha256_{data8}_{images8}"
+    assert info.metadata["sha256"].startswith(data8)
 
 
 def test_changed_data_file_is_prepared_again(tmp_path, monkeypatch):
