@@ -1,8 +1,9 @@
 """Bundled datasets: the registry of committed folders and the TFDS builder over them.
 
-Each folder ``datasets/<name>/`` holding ``info.json`` and ``data.jsonl.gz`` is one bundled
-dataset (see ``README.md`` of any of them for the folder contract). The registry is read from
-disk on every call, so it is plain data with nothing to register by hand.
+Each folder ``datasets/<name>/`` holding ``info.json`` (metadata, split counts, feature
+schema, supervised keys) and ``data.jsonl.gz`` (one JSON record per example, with its split)
+is one bundled dataset; image features point into a gzipped raw uint8 array beside them. The
+registry is read from disk on every call, so it is plain data with nothing to register by hand.
 
 ``tensorflow_datasets`` is imported inside the functions that need it: listing datasets and
 printing the table must not pay for it.
