@@ -183,6 +183,23 @@ class Task(keras.Model):
     def predict(self, x, *args, **kwargs):
         return super().predict(self._raw_inputs(x), *args, **kwargs)
 
+    def call_in_batches(self, inputs, batch_size=64):
+        """Inference for the plain verbs, without Keras's `predict` loop.
+
+        One traced function is reused for every call, which keeps the latency of
+        a single text low; `predict` builds a data pipeline per call.
+        """
+        function = self.__dict__.get("_inference_function")
+        if function is None:
+            function = tf.function(lambda x: self(x, training=False), reduce_retracing=True)
+            # Set through __dict__: a tf.function is no layer or variable for Keras to track.
+            self.__dict__["_inference_function"] = function
+        outputs = [
+            function(tf.constant(inputs[start : start + batch_size])).numpy()
+            for start in range(0, len(inputs), batch_size)
+        ]
+        return np.concatenate(outputs)
+
     def _raw_inputs(self, x):
         """Lists and pandas Series of strings become arrays Keras accepts."""
         if isinstance(x, (list, tuple)) or type(x).__name__ == "Series":

@@ -152,9 +152,7 @@ class TextClassifier(Task):
         batch, single = standardize_texts(texts)
         if not batch:
             return []
-        probabilities = self.predict(
-            np.asarray(batch, dtype=object), batch_size=batch_size, verbose=0
-        )
+        probabilities = self.call_in_batches(batch, batch_size)
         results = []
         for row in probabilities:
             best = int(np.argmax(row))
