@@ -49,7 +49,7 @@ def format_table() -> str:
     for name, folder in _bundled.bundled_folders().items():
         meta = _bundled.read_info(folder)
         counts = [str(meta["splits"].get(split, 0)) for split in _bundled.SPLITS]
-        rows.append((name, meta["task"], *counts, meta["license"]))
+        rows.append((name, meta["task"], *counts, _short(meta["license"])))
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
     numeric = {2, 3, 4}
 
@@ -61,6 +61,12 @@ def format_table() -> str:
         return "  ".join(padded).rstrip()
 
     return "\n".join(line(row) for row in (header, *rows))
+
+
+def _short(text: str, width: int = 60) -> str:
+    """The licence's first sentence, cut to `width` characters; `info(name)` has it whole."""
+    first = text.split(". ")[0].split("; ")[0].rstrip(".")
+    return first if len(first) <= width else first[: width - 1].rstrip() + "…"
 
 
 def load(

@@ -115,3 +115,11 @@ def test_entry_point_is_installed():
     script = Path(sys.executable).parent / "seqapps"  # installed beside this Python
     done = subprocess.run([str(script), "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "finetune" in done.stdout
+
+
+def test_datasets_table_lists_counts_and_licences(capsys):
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("sentence_polarity"))
+    assert row.split()[2:6] == ["18834", "2229", "2257", "MIT"]
+    assert len(out.splitlines()) == 6  # header + the five bundled datasets
