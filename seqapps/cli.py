@@ -1,4 +1,4 @@
-"""The `seqapps` command line: list, info, predict, finetune, export, datasets."""
+"""The `seqapps` command line: list, info, predict, generate, finetune, export, datasets."""
 
 from __future__ import annotations
 
@@ -45,9 +45,28 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--all-scores", action="store_true", help="include every label's score")
     predict.set_defaults(run=_predict, quiet=True)
 
-    finetune = commands.add_parser("finetune", help="fine-tune an entry on a CSV/TSV file")
+    generate = commands.add_parser(
+        "generate", help="write text with a text-generation entry, streamed as it is produced"
+    )
+    generate.add_argument("name", help="entry name or .keras preset")
+    generate.add_argument("--prompt", default="", help="the beginning of the text")
+    generate.add_argument("--length", type=int, default=400, help="characters (tokens) to write")
+    generate.add_argument("--temperature", type=float, default=0.8, help="0: greedy")
+    generate.add_argument("--top-k", type=int, default=None)
+    generate.add_argument("--top-p", type=float, default=None)
+    generate.add_argument("--seed", type=int, default=None, help="makes the text reproducible")
+    generate.add_argument("--stop", action="append", default=None, help="stop after this string")
+    generate.set_defaults(run=_generate, quiet=True)
+
+    finetune = commands.add_parser(
+        "finetune", help="fine-tune an entry on a CSV/TSV file, or on plain text (--text-file)"
+    )
     finetune.add_argument("name")
-    finetune.add_argument("--data", required=True, help="CSV or TSV file")
+    data = finetune.add_mutually_exclusive_group(required=True)
+    data.add_argument("--data", help="CSV or TSV file (classification entries)")
+    data.add_argument(
+        "--text-file", help="a text file or a folder of *.txt files (text-generation entries)"
+    )
     finetune.add_argument("--text-column", default="text")
     finetune.add_argument("--label-column", default="label")
     finetune.add_argument(
@@ -120,7 +139,55 @@ def _predict(args: argparse.Namespace) -> None:
             print(f"{result['label']}\t{result['score']:.3f}\t{text}")
 
 
+def _generate(args: argparse.Namespace) -> None:
+    import seqapps
+
+    model = seqapps.load(args.name)
+    if not hasattr(model, "stream"):
+        raise ValueError(f"{args.name!r} is a {model.task_name!r} entry, not a text generator")
+    pieces = model.stream(
+        args.prompt,
+        args.length,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        seed=args.seed,
+        stop=args.stop,
+    )
+    sys.stdout.write(args.prompt)
+    for piece in pieces:
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+    sys.stdout.write("\n")
+
+
+def _finetune_text(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    import seqapps
+
+    model = seqapps.load(args.name)
+    history = model.finetune(
+        Path(args.text_file),
+        epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
+        freeze=tuple(args.freeze),
+        verbose=0 if args.quiet else "auto",
+    )
+    path = model.save_preset(
+        args.out if args.out.endswith(".keras") else os.path.join(args.out, "model.keras")
+    )
+    best = min(history.history["val_loss"])
+    print(
+        f"wrote {path} (best validation loss {best:.4f} nats per character; "
+        f"{history.unknown_characters} characters outside the vocabulary read as [UNK])"
+    )
+
+
 def _finetune(args: argparse.Namespace) -> None:
+    if args.text_file:
+        return _finetune_text(args)
     import pandas as pd
 
     import seqapps

@@ -2,8 +2,9 @@
 
 from seqapps.tasks.task import Task
 from seqapps.tasks.text_classifier import TextClassifier
+from seqapps.tasks.text_generator import TextGenerator
 
 #: Task name (as written in zoo cards) → model class.
-TASKS = {cls.task_name: cls for cls in (TextClassifier,)}
+TASKS = {cls.task_name: cls for cls in (TextClassifier, TextGenerator)}
 
-__all__ = ["TASKS", "Task", "TextClassifier"]
+__all__ = ["TASKS", "Task", "TextClassifier", "TextGenerator"]

@@ -1,0 +1,582 @@
+"""Text generation (many-to-many): a character-level (or word-level) RNN language model."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from seqapps import decoding
+from seqapps.layers import RecurrentStack
+from seqapps.tasks.inputs import standardize_texts
+from seqapps.tasks.task import Task
+from seqapps.text import TextVectorizer
+
+#: Read before the first character of every text: in training (each work
+#: starts after it), before a prompt, and before a text that is scored.
+START = "\n"
+#: Upper bound of `max_length` (tokens generated per call), so that a typo
+#: cannot keep a process busy for hours; the SavedModel clips to it.
+MAX_LENGTH = 100_000
+#: Time steps read per call when scoring; the state is carried between chunks.
+SCORE_CHUNK = 2048
+
+
+@keras.saving.register_keras_serializable(package="seqapps")
+class TextGenerator(Task):
+    """A recurrent language model that writes text: embedding → recurrent stack → logits.
+
+    The model's input is token ids `[batch, time]` and its output the logits of
+    the next token at every step `[batch, time, vocabulary]`, so `fit` trains it
+    on shifted windows of a corpus (see `windows`). The plain verbs take raw
+    text: `generate` / `stream` write, `score` measures bits per character.
+
+    Generation is a step function over the recurrent state (the state is the
+    whole cache of an RNN): the prompt is read once, then each new token costs
+    one step, however long the text already is.
+
+    Characters (or words) outside the vocabulary are read as `[UNK]`; the
+    model never writes `[UNK]` or padding.
+
+    Args:
+        vocabulary: the tokens (characters for `split="char"`), see
+            `seqapps.text.build_vocabulary`.
+        split: `"char"` (default) or `"word"`.
+        lowercase: lower-case text before splitting (default: False for
+            characters, True for words).
+        cell: `"rnn"`, `"lstm"` or `"gru"`.
+        units: hidden size of each recurrent layer.
+        num_layers: depth of the recurrent stack.
+        embedding_dim: size of the learned token vectors; `None` feeds one-hot
+            vectors instead (the lecture's form, for tiny vocabularies).
+        dropout: dropout on the token vectors, between layers and before the head.
+
+    Example:
+
+    >>> import seqapps
+    >>> model = seqapps.load("textgen-shakespeare-lstm")
+    >>> print(model.generate("ROMEO:", max_length=200, temperature=0.8, seed=1))  # doctest: +SKIP
+    >>> model.score("To be, or not to be, that is the question.")["bits_per_char"]  # doctest: +SKIP
+    """
+
+    task_name = "text-generation"
+    head_layers = ("head",)
+
+    def __init__(
+        self,
+        vocabulary,
+        split="char",
+        lowercase=None,
+        cell="lstm",
+        units=512,
+        num_layers=1,
+        embedding_dim=64,
+        dropout=0.0,
+        **kwargs,
+    ):
+        # Layers.
+        vectorizer = TextVectorizer(vocabulary, split=split, lowercase=lowercase, name="vectorizer")
+        if embedding_dim is None:
+            embedding = OneHot(vectorizer.vocabulary_size, name="embedding")
+        else:
+            embedding = keras.layers.Embedding(
+                vectorizer.vocabulary_size, embedding_dim, name="embedding"
+            )
+        decoder = RecurrentStack(
+            cell,
+            units,
+            num_layers=num_layers,
+            dropout=dropout,
+            return_sequences=True,
+            return_state=True,
+            name="decoder",
+        )
+        embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
+        output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
+        head = keras.layers.Dense(vectorizer.vocabulary_size, name="head")
+
+        # Functional graph: no mask, since padding only ever follows a text (on
+        # the right) and a left-to-right RNN never lets it reach earlier steps.
+        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+        x = embedding_dropout(embedding(token_ids))
+        x, _ = decoder(x)
+        logits = head(output_dropout(x))
+        super().__init__(inputs=token_ids, outputs=logits, **kwargs)
+
+        # Config.
+        self.vectorizer = vectorizer
+        self.vocabulary = list(vocabulary)
+        self.split = split
+        self.lowercase = vectorizer.lowercase
+        self.cell = cell
+        self.units = units
+        self.num_layers = num_layers
+        self.embedding_dim = embedding_dim
+        self.dropout = dropout
+        self.compile()
+
+    def get_config(self):
+        return {
+            "vocabulary": self.vocabulary,
+            "split": self.split,
+            "lowercase": self.lowercase,
+            "cell": self.cell,
+            "units": self.units,
+            "num_layers": self.num_layers,
+            "embedding_dim": self.embedding_dim,
+            "dropout": self.dropout,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
+        if optimizer == "auto":
+            optimizer = keras.optimizers.Adam(2e-3, clipnorm=1.0)
+        if loss == "auto":
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        if metrics == "auto":
+            metrics = []
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    # -- ids ---------------------------------------------------------------------
+
+    @property
+    def num_states(self):
+        return len(self.get_layer("decoder").state_names)
+
+    @property
+    def start_id(self):
+        """Id of `START`, read before the first token of every text."""
+        return self.vocabulary.index(START) + 2 if START in self.vocabulary else 1
+
+    def token_ids(self, text: str) -> np.ndarray:
+        """The ids of one text, int32 `[length]` (no padding)."""
+        return self._ids(tf.constant(text)).numpy()
+
+    def _ids(self, text):
+        """A scalar string tensor to int32 ids `[length]`; traceable."""
+        tokens = self.vectorizer.tokenize(tf.reshape(text, [1])).flat_values
+        return tf.cast(self.vectorizer._lookup(tokens), tf.int32)
+
+    def _prompt_ids(self, prompt):
+        """`[1, 1 + length]` ids: `START`, then the prompt, which thus begins a text."""
+        return tf.concat([[self.start_id], self._ids(prompt)], 0)[None]
+
+    def token_stream(self, texts) -> np.ndarray:
+        """The texts as one int32 stream of ids, each text read as `START + text`."""
+        return np.concatenate([[self.start_id, *self.token_ids(t)] for t in texts]).astype("int32")
+
+    def windows(self, texts, length=100, stride=None, offset=0):
+        """`(inputs, targets)` int32 arrays `[n, length]` cut from texts for training.
+
+        The texts are concatenated by `token_stream`; targets are the inputs
+        shifted by one token. Windows start every `stride` tokens (default:
+        `length`, no overlap) from `offset`; the tail shorter than a window is
+        dropped.
+        """
+        stream = texts if isinstance(texts, np.ndarray) else self.token_stream(texts)
+        starts = np.arange(offset, len(stream) - length, stride or length)
+        index = starts[:, None] + np.arange(length)[None, :]
+        return stream[index], stream[index + 1]
+
+    # -- the step function -------------------------------------------------------
+
+    def read(self, token_ids, state):
+        """One call of the model over `[batch, time]` ids from a packed state.
+
+        Returns `(logits [batch, time, vocabulary], state)`; `state` is the
+        recurrent state packed as one float32 tensor `[num_states, batch,
+        units]` (`zero_state` to start).
+        """
+        x = self.get_layer("embedding")(token_ids)
+        x, states = self.get_layer("decoder")(x, initial_state=tf.unstack(state), training=False)
+        return self.get_layer("head")(x), tf.stack(states)
+
+    def zero_state(self, batch_size=1):
+        return tf.zeros([self.num_states, batch_size, self.units])
+
+    def _next_token(self, logits, state, seed, step, temperature, top_k, top_p):
+        """Samples a token from `logits` `[1, vocabulary]`, then reads it: one generation step."""
+        token = decoding.sample(
+            logits + self._excluded, decoding.step_seed(seed, step), temperature, top_k, top_p
+        )
+        next_logits, state = self.read(token[:, None], state)
+        return token, next_logits[:, -1], state
+
+    @property
+    def _excluded(self):
+        """Added to the logits before sampling: padding and `[UNK]` are never written."""
+        mask = np.zeros([self.vectorizer.vocabulary_size], "float32")
+        mask[:2] = decoding.EXCLUDED
+        return tf.constant(mask)
+
+    def _compiled(self, name):
+        """Traced forms of `read` and `_next_token`, made once per model."""
+        functions = self.__dict__.get("_traced")
+        if functions is None:
+            state_spec = tf.TensorSpec([self.num_states, None, self.units], tf.float32)
+            scalar = tf.TensorSpec([], tf.float32)
+            functions = {
+                "read": tf.function(
+                    self.read,
+                    input_signature=[tf.TensorSpec([None, None], tf.int32), state_spec],
+                ),
+                "next": tf.function(
+                    self._next_token,
+                    input_signature=[
+                        tf.TensorSpec([None, None], tf.float32),
+                        state_spec,
+                        tf.TensorSpec([], tf.int64),
+                        tf.TensorSpec([], tf.int64),
+                        scalar,
+                        tf.TensorSpec([], tf.int32),
+                        scalar,
+                    ],
+                ),
+            }
+            # Set through __dict__: a tf.function is no layer for Keras to track.
+            self.__dict__["_traced"] = functions
+        return functions[name]
+
+    # -- the plain verbs ---------------------------------------------------------
+
+    def stream(
+        self,
+        prompt="",
+        max_length=400,
+        *,
+        temperature=1.0,
+        top_k=None,
+        top_p=None,
+        seed=None,
+        stop=None,
+    ) -> Iterator[str]:
+        """Yields the continuation of `prompt` token by token, as it is produced.
+
+        Args:
+            prompt: the beginning of the text to write: it is read after
+                `START` (as every training text is), so `""` starts from the
+                model's start state. Characters outside the vocabulary are
+                read as `[UNK]`.
+            max_length: tokens to write, at most `MAX_LENGTH` (100,000).
+            temperature: 0 is greedy; below 1 safer, above 1 wilder; negative
+                raises `ValueError`.
+            top_k: sample among the k most likely tokens only (None: all; a k
+                beyond the vocabulary keeps all).
+            top_p: sample among the most likely tokens covering this
+                probability mass (None: all).
+            seed: an int makes the text reproducible (the same in Python, the
+                CLI and the exported SavedModel); None draws a fresh one.
+            stop: a string or list of strings; writing ends right after one of
+                them has been written (it is included).
+        """
+        if not isinstance(prompt, (str, bytes)):
+            raise TypeError(
+                f"prompt must be one string, got {type(prompt).__name__} ({prompt!r}); "
+                f"generate for several prompts one at a time"
+            )
+        (prompt,), _ = standardize_texts(prompt, name="prompt")
+        if isinstance(max_length, bool) or not isinstance(max_length, int):
+            raise TypeError(f"max_length must be an int, got {max_length!r}")
+        if not 0 <= max_length <= MAX_LENGTH:
+            raise ValueError(
+                f"max_length must lie in 0..{MAX_LENGTH}, got {max_length}; "
+                f"generate longer texts in several calls, passing the text so far as the prompt"
+            )
+        temperature, top_k, top_p = decoding.check_sampling_args(temperature, top_k, top_p)
+        stops = [stop] if isinstance(stop, str) else list(stop or [])
+        if any(not isinstance(s, str) or not s for s in stops):
+            raise ValueError(f"stop must be a non-empty string or a list of them, got {stop!r}")
+        if seed is None:
+            seed = int(np.random.default_rng().integers(2**31))
+        read, next_token = self._compiled("read"), self._compiled("next")
+        logits, state = read(self._prompt_ids(tf.constant(prompt)), self.zero_state())
+        logits = logits[:, -1]
+        arguments = (
+            tf.constant(seed, tf.int64),
+            tf.constant(temperature, tf.float32),
+            tf.constant(top_k, tf.int32),
+            tf.constant(top_p, tf.float32),
+        )
+        separator = " " if self.split == "word" else ""
+        written = ""
+        tokens = self.vectorizer.vocabulary
+        for step in range(max_length):
+            token, logits, state = next_token(
+                logits, state, arguments[0], tf.constant(step, tf.int64), *arguments[1:]
+            )
+            piece = separator + tokens[int(token[0]) - 2]
+            yield piece
+            if stops:
+                written += piece
+                if any(written.endswith(s) for s in stops):
+                    return
+
+    def generate(
+        self,
+        prompt="",
+        max_length=400,
+        *,
+        temperature=1.0,
+        top_k=None,
+        top_p=None,
+        seed=None,
+        stop=None,
+    ) -> str:
+        """The continuation of `prompt` (without the prompt); the arguments are `stream`'s."""
+        return "".join(
+            self.stream(
+                prompt,
+                max_length,
+                temperature=temperature,
+                top_k=top_k,
+                top_p=top_p,
+                seed=seed,
+                stop=stop,
+            )
+        )
+
+    def score(self, texts, *, batch_size=32) -> dict:
+        """How well the model predicts raw text: nats and bits per character, perplexity.
+
+        Each text is read once from the start state, in chunks with the
+        recurrent state carried from one chunk to the next (resetting it every
+        window would overstate the loss), and its first character is predicted
+        from `START`. Several texts (a list, or a `tf.data.Dataset` of strings)
+        are pooled, weighted by their length; a `pathlib.Path` names a
+        file or a folder of `*.txt` files. Characters outside the vocabulary
+        are read and predicted as `[UNK]`; they are counted in
+        `unknown_characters`.
+
+        For `split="word"` the figures are per word (`nats_per_char` is then
+        per token) and `perplexity` is the usual word perplexity.
+
+        Returns:
+            `{"nats_per_char", "bits_per_char", "perplexity", "characters",
+            "unknown_characters"}`.
+        """
+        texts = read_texts(texts)
+        streams = [self.token_ids(text) for text in texts]
+        streams = [s for s in streams if len(s)]
+        if not streams:
+            raise ValueError("score needs at least one non-empty text")
+        # Longest first, so that each batch pads little.
+        streams.sort(key=len, reverse=True)
+        total_nats, total_tokens = 0.0, 0
+        for start in range(0, len(streams), batch_size):
+            nats, tokens = self._score_batch(streams[start : start + batch_size])
+            total_nats += nats
+            total_tokens += tokens
+        unknown = int(sum((s == 1).sum() for s in streams))
+        nats_per_char = total_nats / total_tokens
+        return {
+            "nats_per_char": nats_per_char,
+            "bits_per_char": nats_per_char / math.log(2),
+            "perplexity": math.exp(nats_per_char),
+            "characters": total_tokens,
+            "unknown_characters": unknown,
+        }
+
+    def _score_batch(self, streams):
+        length = len(streams[0])
+        targets = np.zeros([len(streams), length], "int32")
+        for row, stream in enumerate(streams):
+            targets[row, : len(stream)] = stream
+        inputs = np.concatenate(
+            [np.full([len(streams), 1], self.start_id, "int32"), targets[:, :-1]], 1
+        )
+        weights = np.arange(length)[None, :] < np.array([len(s) for s in streams])[:, None]
+        read = self._compiled("read")
+        state = self.zero_state(len(streams))
+        nats = 0.0
+        for start in range(0, length, SCORE_CHUNK):
+            logits, state = read(tf.constant(inputs[:, start : start + SCORE_CHUNK]), state)
+            loss = tf.nn.sparse_softmax_cross_entropy_with_logits(
+                targets[:, start : start + SCORE_CHUNK], logits
+            ).numpy()
+            nats += float((loss * weights[:, start : start + SCORE_CHUNK]).sum(dtype="float64"))
+        return nats, int(weights.sum())
+
+    # -- fine-tuning -------------------------------------------------------------
+
+    def finetune(
+        self,
+        texts,
+        *,
+        window=100,
+        validation_fraction=0.1,
+        epochs=5,
+        batch_size=32,
+        learning_rate=3e-4,
+        patience=2,
+        freeze=(),
+        seed=0,
+        verbose="auto",
+    ):
+        """Continues training on the user's text: a string, a list of strings, or a file or folder.
+
+        Pass files as `pathlib.Path` (a plain `str` is text, never a path); a
+        folder gives its `*.txt` files, sorted by name. The vocabulary is the
+        pretrained one: characters outside it are read and predicted as
+        `[UNK]`, and counted in the returned History's `unknown_characters`
+        (a warning says how many). The text is cut into windows of `window`
+        tokens; the last `validation_fraction` of the shuffled windows is held
+        out for early stopping (see `Task.finetune`).
+        """
+        texts = read_texts(texts)
+        stream = self.token_stream(texts)
+        unknown = int(sum((self.token_ids(text) == 1).sum() for text in texts))
+        if unknown:
+            import warnings
+
+            warnings.warn(
+                f"{unknown} of {len(stream) - len(texts)} characters are outside the model's vocabulary "
+                f"and are read as [UNK]",
+                stacklevel=2,
+            )
+        if len(stream) < 5:
+            raise ValueError(
+                f"need at least 4 characters of text to fine-tune, got {len(stream) - 1}"
+            )
+        # Short texts get shorter windows, so that a few remain for validation.
+        window = min(window, max(2, (len(stream) - 1) // 4))
+        inputs, targets = self.windows(stream, window)
+        history = super().finetune(
+            inputs,
+            targets,
+            validation_fraction=validation_fraction,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            patience=patience,
+            freeze=freeze,
+            seed=seed,
+            verbose=verbose,
+        )
+        history.unknown_characters = unknown
+        return history
+
+    # -- export ------------------------------------------------------------------
+
+    def export(self, filepath, format="tf_saved_model", verbose=False, **kwargs):
+        """Writes a SavedModel with `generate` (the default) and `step` signatures.
+
+        `generate(prompt: string [], num_chars: int32 [], temperature: float32 [],
+        seed: int64 []) → {"text": string []}` writes the continuation, the same
+        text as `TextGenerator.generate` for the same seed (`num_chars` is clipped to
+        0..`MAX_LENGTH`; `temperature <= 0` is greedy). `step(token_ids: int32
+        [batch, time], state: float32 [num_states, batch, units]) → {"logits",
+        "state"}` is for clients that sample themselves: start from zeros and
+        from `start_id`; `assets/vocabulary.json` maps ids to tokens. Traced on
+        the CPU, so that it loads on machines without a GPU.
+        """
+        with tf.device("/CPU:0"):
+            return super().export(filepath, format=format, verbose=verbose, **kwargs)
+
+    def serving_endpoints(self):
+        separator = " " if self.split == "word" else ""
+
+        def generate(prompt, num_chars, temperature, seed):
+            logits, state = self.read(self._prompt_ids(prompt), self.zero_state())
+            count = tf.clip_by_value(num_chars, 0, MAX_LENGTH)
+
+            def body(step, logits, state, tokens):
+                token, logits, state = self._next_token(
+                    logits, state, seed, step, temperature, tf.constant(0), tf.constant(1.0)
+                )
+                return step + 1, logits, state, tokens.write(tf.cast(step, tf.int32), token[0])
+
+            _, _, _, tokens = tf.while_loop(
+                lambda step, *_: step < tf.cast(count, tf.int64),
+                body,
+                (tf.constant(0, tf.int64), logits[:, -1], state, tf.TensorArray(tf.int32, count)),
+            )
+            pieces = tf.gather(
+                tf.constant(["", "[UNK]"] + [separator + t for t in self.vocabulary]),
+                tokens.stack(),
+            )
+            return {"text": tf.strings.reduce_join(pieces)}
+
+        def step(token_ids, state):
+            logits, state = self.read(token_ids, state)
+            return {"logits": logits, "state": state}
+
+        return {
+            "generate": (
+                generate,
+                [
+                    tf.TensorSpec([], tf.string, name="prompt"),
+                    tf.TensorSpec([], tf.int32, name="num_chars"),
+                    tf.TensorSpec([], tf.float32, name="temperature"),
+                    tf.TensorSpec([], tf.int64, name="seed"),
+                ],
+            ),
+            "step": (
+                step,
+                [
+                    tf.TensorSpec([None, None], tf.int32, name="token_ids"),
+                    tf.TensorSpec([self.num_states, None, self.units], tf.float32, name="state"),
+                ],
+            ),
+        }
+
+    def _write_export_assets(self, assets_dir):
+        import json
+
+        assets_dir.mkdir(parents=True, exist_ok=True)
+        description = {
+            "tokens": ["", "[UNK]"] + self.vocabulary,
+            "split": self.split,
+            "start_id": self.start_id,
+            "state_shape": [self.num_states, "batch", self.units],
+            "state_names": self.get_layer("decoder").state_names,
+        }
+        (assets_dir / "vocabulary.json").write_text(
+            json.dumps(description, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+        )
+
+
+@keras.saving.register_keras_serializable(package="seqapps")
+class OneHot(keras.layers.Layer):
+    """Token ids `[batch, time]` to one-hot vectors `[batch, time, num_tokens]`."""
+
+    def __init__(self, num_tokens, **kwargs):
+        super().__init__(**kwargs)
+        self.num_tokens = num_tokens
+
+    def call(self, token_ids):
+        return tf.one_hot(tf.cast(token_ids, "int32"), self.num_tokens, dtype=self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, self.num_tokens)
+
+    def get_config(self):
+        return {**super().get_config(), "num_tokens": self.num_tokens}
+
+
+def read_texts(source) -> list[str]:
+    """Texts from a string, a list of strings, a `tf.data.Dataset` of strings, or a file/folder path."""
+    if isinstance(source, os.PathLike):
+        path = Path(source)
+        if path.is_dir():
+            files = sorted(path.glob("*.txt"))
+            if not files:
+                raise FileNotFoundError(f"no *.txt files in the folder {path}")
+        elif path.is_file():
+            files = [path]
+        else:
+            raise FileNotFoundError(f"no file or folder at {path}")
+        return [file.read_text(encoding="utf-8") for file in files]
+    if isinstance(source, tf.data.Dataset):
+        source = [
+            t.decode("utf-8") if isinstance(t, bytes) else t for t in source.as_numpy_iterator()
+        ]
+    texts, _ = standardize_texts(source)
+    return texts

@@ -1,0 +1,173 @@
+import math
+import warnings
+
+import harness
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from seqapps.tasks import Task, TextGenerator, text_generator
+
+CORPUS = ["the cat sat on the mat.\nthe dog sat on the log.\n"] * 30
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras.utils.set_random_seed(0)
+    model = TextGenerator(sorted(set("".join(CORPUS))), cell="gru", units=24, embedding_dim=8)
+    inputs, targets = model.windows(CORPUS, length=20)
+    model.compile(optimizer=keras.optimizers.Adam(0.02))
+    model.fit(inputs, targets, batch_size=16, epochs=15, verbose=0)
+    return model
+
+
+def test_hello_the_lecture_example():
+    """Vocabulary {h, e, l, o}, one-hot input, 3 tanh units: from "h" it writes "ello".
+
+    The two l's need different successors, so the hidden state must remember
+    how far into the word it is.
+    """
+    keras.utils.set_random_seed(0)
+    model = TextGenerator(list("helo"), cell="rnn", units=3, embedding_dim=None)
+    inputs, targets = model.windows(["hello"], length=5)
+    model.compile(optimizer=keras.optimizers.Adam(0.05))
+    model.fit(
+        np.repeat(inputs, 100, 0), np.repeat(targets, 100, 0), batch_size=1, epochs=3, verbose=0
+    )
+    assert model.get_layer("decoder").get_config()["units"] == 3
+    assert model.generate("h", max_length=4, temperature=0) == "ello"
+
+
+def test_windows_are_the_stream_shifted_by_one(model):
+    inputs, targets = model.windows(["abcdefg"], length=3)
+    assert inputs.shape == targets.shape == (2, 3)
+    np.testing.assert_array_equal(inputs[:, 1:], targets[:, :-1])
+    assert inputs[0, 0] == model.start_id  # every text is read after START
+
+
+def test_config_and_preset_round_trip(model, tmp_path):
+    harness.assert_config_round_trip(model)
+    restored = Task.from_preset(model.save_preset(tmp_path / "textgen.keras"))
+    assert isinstance(restored, TextGenerator)
+    assert restored.generate("the", 40, temperature=0.8, seed=5) == model.generate(
+        "the", 40, temperature=0.8, seed=5
+    )
+
+
+def test_the_model_learned_its_corpus(model):
+    assert model.score(CORPUS[0])["bits_per_char"] < 1.5
+    assert model.generate("the cat sat on", 9, temperature=0) == " the mat."
+
+
+def test_generation_is_reproducible_per_seed(model):
+    first = model.generate("the", 60, temperature=1.0, seed=1)
+    assert len(first) == 60
+    assert model.generate("the", 60, temperature=1.0, seed=1) == first
+    assert model.generate("the", 60, temperature=1.0, seed=2) != first
+
+
+def test_stream_yields_the_text_of_generate_piece_by_piece(model):
+    pieces = list(model.stream("the", 30, temperature=0.9, seed=4))
+    assert len(pieces) == 30 and all(len(piece) == 1 for piece in pieces)
+    assert "".join(pieces) == model.generate("the", 30, temperature=0.9, seed=4)
+
+
+def test_stop_ends_the_text_after_the_stop_string(model):
+    text = model.generate("the dog", 200, temperature=0, stop=["mat.", "log."])
+    assert text.endswith(("mat.", "log.")) and text.count(".") == 1
+
+
+def test_bad_input_has_clear_behaviour(model):
+    assert len(model.generate("", 20, temperature=0.5, seed=0)) == 20  # start state
+    # Unknown characters are read as [UNK]; [UNK] and padding are never written.
+    written = model.generate("ZZZ #", 50, temperature=2.0, seed=0)
+    assert set(written) <= set(model.vocabulary)
+    assert len(model.generate("the", 10, top_k=1000, seed=0)) == 10
+    with pytest.raises(ValueError, match="temperature must be >= 0"):
+        model.generate("the", 10, temperature=-1)
+    with pytest.raises(ValueError, match="max_length must lie in"):
+        model.generate("the", text_generator.MAX_LENGTH + 1)
+    with pytest.raises(TypeError, match="prompt must be one string, got int"):
+        model.generate(42)
+
+
+def test_each_step_reads_one_token_with_the_state_as_cache(model):
+    """Stepping through a text gives the logits of one full read."""
+    ids = model._prompt_ids(tf.constant("the dog sat"))
+    full, _ = model.read(ids, model.zero_state())
+    state, stepped = model.zero_state(), []
+    for index in range(ids.shape[1]):
+        logits, state = model.read(ids[:, index : index + 1], state)
+        stepped.append(logits[:, 0])
+    harness.assert_same_outputs(tf.stack(stepped, 1), full, atol=1e-4)
+
+
+def test_score_reads_the_text_once_across_chunks(model, monkeypatch):
+    text = "".join(CORPUS)[:500]
+    ids = np.concatenate([[model.start_id], model.token_ids(text)])
+    logits = model(ids[None, :-1])
+    expected = tf.nn.sparse_softmax_cross_entropy_with_logits(ids[None, 1:], logits)
+    expected = float(tf.reduce_mean(expected))
+    monkeypatch.setattr(text_generator, "SCORE_CHUNK", 64)
+    score = model.score(text)
+    assert score["characters"] == 500
+    assert score["nats_per_char"] == pytest.approx(expected, rel=1e-4)
+    assert score["bits_per_char"] == pytest.approx(expected / math.log(2), rel=1e-4)
+    assert score["perplexity"] == pytest.approx(math.exp(expected), rel=1e-4)
+
+
+def test_score_pools_texts_weighted_by_length(model):
+    short, long = "the cat.", "".join(CORPUS)[:300]
+    pooled = model.score([short, long])
+    parts = [model.score(text) for text in (short, long)]
+    expected = sum(p["nats_per_char"] * p["characters"] for p in parts) / (8 + 300)
+    assert pooled["nats_per_char"] == pytest.approx(expected, rel=1e-4)
+    dataset = tf.data.Dataset.from_tensor_slices([short, long])
+    assert model.score(dataset)["nats_per_char"] == pytest.approx(expected, rel=1e-4)
+    assert model.score("the cat ZZ")["unknown_characters"] == 2
+
+
+def test_finetune_on_a_folder_counts_unknown_characters(model, tmp_path):
+    tuned = TextGenerator.from_config(model.get_config())
+    tuned.set_weights(model.get_weights())
+    (tmp_path / "a.txt").write_text("the bat sat on the hat.\n" * 20, encoding="utf-8")
+    (tmp_path / "b.txt").write_text("the rat sat on the mat!\n" * 20, encoding="utf-8")
+    before = tuned.score("the bat sat on the hat.\n")["bits_per_char"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = tuned.finetune(tmp_path, epochs=3, learning_rate=1e-2, verbose=0)
+    assert history.unknown_characters == 60  # "b", "r" and "!" (20 each) are new
+    assert any("outside the model's vocabulary" in str(w.message) for w in caught)
+    assert tuned.score("the bat sat on the hat.\n")["bits_per_char"] < before
+
+
+def test_export_generates_the_same_text_without_seqapps(model, tmp_path):
+    model.export(tmp_path / "export")
+    code = f"""
+import sys, json
+sys.modules["seqapps"] = None
+import tensorflow as tf
+loaded = tf.saved_model.load({str(tmp_path / "export")!r})
+generate = loaded.signatures["generate"]
+texts = [generate(prompt=tf.constant(p), num_chars=tf.constant(40), temperature=tf.constant(t),
+                  seed=tf.constant(s, tf.int64))["text"].numpy().decode() for p, t, s in
+         [("the", 0.8, 1), ("the", 0.8, 2), ("", 0.0, 0)]]
+step = loaded.signatures["step"](token_ids=tf.constant([[2, 3, 4]]), state=tf.zeros([1, 1, 24]))
+print(json.dumps({{"texts": texts, "logits": step["logits"].numpy().tolist()}}))
+"""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["texts"] == [
+        model.generate("the", 40, temperature=0.8, seed=1),
+        model.generate("the", 40, temperature=0.8, seed=2),
+        model.generate("", 40, temperature=0, seed=0),
+    ]
+    logits, _ = model.read(tf.constant([[2, 3, 4]]), model.zero_state())
+    harness.assert_same_outputs(result["logits"], logits, atol=1e-5)
+    assert (tmp_path / "export" / "assets" / "vocabulary.json").exists()
