@@ -131,6 +131,11 @@ def _predict(args: argparse.Namespace) -> None:
     if not texts:
         texts = _read_lines(args.file or "-")
     model = seqapps.load(args.name)
+    if not hasattr(model, "classify"):
+        raise ValueError(
+            f"predict runs text-classification entries; {args.name!r} is a "
+            f"{model.task_name!r} entry (see seqapps --help for its command)"
+        )
     results = model.classify(list(texts), all_scores=args.all_scores)
     for text, result in zip(texts, results):
         if args.json:

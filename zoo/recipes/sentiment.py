@@ -233,7 +233,7 @@ def train(args: argparse.Namespace) -> dict:
         model.get_layer("embedding").set_weights([matrix])
     if args.pretrain_lm:
         pretrain_language_model(model, train_texts, args)
-    optimizer = keras.optimizers.Adam(args.learning_rate, clipnorm=1.0, use_ema=args.ema)
+    optimizer = keras.optimizers.Adam(args.learning_rate, clipnorm=1.0)
     if args.soft_labels:
         model.compile(
             optimizer=optimizer,
@@ -363,11 +363,6 @@ def parser() -> argparse.ArgumentParser:
         help="first train embedding and encoder as a language model on the train texts",
     )
     p.add_argument("--lm-window", type=int, default=35)
-    p.add_argument(
-        "--ema",
-        action="store_true",
-        help="evaluate with an exponential moving average of the weights",
-    )
     p.add_argument("--random-batches", action="store_true", help="no bucketing of similar lengths")
     p.add_argument("--dry-run", action="store_true", help="train and report, write nothing")
     p.add_argument("--quiet", action="store_true")
