@@ -98,18 +98,9 @@ def _list(args: argparse.Namespace) -> None:
     width = max((len(name) for name in names), default=4)
     for name in names:
         entry = get_entry(name)
-        metrics = _headline_metric(entry.metrics)
+        headline = entry.headline_metric()
+        metrics = f"test {headline[0]} {headline[1]:.3f}" if headline else ""
         print(f"{name:<{width}}  {entry.task:<20}  {entry.num_parameters:>9,} params  {metrics}")
-
-
-def _headline_metric(metrics: dict) -> str:
-    test = metrics.get("test", {})
-    for key, value in test.items():
-        if isinstance(value, dict) and "pooled" in value:
-            return f"test {key} {value['pooled']:.3f}"
-        if isinstance(value, (int, float)):
-            return f"test {key} {value:.3f}"
-    return ""
 
 
 def _info(args: argparse.Namespace) -> None:

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from seqapps.zoo import ZooEntry, register, registry, sha256_of
 
 from seqapps.cli import main
 from seqapps.tasks import TextClassifier
+from seqapps.zoo import ZooEntry, register, registry, sha256_of
 
 
 @pytest.fixture(scope="module")

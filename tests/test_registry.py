@@ -4,10 +4,10 @@ import dataclasses
 import shutil
 
 import pytest
-from seqapps.zoo import ZooEntry, get_entry, list_models, register, registry, sha256_of
 
 import seqapps
 from seqapps.tasks import TextClassifier
+from seqapps.zoo import ZooEntry, get_entry, list_models, register, registry, sha256_of
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from harness import (
     assert_batch_independent,
     assert_config_round_trip,
@@ -10,7 +11,6 @@ from harness import (
     assert_same_outputs,
     load_export_without_seqapps,
 )
-
 from seqapps.tasks import Task, TextClassifier
 
 TEXTS = ["a good movie!", "bad", "", "not good, not bad at all"]

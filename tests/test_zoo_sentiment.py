@@ -14,7 +14,9 @@ ENTRIES = seqapps.list_models("sentiment-*")
 
 @pytest.fixture(scope="module")
 def test_split():
-    examples = list(datasets.load("sentence_polarity", split="test", as_supervised=False).as_numpy_iterator())
+    examples = list(
+        datasets.load("sentence_polarity", split="test", as_supervised=False).as_numpy_iterator()
+    )
     texts = [e["text"].decode("utf-8") for e in examples]
     labels = np.array([int(e["label"]) for e in examples])
     domains = np.array([e["domain"].decode("utf-8") for e in examples])

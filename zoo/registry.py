@@ -47,6 +47,15 @@ class ZooEntry:
             raise ValueError(f"{source}: missing fields {missing}, unknown fields {unknown}")
         return cls(**card)
 
+    def headline_metric(self) -> tuple[str, float] | None:
+        """The first test metric, pooled where it has parts: e.g. `("accuracy", 0.76)`."""
+        for metric, value in self.metrics.get("test", {}).items():
+            if isinstance(value, dict) and "pooled" in value:
+                return metric, value["pooled"]
+            if isinstance(value, (int, float)):
+                return metric, value
+        return None
+
     def to_card(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
