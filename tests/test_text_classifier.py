@@ -133,7 +133,7 @@ def test_finetune_learns_a_new_three_class_problem():
         texts.append(f"the film was {rng.choice(words[label])}")
         labels.append(str(label))
     model = TextClassifier(vocabulary, ["negative", "positive"], units=8, embedding_dim=8)
-    model = model._with_overrides(labels=list(words))
+    model = model.reconfigure(labels=list(words))
     model.finetune(texts[:200], labels[:200], epochs=30, learning_rate=1e-2, patience=5, verbose=0)
     predicted = [r["label"] for r in model.classify(texts[200:])]
     accuracy = np.mean([p == t for p, t in zip(predicted, labels[200:])])

@@ -23,9 +23,10 @@ class Task(keras.Model):
 
     #: Registry key of the task, e.g. `"text-classification"`; set by subclasses.
     task_name = None
-    #: Layers that are not carried over when `from_preset` is asked for a
-    #: different output space (e.g. another label set); set by subclasses.
+    #: Layers that start afresh when an override changes one of `head_arguments`
+    #: (e.g. another label set); set by subclasses.
     head_layers = ()
+    head_arguments = ()
 
     # -- presets ---------------------------------------------------------------
 
@@ -54,20 +55,29 @@ class Task(keras.Model):
                 f"not a {cls.__name__}; load it with seqapps.load({preset!r})"
             )
         if overrides:
-            model = model._with_overrides(**overrides)
+            model = model.reconfigure(**overrides)
         return model
 
-    def _with_overrides(self, **overrides):
+    def reconfigure(self, **overrides):
+        """A copy with some constructor arguments changed and the weights carried over.
+
+        Every layer keeps its weights, except the head when an override changes a
+        head argument (e.g. `labels`): then the head starts afresh. An override
+        that changes the shape of a pretrained layer raises.
+        """
         config = self.get_config()
         unknown = sorted(set(overrides) - set(config))
         if unknown:
             raise TypeError(
                 f"{type(self).__name__} has no argument(s) {unknown}; choose among {sorted(config)}"
             )
+        fresh_head = any(
+            config[key] != overrides[key] for key in overrides if key in self.head_arguments
+        )
         config.update(overrides)
         model = type(self).from_config(config)
         for layer in model.layers:
-            if layer.name in self.head_layers or not layer.weights:
+            if not layer.weights or (fresh_head and layer.name in self.head_layers):
                 continue
             source = self.get_layer(layer.name)
             source_weights = source.get_weights()
