@@ -95,8 +95,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ours.export(os.path.join(tmp, "ours"))
         reference.export(os.path.join(tmp, "reference"), verbose=False)
-        ours_served = tf.saved_model.load(os.path.join(tmp, "ours")).signatures["serving_default"]
-        reference_served = tf.saved_model.load(os.path.join(tmp, "reference")).serve
+        # Keep the loaded objects alive: their functions only reference the variables.
+        ours_loaded = tf.saved_model.load(os.path.join(tmp, "ours"))
+        reference_loaded = tf.saved_model.load(os.path.join(tmp, "reference"))
+        ours_served = ours_loaded.signatures["serving_default"]
+        reference_served = reference_loaded.serve
         compare(
             "single text, SavedModel",
             median_seconds(lambda: ours_served(tf.constant([text])), args.calls) * 1e3,
