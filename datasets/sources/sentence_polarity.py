@@ -14,24 +14,23 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
-import gzip
-import hashlib
 import io
-import json
-import subprocess
-import sys
 import tarfile
 import tempfile
 from collections import Counter
 from pathlib import Path
 
+try:  # imported as seqapps.datasets.sources.sentence_polarity
+    from ._common import SPLITS, PypiSdist, dataset_parser, md5_split, write_dataset
+except ImportError:  # run as a script: python datasets/sources/sentence_polarity.py
+    from _common import SPLITS, PypiSdist, dataset_parser, md5_split, write_dataset
+
 PACKAGE = "vaderSentiment"
 VERSION = "3.3.2"
-SDIST_NAME = f"{PACKAGE}-{VERSION}.tar.gz"
-SDIST_SHA256 = "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9"
+SDIST = PypiSdist(
+    PACKAGE, VERSION, "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9"
+)
 INNER_ARCHIVE = f"{PACKAGE}-{VERSION}/additional_resources/hutto_ICWSM_2014.tar.gz"
-DOWNLOAD_COMMAND = f"pip download --no-deps --no-binary :all: {PACKAGE}=={VERSION}"
 
 # Output order: domains in this order, each file in its own line order.
 DOMAIN_FILES: dict[str, str] = {
@@ -41,44 +40,15 @@ DOMAIN_FILES: dict[str, str] = {
     "nyt": "hutto_ICWSM_2014/nytEditorialSnippets_GroundTruth.txt",
 }
 LABEL_NAMES = ["negative", "positive"]
-SPLITS = ("train", "validation", "test")
 SPLIT_RULE = (
     'h = int(hashlib.md5(text.strip().encode("utf-8")).hexdigest(), 16) % 10; '
     "h == 0 -> test, h == 1 -> validation, otherwise train. "
     "Identical texts therefore always share a split."
 )
 
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "sentence_polarity"
-
-
-def split_of(text: str) -> str:
-    h = int(hashlib.md5(text.strip().encode("utf-8")).hexdigest(), 16) % 10
-    if h == 0:
-        return "test"
-    if h == 1:
-        return "validation"
-    return "train"
-
-
-def download_sdist(directory: Path) -> Path:
-    """Fetch the pinned sdist into ``directory`` with pip and return its path."""
-    command = [sys.executable, "-m", *DOWNLOAD_COMMAND.split(), "-d", str(directory)]
-    subprocess.run(command, check=True)
-    path = directory / SDIST_NAME
-    if not path.is_file():
-        found = sorted(p.name for p in directory.iterdir())
-        raise FileNotFoundError(f"pip download did not produce {SDIST_NAME} (found {found})")
-    return path
-
 
 def read_ground_truth(sdist: Path) -> dict[str, bytes]:
     """Return the raw bytes of each domain's ground-truth file, keyed by domain."""
-    digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
-    if digest != SDIST_SHA256:
-        raise ValueError(
-            f"{sdist} has sha256 {digest}, expected {SDIST_SHA256}; "
-            f"delete it and fetch it again with `{DOWNLOAD_COMMAND}`"
-        )
     with tarfile.open(sdist, "r:gz") as outer:
         inner_bytes = outer.extractfile(INNER_ARCHIVE).read()
     with tarfile.open(fileobj=io.BytesIO(inner_bytes), mode="r:gz") as inner:
@@ -114,7 +84,7 @@ def parse(files: dict[str, bytes]) -> tuple[list[dict], dict[str, int], dict[str
             if rating == 0:
                 dropped[domain] += 1
                 continue
-            split = split_of(text)
+            split = md5_split(text.strip())
             counts[domain][split] += 1
             records.append(
                 {
@@ -147,15 +117,7 @@ def build_info(dropped: dict[str, int], counts: dict[str, Counter]) -> dict:
             "sentiment ratings on a -4..+4 scale (Hutto & Gilbert, ICWSM 2014). Binary label: "
             "negative (mean rating < 0) or positive (mean rating > 0); neutral rows are dropped."
         ),
-        "source": {
-            "registry": "PyPI",
-            "package": PACKAGE,
-            "version": VERSION,
-            "distribution": SDIST_NAME,
-            "sha256": SDIST_SHA256,
-            "path": INNER_ARCHIVE + " -> " + ", ".join(DOMAIN_FILES.values()),
-            "download_command": DOWNLOAD_COMMAND,
-        },
+        "source": SDIST.source_info(INNER_ARCHIVE + " -> " + ", ".join(DOMAIN_FILES.values())),
         "license": "MIT",
         "attribution": (
             "Copyright (c) 2016 C.J. Hutto (MIT License, LICENSE.txt of vaderSentiment 3.3.2). "
@@ -200,33 +162,18 @@ def build_info(dropped: dict[str, int], counts: dict[str, Counter]) -> dict:
     }
 
 
-def write_outputs(records: list[dict], info: dict, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "data.jsonl.gz", "wb") as f:
-        # filename="" and mtime=0 keep the gzip header free of anything run-dependent.
-        with gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0, compresslevel=9) as gz:
-            for record in records:
-                line = json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
-                gz.write(line.encode("utf-8"))
-    (out / "info.json").write_text(
-        json.dumps(info, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-
-
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
+    parser = dataset_parser(__doc__, "sentence_polarity")
     parser.add_argument(
-        "--sdist", type=Path, help=f"use this local {SDIST_NAME} instead of downloading it"
+        "--sdist", type=Path, help=f"use this local {SDIST.filename} instead of downloading it"
     )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
-        sdist = args.sdist or download_sdist(Path(tmp))
-        files = read_ground_truth(sdist)
+        files = read_ground_truth(SDIST.obtain(args.sdist, Path(tmp)))
     records, dropped, counts = parse(files)
     info = build_info(dropped, counts)
-    write_outputs(records, info, args.out)
+    write_dataset(args.out, records, info)
     print(f"wrote {len(records)} records to {args.out}: {info['splits']}")
 
 

