@@ -1,0 +1,81 @@
+"""The text generation entry, re-measured on the held-out test works and served without seqapps."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import seqapps
+from seqapps import datasets
+from seqapps.cli import main
+
+pytestmark = pytest.mark.zoo
+
+NAME = "textgen-shakespeare-lstm"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return seqapps.load(NAME)
+
+
+@pytest.fixture(scope="module")
+def test_works():
+    examples = datasets.load("shakespeare", split="test", as_supervised=False).as_numpy_iterator()
+    return {e["work"].decode("utf-8"): e["text"].decode("utf-8") for e in examples}
+
+
+def test_card_bits_per_char_is_reproduced_on_the_test_works(model, test_works):
+    claimed = seqapps.describe(NAME)["metrics"]["test"]["bits_per_char"]
+    score = model.score(list(test_works.values()))
+    assert score["characters"] == sum(len(text) for text in test_works.values())
+    assert score["unknown_characters"] == 0
+    assert score["bits_per_char"] == pytest.approx(claimed["pooled"], abs=0.01)
+    assert set(claimed) == {*test_works, "pooled"}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the committed entry reaches 2.11 bpc (1-layer LSTM 512, 51 min of 1-thread CPU); "
+    "remove this mark when a retrained entry meets the bar",
+)
+def test_entry_meets_the_quality_bar():
+    """At most 2.00 bits per character on the pooled test works, state carried through."""
+    assert seqapps.describe(NAME)["metrics"]["test"]["bits_per_char"]["pooled"] <= 2.00
+
+
+def test_carrying_the_state_beats_resetting_it(model, test_works):
+    """Reading in independent 100-character windows loses the context the state carries."""
+    text = test_works["macbeth"][:20_000]
+    windows = [text[i : i + 100] for i in range(0, len(text), 100)]
+    assert model.score(text)["bits_per_char"] < model.score(windows)["bits_per_char"] - 0.02
+
+
+def test_generation_is_the_same_in_python_cli_and_saved_model(model, tmp_path, capsys):
+    expected = {seed: model.generate("ROMEO:", 120, temperature=0.8, seed=seed) for seed in (1, 2)}
+    assert expected[1] != expected[2]
+
+    assert main(["generate", NAME, "--prompt", "ROMEO:", "--length", "120", "--seed", "1"]) == 0
+    assert capsys.readouterr().out == "ROMEO:" + expected[1] + "\n"
+
+    model.export(tmp_path / "export")
+    code = f"""
+import sys, json
+sys.modules["seqapps"] = None  # importing seqapps now fails
+import tensorflow as tf
+generate = tf.saved_model.load({str(tmp_path / "export")!r}).signatures["generate"]
+print(json.dumps([generate(prompt=tf.constant("ROMEO:"), num_chars=tf.constant(120),
+                           temperature=tf.constant(0.8), seed=tf.constant(s, tf.int64)
+                           )["text"].numpy().decode() for s in (1, 2)]))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [expected[1], expected[2]]
+
+
+def test_greedy_text_reads_like_a_play(model):
+    text = model.generate("ROMEO:", 300, temperature=0)
+    words = text.split()
+    assert len(words) > 30
+    assert sum(w.strip(".,;:!?'").isalpha() for w in words) > 0.8 * len(words)
