@@ -18,6 +18,7 @@ _LAZY = {
     "TextVectorizer": "seqapps.text",
     "Task": "seqapps.tasks",
     "TextClassifier": "seqapps.tasks",
+    "TextGenerator": "seqapps.tasks",
 }
 
 
