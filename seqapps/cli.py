@@ -157,14 +157,25 @@ def _generate(args: argparse.Namespace) -> None:
     sys.stdout.write("\n")
 
 
-def _finetune_text(args: argparse.Namespace) -> None:
-    from pathlib import Path
-
+def _finetune(args: argparse.Namespace) -> None:
     import seqapps
 
     model = seqapps.load(args.name)
+    if hasattr(model, "classify"):
+        if not args.data:
+            raise ValueError(f"{args.name!r} classifies texts: pass --data FILE.csv with labels")
+        texts, labels = _labelled_rows(args)
+        if sorted(set(labels)) != sorted(model.labels):
+            model = seqapps.load(args.name, labels=sorted(set(labels)))
+        data = (texts, labels)
+    else:
+        if not args.text_file:
+            raise ValueError(f"{args.name!r} generates text: pass --text-file FILE_OR_FOLDER")
+        from pathlib import Path
+
+        data = (Path(args.text_file),)
     history = model.finetune(
-        Path(args.text_file),
+        *data,
         epochs=args.epochs,
         learning_rate=args.learning_rate,
         batch_size=args.batch_size,
@@ -174,19 +185,18 @@ def _finetune_text(args: argparse.Namespace) -> None:
     path = model.save_preset(
         args.out if args.out.endswith(".keras") else os.path.join(args.out, "model.keras")
     )
-    best = min(history.history["val_loss"])
-    print(
-        f"wrote {path} (best validation loss {best:.4f} nats per character; "
-        f"{history.unknown_characters} characters outside the vocabulary read as [UNK])"
-    )
+    details = [f"best validation loss {min(history.history['val_loss']):.4f}"]
+    if hasattr(model, "classify"):
+        details.insert(0, f"labels {model.labels}")
+    else:
+        details.append(
+            f"{history.unknown_characters} characters outside the vocabulary read as [UNK]"
+        )
+    print(f"wrote {path} ({'; '.join(details)})")
 
 
-def _finetune(args: argparse.Namespace) -> None:
-    if args.text_file:
-        return _finetune_text(args)
+def _labelled_rows(args: argparse.Namespace) -> tuple[list[str], list[str]]:
     import pandas as pd
-
-    import seqapps
 
     separator = "\t" if args.data.endswith((".tsv", ".tab")) else ","
     frame = pd.read_csv(args.data, sep=separator, keep_default_na=False)
@@ -196,25 +206,8 @@ def _finetune(args: argparse.Namespace) -> None:
             f"{args.data} has no column(s) {missing}; its columns are {list(frame.columns)}; "
             f"name them with --text-column / --label-column"
         )
-    labels = [str(label) for label in frame[args.label_column]]
-    names = sorted(set(labels))
-    model = seqapps.load(args.name)
-    if names != sorted(model.labels):
-        model = seqapps.load(args.name, labels=names)
-    history = model.finetune(
-        frame[args.text_column].astype(str).tolist(),
-        labels,
-        epochs=args.epochs,
-        learning_rate=args.learning_rate,
-        batch_size=args.batch_size,
-        freeze=tuple(args.freeze),
-        verbose=0 if args.quiet else "auto",
-    )
-    path = model.save_preset(
-        args.out if args.out.endswith(".keras") else os.path.join(args.out, "model.keras")
-    )
-    best = min(history.history["val_loss"])
-    print(f"wrote {path} (labels {model.labels}; best validation loss {best:.4f})")
+    texts = frame[args.text_column].astype(str).tolist()
+    return texts, [str(label) for label in frame[args.label_column]]
 
 
 def _export(args: argparse.Namespace) -> None:

@@ -98,6 +98,34 @@ def test_finetune_writes_a_preset_with_the_new_labels(entry, capsys, tmp_path):
     assert json.loads(capsys.readouterr().out)["label"] in ("high", "low")
 
 
+def test_finetune_on_text_files_for_a_generation_entry(capsys, tmp_path):
+    from seqapps.tasks import TextGenerator
+
+    model = TextGenerator(list("abc "), cell="gru", units=8, embedding_dim=4)
+    path = model.save_preset(tmp_path / "gen.keras")
+    (tmp_path / "texts").mkdir()
+    (tmp_path / "texts" / "one.txt").write_text("abc cab bac " * 40 + "xyz", encoding="utf-8")
+    out = tmp_path / "tuned.keras"
+    code = main(
+        [
+            "finetune",
+            str(path),
+            "--text-file",
+            str(tmp_path / "texts"),
+            "--out",
+            str(out),
+            "--epochs",
+            "1",
+            "--quiet",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    assert "3 characters outside the vocabulary" in capsys.readouterr().out
+    assert out.exists()
+    assert main(["finetune", str(path), "--data", "x.csv", "--out", str(out)]) == 2
+    assert "generates text: pass --text-file" in capsys.readouterr().err
+
+
 def test_finetune_names_missing_columns(entry, capsys, tmp_path):
     data = tmp_path / "reviews.csv"
     data.write_text("body,label\nfine,positive\n", encoding="utf-8")
