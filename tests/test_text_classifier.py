@@ -145,3 +145,26 @@ def test_bad_constructor_arguments():
         TextClassifier(VOCABULARY, ["only"])
     with pytest.raises(ValueError, match="pooling must be one of"):
         TextClassifier(VOCABULARY, ["a", "b"], pooling="attention")
+
+
+def test_a_failed_save_or_export_leaves_the_previous_files(model, tmp_path, monkeypatch):
+    import keras
+
+    preset = model.save_preset(tmp_path / "p.keras")
+    export = model.export(tmp_path / "export")
+    preset_bytes = preset.read_bytes()
+    exported = sorted(p.name for p in export.iterdir())
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(keras.Model, "save", fail)
+    # ExportArchive() returns the backend's subclass; patch the class actually used.
+    monkeypatch.setattr(type(keras.export.ExportArchive()), "write_out", fail)
+    with pytest.raises(OSError, match="disk full"):
+        model.save_preset(preset)
+    with pytest.raises(OSError, match="disk full"):
+        model.export(export)
+    assert preset.read_bytes() == preset_bytes
+    assert sorted(p.name for p in export.iterdir()) == exported
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export", "p.keras"]  # no leftovers
