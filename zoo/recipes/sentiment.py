@@ -17,7 +17,15 @@ import datetime
 import json
 from pathlib import Path
 
-ZOO_DIR = Path(__file__).resolve().parents[1]
+from seqapps.zoo.recipes._cards import (
+    CELL_NAMES,
+    ZOO_DIR,
+    architecture_of,
+    recipe_command,
+    save_card,
+    weights_entry,
+)
+
 DATASET = "sentence_polarity"
 
 
@@ -141,13 +149,7 @@ def train(args: argparse.Namespace) -> dict:
 
 
 def write_card(args, model, weights: Path, validation, test, best_epoch, num_train) -> None:
-    from seqapps.zoo import sha256_of
-
-    config = model.get_config()
-    architecture = {key: value for key, value in config.items() if key != "vocabulary"}
-    architecture["vocabulary_size"] = len(config["vocabulary"]) + 2
-    cells = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
-    shape = f"{'bidirectional ' if args.bidirectional else ''}{args.num_layers}-layer {cells[args.cell]}"
+    shape = f"{'bidirectional ' if args.bidirectional else ''}{args.num_layers}-layer {CELL_NAMES[args.cell]}"
     card = {
         "name": args.name,
         "task": model.task_name,
@@ -155,13 +157,8 @@ def write_card(args, model, weights: Path, validation, test, best_epoch, num_tra
             f"English sentiment (negative/positive) of short texts: word embedding → {shape} "
             f"({args.units} units) → {args.pooling} pooling → softmax, trained from scratch."
         ),
-        "architecture": architecture,
-        "weights": {
-            "file": f"weights/{weights.name}",
-            "url": None,
-            "sha256": sha256_of(weights),
-            "size_bytes": weights.stat().st_size,
-        },
+        "architecture": architecture_of(model),
+        "weights": weights_entry(weights),
         "num_parameters": int(model.count_params()),
         "dataset": {
             "name": DATASET,
@@ -171,23 +168,12 @@ def write_card(args, model, weights: Path, validation, test, best_epoch, num_tra
         },
         "metrics": {"test": {"accuracy": test}, "validation": {"accuracy": validation}},
         "license": "Apache-2.0 (weights); training data MIT (vaderSentiment ground truth)",
-        "recipe": "python -m seqapps.zoo.recipes.sentiment " + " ".join(recipe_arguments(args)),
+        "recipe": recipe_command(
+            "sentiment", args, parser, required=("name", "cell"), skipped=("quiet", "dry_run")
+        ),
         "notes": f"trained {datetime.date.today().isoformat()}, seed {args.seed}",
     }
-    path = ZOO_DIR / "cards" / f"{args.name}.json"
-    path.write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    print(f"wrote {weights} and {path}")
-
-
-def recipe_arguments(args: argparse.Namespace) -> list[str]:
-    defaults = vars(parser().parse_args(["--name", args.name, "--cell", args.cell]))
-    parts = ["--name", args.name, "--cell", args.cell]
-    for key, value in vars(args).items():
-        if key in ("name", "cell", "quiet", "dry_run") or value == defaults[key]:
-            continue
-        flag = "--" + key.replace("_", "-")
-        parts += [flag] if value is True else [flag, str(value)]
-    return parts
+    print(f"wrote {weights} and {save_card(card)}")
 
 
 def parser() -> argparse.ArgumentParser:

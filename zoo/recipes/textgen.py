@@ -29,7 +29,15 @@ import math
 import time
 from pathlib import Path
 
-ZOO_DIR = Path(__file__).resolve().parents[1]
+from seqapps.zoo.recipes._cards import (
+    CELL_NAMES,
+    ZOO_DIR,
+    architecture_of,
+    recipe_command,
+    save_card,
+    weights_entry,
+)
+
 DATASET = "shakespeare"
 
 
@@ -199,40 +207,36 @@ def train(args: argparse.Namespace) -> dict:
 
 
 def write_card(args, model, weights: Path, validation, test, history, num_train) -> None:
-    from seqapps.zoo import sha256_of
-
     path = ZOO_DIR / "cards" / f"{args.name}.json"
     previous = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     if not history and previous:
         # --card-only: keep the training log the run wrote.
         history = previous.get("metrics", {}).get("training", [])
-    recipe = "python -m seqapps.zoo.recipes.textgen " + " ".join(recipe_arguments(args))
+    recipe = recipe_command(
+        "textgen",
+        args,
+        parser,
+        required=("name",),
+        skipped=("verbose", "dry_run", "card_only", "threads"),
+    )
     if args.card_only and previous:
         recipe = previous["recipe"]
     elif args.initial_weights and previous:
         # Record both stages: the run that made the initial weights, then this one.
         recipe = f"{previous['recipe']} && cp zoo/weights/{weights.name} stage1.keras && {recipe}"
         history = [*previous["metrics"].get("training", []), {"stage": 2}, *history]
-    config = model.get_config()
-    architecture = {key: value for key, value in config.items() if key != "vocabulary"}
-    architecture["vocabulary_size"] = len(config["vocabulary"]) + 2
-    cells = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+    architecture = architecture_of(model)
     card = {
         "name": args.name,
         "task": model.task_name,
         "description": (
             f"Character-level English language model of Shakespeare's plays and poems: "
             f"character embedding ({model.embedding_dim}) → {model.num_layers}-layer "
-            f"{cells[model.cell]} ({model.units} units) → softmax over "
-            f"{len(config['vocabulary']) + 2} ids; writes text and scores it in bits per character."
+            f"{CELL_NAMES[model.cell]} ({model.units} units) → softmax over "
+            f"{architecture['vocabulary_size']} ids; writes text and scores it in bits per character."
         ),
         "architecture": architecture,
-        "weights": {
-            "file": f"weights/{weights.name}",
-            "url": None,
-            "sha256": sha256_of(weights),
-            "size_bytes": weights.stat().st_size,
-        },
+        "weights": weights_entry(weights),
         "num_parameters": int(model.count_params()),
         "dataset": {
             "name": DATASET,
@@ -252,20 +256,7 @@ def write_card(args, model, weights: Path, validation, test, history, num_train)
         "recipe": recipe,
         "notes": f"trained {datetime.date.today().isoformat()} on CPU, seed {args.seed}",
     }
-    path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {weights} and {path}")
-
-
-def recipe_arguments(args: argparse.Namespace) -> list[str]:
-    defaults = vars(parser().parse_args(["--name", args.name]))
-    parts = ["--name", args.name]
-    skipped = ("name", "verbose", "dry_run", "card_only", "threads")
-    for key, value in vars(args).items():
-        if key in skipped or value == defaults[key]:
-            continue
-        flag = "--" + key.replace("_", "-")
-        parts += [flag] if value is True else [flag, str(value)]
-    return parts
+    print(f"wrote {weights} and {save_card(card)}")
 
 
 def parser() -> argparse.ArgumentParser:
