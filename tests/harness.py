@@ -56,3 +56,26 @@ print(json.dumps({{k: v.numpy().tolist() if v.dtype != tf.string else [s.decode(
     import json
 
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def zoo_entry_for(path, name, **fields):
+    """A registrable text-classification `ZooEntry` for a preset file the test wrote."""
+    from seqapps.zoo import ZooEntry, sha256_of
+
+    weights = {"file": str(path), "url": None, "sha256": sha256_of(path)}
+    weights["size_bytes"] = path.stat().st_size
+    weights.update(fields.pop("weights", {}))
+    card = {
+        "name": name,
+        "task": "text-classification",
+        "description": "a tiny test entry",
+        "architecture": {},
+        "weights": weights,
+        "num_parameters": 0,
+        "dataset": {},
+        "metrics": {},
+        "license": "Apache-2.0",
+        "recipe": "",
+        **fields,
+    }
+    return ZooEntry(**card)

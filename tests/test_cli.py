@@ -8,31 +8,21 @@ from pathlib import Path
 
 import pytest
 
+from harness import zoo_entry_for
 from seqapps.cli import main
 from seqapps.tasks import TextClassifier
-from seqapps.zoo import ZooEntry, register, registry, sha256_of
+from seqapps.zoo import register, registry
 
 
 @pytest.fixture(scope="module")
 def entry(tmp_path_factory):
     model = TextClassifier(["good", "bad"], ["negative", "positive"], units=4, embedding_dim=4)
     path = model.save_preset(tmp_path_factory.mktemp("cli") / "tiny.keras")
-    card = ZooEntry(
-        name="cli-tiny",
-        task="text-classification",
-        description="tiny",
-        architecture={},
-        weights={
-            "file": str(path),
-            "url": None,
-            "sha256": sha256_of(path),
-            "size_bytes": path.stat().st_size,
-        },
+    card = zoo_entry_for(
+        path,
+        "cli-tiny",
         num_parameters=model.count_params(),
-        dataset={},
         metrics={"test": {"accuracy": {"pooled": 0.5}}},
-        license="Apache-2.0",
-        recipe="",
     )
     register(card)
     yield card

@@ -6,8 +6,9 @@ import shutil
 import pytest
 
 import seqapps
+from harness import zoo_entry_for
 from seqapps.tasks import TextClassifier
-from seqapps.zoo import ZooEntry, get_entry, list_models, register, registry, sha256_of
+from seqapps.zoo import ZooEntry, get_entry, list_models, register, registry
 
 
 @pytest.fixture(scope="module")
@@ -22,24 +23,7 @@ def temporary_entries():
     added = []
 
     def add(path, name="test-tiny", **weights):
-        entry = ZooEntry(
-            name=name,
-            task="text-classification",
-            description="a tiny test entry",
-            architecture={},
-            weights={
-                "file": str(path),
-                "url": None,
-                "sha256": sha256_of(path),
-                "size_bytes": path.stat().st_size,
-                **weights,
-            },
-            num_parameters=0,
-            dataset={},
-            metrics={},
-            license="Apache-2.0",
-            recipe="",
-        )
+        entry = zoo_entry_for(path, name, weights=weights)
         added.append(register(entry).name)
         return entry
 
