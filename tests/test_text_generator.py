@@ -55,6 +55,20 @@ def test_config_and_preset_round_trip(model, tmp_path):
     )
 
 
+def test_a_float16_preset_is_smaller_and_still_computes_in_float32(model, tmp_path):
+    full = model.save_preset(tmp_path / "full.keras")
+    half = model.save_preset(tmp_path / "half.keras", weights_dtype="float16")
+    assert half.stat().st_size < full.stat().st_size
+    restored = Task.from_preset(half)
+    for ours, theirs in zip(model.get_weights(), restored.get_weights(), strict=True):
+        assert theirs.dtype == np.float32
+        np.testing.assert_allclose(theirs, ours.astype(np.float16), rtol=0, atol=0)
+    text = CORPUS[0]
+    assert abs(restored.score(text)["bits_per_char"] - model.score(text)["bits_per_char"]) < 0.01
+    with pytest.raises(ValueError, match="weights_dtype"):
+        model.save_preset(tmp_path / "bad.keras", weights_dtype="int8")
+
+
 def test_the_model_learned_its_corpus(model):
     assert model.score(CORPUS[0])["bits_per_char"] < 1.5
     assert model.generate("the cat sat on", 9, temperature=0) == " the mat."

@@ -89,21 +89,27 @@ class Task(keras.Model):
             layer.set_weights(source_weights)
         return model
 
-    def save_preset(self, path):
+    def save_preset(self, path, weights_dtype=None):
         """Saves config and weights (no optimizer state) as one `.keras` file.
 
         The file is written beside its destination and moved into place, so a
-        failed save leaves any previous file intact.
+        failed save leaves any previous file intact. `weights_dtype="float16"`
+        stores the float weights at half precision (half the file); loading
+        casts them back, so the model still computes in its own precision.
         """
         path = Path(path)
         if path.suffix != ".keras":
             raise ValueError(f"a preset file must end in .keras, got {str(path)!r}")
+        if weights_dtype not in (None, "float16"):
+            raise ValueError(f"weights_dtype must be None or 'float16', got {weights_dtype!r}")
         path.parent.mkdir(parents=True, exist_ok=True)
         clean = type(self).from_config(self.get_config())
         clean.set_weights(self.get_weights())
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.keras")
         try:
             clean.save(tmp)
+            if weights_dtype:
+                _cast_stored_weights(tmp, weights_dtype)
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
@@ -285,3 +291,35 @@ def _replace_directory(source, target):
 
 def string_signature(name="inputs"):
     return [tf.TensorSpec([None], tf.string, name=name)]
+
+
+def _cast_stored_weights(path, dtype):
+    """Rewrites the float32 arrays of a `.keras` file's weights in `dtype`, in place."""
+    import io
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(path) as archive:
+        members = {info: archive.read(info) for info in archive.infolist()}
+    for info, data in members.items():
+        if info.filename != "model.weights.h5":
+            continue
+        cast = io.BytesIO()
+        with h5py.File(io.BytesIO(data), "r") as source, h5py.File(cast, "w") as target:
+
+            def copy(name, item):
+                if isinstance(item, h5py.Group):
+                    group = target.require_group(name)
+                    group.attrs.update(item.attrs)
+                elif item.dtype == np.float32:
+                    target.create_dataset(name, data=item[()].astype(dtype))
+                else:
+                    target.create_dataset(name, data=item[()])
+
+            target.attrs.update(source.attrs)
+            source.visititems(copy)
+        members[info] = cast.getvalue()
+    with zipfile.ZipFile(path, "w") as archive:
+        for info, data in members.items():
+            archive.writestr(info, data)
