@@ -20,6 +20,12 @@ cleanly after the epoch that crosses the limit; `--card-only` then measures the
 saved file and writes the card). The weight file stores the weights in float16
 (half the size); the entry computes in float32, and every reported number is
 measured on the stored file.
+
+On a machine without TensorFlow (a GPU machine with Keras on PyTorch or JAX),
+train in three steps: `--write-ids DIR` writes the vocabulary and the id
+streams, `textgen_ids` trains the same network on them, and
+`--trained-weights DIR/weights.npz` makes the entry and measures it here (see
+`textgen_ids`).
 """
 
 from __future__ import annotations
@@ -175,8 +181,12 @@ def train(args: argparse.Namespace) -> dict:
     if args.dry_run:
         weights = Path("/tmp") / f"{args.name}-dry-run.keras"
 
-    history = []
-    if not args.card_only:
+    history, provenance = [], None
+    if args.write_ids:
+        return write_ids(args, train_works, validation_works)
+    if args.trained_weights:
+        history, provenance = load_trained_weights(args, train_works, weights)
+    elif not args.card_only:
         if args.initial_weights:
             # A second stage: the model, vocabulary included, continues from a saved file.
             model = TextGenerator.from_preset(args.initial_weights)
@@ -229,11 +239,87 @@ def train(args: argparse.Namespace) -> dict:
     test = bits_per_char(model, load_works("test"))
     print(json.dumps({"name": args.name, "validation": validation, "test": test}), flush=True)
     if not args.dry_run:
-        write_card(args, model, weights, validation, test, history, len(train_works))
+        write_card(args, model, weights, validation, test, history, len(train_works), provenance)
     return {"validation": validation, "test": test, "history": history}
 
 
-def write_card(args, model, weights: Path, validation, test, history, num_train) -> None:
+def write_ids(args, train_works: dict[str, str], validation_works: dict[str, str]) -> dict:
+    """Writes `ids.npz` for `textgen_ids`: vocabulary, train id stream and validation ids."""
+    import numpy as np
+
+    from seqapps.tasks import TextGenerator
+    from seqapps.text import build_vocabulary
+
+    vocabulary = build_vocabulary(train_works.values(), split="char", max_size=None)
+    model = TextGenerator(vocabulary, units=8, embedding_dim=8)  # only its vectorizer is used
+    stream = model.token_stream(list(train_works.values()))
+    if args.train_chars:
+        stream = stream[: args.train_chars]
+    folder = Path(args.write_ids)
+    folder.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        folder / "ids.npz",
+        vocabulary=np.array(vocabulary),
+        train=stream.astype("uint8"),
+        validation=model.token_stream(list(validation_works.values())).astype("uint8"),
+    )
+    print(f"wrote {folder / 'ids.npz'}: {len(stream):,} training ids, vocabulary {len(vocabulary)}")
+    return {}
+
+
+def load_trained_weights(args, train_works: dict[str, str], weights: Path):
+    """Builds the entry from a `textgen_ids` result and saves it.
+
+    Returns that run's history and `{"trained_on": ..., "command": ...}` for the card.
+    """
+    import numpy as np
+
+    from seqapps.tasks import TextGenerator
+    from seqapps.text import build_vocabulary
+
+    result = np.load(args.trained_weights)
+    vocabulary = [str(token) for token in result["vocabulary"]]
+    if vocabulary != build_vocabulary(train_works.values(), split="char", max_size=None):
+        raise ValueError(
+            f"{args.trained_weights} was trained on another vocabulary than `shakespeare` train "
+            f"gives; write the ids again with --write-ids and retrain"
+        )
+    settings = json.loads(str(result["settings"]))
+    model = TextGenerator(
+        vocabulary,
+        cell=settings["cell"],
+        units=settings["units"],
+        num_layers=settings["num_layers"],
+        embedding_dim=settings["embedding_dim"],
+        dropout=settings["dropout"],
+    )
+    model.set_weights([result[f"weight_{i}"] for i in range(len(model.weights))])
+    model.save_preset(weights, weights_dtype="float16")
+    provenance = {
+        "trained_on": f"Keras on {result['backend']}, seed {settings['seed']}",
+        "command": ids_command(settings, args.trained_weights),
+    }
+    return json.loads(str(result["history"])), provenance
+
+
+def ids_command(settings: dict, out: str) -> str:
+    """The `textgen_ids` command line that repeats a run with these settings."""
+    from seqapps.zoo.recipes import textgen_ids
+
+    defaults = vars(textgen_ids.parser().parse_args(["ids", "--out", out]))
+    parts = [
+        part
+        for key, value in settings.items()
+        if key in defaults and value != defaults[key]
+        for part in (f"--{key.replace('_', '-')}", str(value))
+    ]
+    folder = str(Path(out).parent)
+    return f"python -m seqapps.zoo.recipes.textgen_ids {folder} --out {out} " + " ".join(parts)
+
+
+def write_card(
+    args, model, weights: Path, validation, test, history, num_train, provenance=None
+) -> None:
     path = ZOO_DIR / "cards" / f"{args.name}.json"
     previous = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     if not history and previous:
@@ -244,7 +330,7 @@ def write_card(args, model, weights: Path, validation, test, history, num_train)
         args,
         parser,
         required=("name",),
-        skipped=("verbose", "dry_run", "card_only", "threads"),
+        skipped=("verbose", "dry_run", "card_only", "threads", "trained_weights"),
     )
     notes = (
         f"trained {datetime.date.today().isoformat()} on CPU"
@@ -253,7 +339,21 @@ def write_card(args, model, weights: Path, validation, test, history, num_train)
         f"{args.validation_segments} pieces side by side (faster, state reset "
         f"{args.validation_segments} times), the validation/test figures read each work whole"
     )
-    if args.card_only and previous:
+    if provenance:
+        # Three steps: ids out of TensorFlow, training under any Keras backend, the entry.
+        folder = Path(args.trained_weights).parent
+        base = f"python -m seqapps.zoo.recipes.textgen --name {args.name}"
+        recipe = (
+            f"{base} --write-ids {folder} && KERAS_BACKEND=torch {provenance['command']} "
+            f"&& {base} --trained-weights {args.trained_weights}"
+        )
+        notes = (
+            f"trained {datetime.date.today().isoformat()} with {provenance['trained_on']} (textgen_ids); "
+            f"weights stored in float16; metrics.training's validation_bpc reads hamlet as "
+            f"{args.validation_segments} pieces side by side, the validation/test figures read "
+            f"each work whole on TensorFlow"
+        )
+    elif args.card_only and previous:
         recipe, notes = previous["recipe"], previous.get("notes", notes)
     elif args.initial_weights and previous:
         # Record both stages: the run that made the initial weights, then this one.
@@ -329,6 +429,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--initial-weights",
         help="a .keras file to continue training from (a second stage; architecture flags ignored)",
+    )
+    p.add_argument(
+        "--write-ids",
+        metavar="DIR",
+        help="write the vocabulary and id streams for textgen_ids to DIR, then stop",
+    )
+    p.add_argument(
+        "--trained-weights",
+        metavar="NPZ",
+        help="make the entry from textgen_ids's result instead of training here",
     )
     p.add_argument(
         "--card-only",

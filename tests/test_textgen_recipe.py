@@ -1,0 +1,75 @@
+"""The text generation recipe's accelerator path: ids out, training under plain Keras, entry in."""
+
+import json
+
+import numpy as np
+import pytest
+
+from seqapps.tasks import TextGenerator
+from seqapps.zoo.recipes import textgen, textgen_ids
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny model trained by `textgen_ids` on the first 20,000 ids of `shakespeare` train."""
+    folder = tmp_path_factory.mktemp("ids")
+    textgen.train(
+        textgen.parser().parse_args(
+            ["--name", "unused", "--write-ids", str(folder), "--train-chars", "20000"]
+        )
+    )
+    args = textgen_ids.parser().parse_args(
+        [str(folder), "--out", str(folder / "weights.npz"), "--units", "16", "--embedding-dim", "8"]
+        + ["--num-layers", "2", "--steps", "4", "--steps-per-epoch", "2", "--seed", "3"]
+    )
+    result = textgen_ids.train(args)
+    return folder, args, result
+
+
+def test_write_ids_holds_the_vocabulary_and_the_streams(trained):
+    folder, _, _ = trained
+    ids = np.load(folder / "ids.npz")
+    vocabulary = [str(token) for token in ids["vocabulary"]]
+    model = TextGenerator(vocabulary, units=8, embedding_dim=8)
+    hamlet = textgen.load_works("validation")["hamlet"]
+    assert len(ids["train"]) == 20_000
+    np.testing.assert_array_equal(ids["validation"], model.token_stream([hamlet]))
+
+
+def test_trained_weights_become_an_entry_that_reads_text_the_same_way(trained, tmp_path):
+    folder, args, result = trained
+    assert [row["epoch"] for row in result["history"]] == [1, 2]
+    saved = np.load(folder / "weights.npz")
+    assert json.loads(str(saved["settings"]))["steps"] == 4
+    assert json.loads(str(saved["history"])) == result["history"]
+
+    train_works = textgen.load_works("train")
+    preset = tmp_path / "entry.keras"
+    cli = textgen.parser().parse_args(
+        ["--name", "x", "--trained-weights", str(folder / "weights.npz")]
+    )
+    history, provenance = textgen.load_trained_weights(cli, train_works, preset)
+    assert history == result["history"]
+    assert "textgen_ids" in provenance["command"] and "--steps 4" in provenance["command"]
+
+    # The entry scores hamlet's opening as the plain-Keras network did.
+    model = TextGenerator.from_preset(preset)
+    _, reader = textgen_ids.build(len(model.vocabulary) + 2, args)
+    reader.set_weights([saved[f"weight_{i}"] for i in range(len(model.weights))])
+    ids = np.load(folder / "ids.npz")["validation"][:1001].astype("int32")
+    expected = textgen_ids.validation_bpc(reader, ids, segments=1, units=16)
+    opening = textgen.load_works("validation")["hamlet"][:1000]
+    # float16 storage moves the figure in the fourth decimal at most
+    assert model.score(opening)["bits_per_char"] == pytest.approx(expected, abs=2e-3)
+
+
+def test_weights_for_another_vocabulary_are_refused(trained, tmp_path):
+    folder, _, _ = trained
+    saved = dict(np.load(folder / "weights.npz"))
+    saved["vocabulary"] = saved["vocabulary"][::-1]
+    np.savez(tmp_path / "other.npz", **saved)
+    cli = textgen.parser().parse_args(
+        ["--name", "x", "--trained-weights", str(tmp_path / "other.npz")]
+    )
+    with pytest.raises(ValueError, match="another vocabulary"):
+        textgen.load_trained_weights(cli, textgen.load_works("train"), tmp_path / "entry.keras")

@@ -1,0 +1,227 @@
+"""Recipe stage: train the text generator's layers on character ids, under any Keras backend.
+
+The main recipe (`textgen.py`) runs on TensorFlow, which reads raw text. This
+stage needs only Keras and NumPy, so the same network can be trained on a
+machine that has an accelerator but no TensorFlow (Keras on PyTorch or JAX;
+cuDNN runs the LSTM on an NVIDIA GPU). Three steps, the first and last on
+TensorFlow:
+
+    python -m seqapps.zoo.recipes.textgen --name NAME --write-ids ids/
+    KERAS_BACKEND=torch python -m seqapps.zoo.recipes.textgen_ids ids/ --out ids/weights.npz
+    python -m seqapps.zoo.recipes.textgen --name NAME --trained-weights ids/weights.npz
+
+`ids/ids.npz` holds the vocabulary, the train works as one id stream and
+hamlet's ids (validation); the test works never leave the first step. The
+network is `TextGenerator`'s own graph (embedding → dropout → `RecurrentStack`
+→ dropout → dense), so its weights load into the task one for one. Training
+is the main recipe's: windows of `--window` ids from a random offset per pass,
+shuffled; Adam with cosine decay and gradient clipping; after every
+`--steps-per-epoch` batches hamlet is read as `--validation-segments` pieces
+side by side with the state carried through, and the best weights are kept.
+`--steps 0` sizes the schedule to `--time-limit` from the measured speed; the
+output records the step count, so `--steps N` repeats the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def build(vocabulary_size: int, args: argparse.Namespace):
+    """`(train_model, reader)`: ids → logits, and (ids, states) → (logits, states), sharing layers."""
+    import keras
+
+    from seqapps.layers.recurrent import RecurrentStack
+
+    embedding = keras.layers.Embedding(vocabulary_size, args.embedding_dim, name="embedding")
+    decoder = RecurrentStack(
+        args.cell,
+        args.units,
+        num_layers=args.num_layers,
+        dropout=args.dropout,
+        return_sequences=True,
+        return_state=True,
+        name="decoder",
+    )
+    head = keras.layers.Dense(vocabulary_size, name="head")
+
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    x = keras.layers.Dropout(args.dropout, name="embedding_dropout")(embedding(token_ids))
+    x, _ = decoder(x)
+    logits = head(keras.layers.Dropout(args.dropout, name="output_dropout")(x))
+    train_model = keras.Model(token_ids, logits)
+
+    states = [keras.Input(shape=(args.units,), name=name) for name in decoder.state_names]
+    x, new_states = decoder(embedding(token_ids), initial_state=states)
+    reader = keras.Model([token_ids, *states], [head(x), *new_states])
+    return train_model, reader
+
+
+def validation_bpc(reader, ids: np.ndarray, segments: int, units: int, chunk: int = 2000) -> float:
+    """Bits per character of `ids` read as `segments` pieces side by side, state carried through."""
+    size = len(ids) // segments
+    pieces = ids[: size * segments].reshape(segments, size)
+    num_states = len(reader.inputs) - 1
+    states = [np.zeros((segments, units), "float32") for _ in range(num_states)]
+    nats, count = 0.0, 0
+    for start in range(0, size - 1, chunk):
+        inputs = pieces[:, start : min(start + chunk, size - 1)]
+        targets = pieces[:, start + 1 : start + 1 + inputs.shape[1]]
+        logits, *states = reader.predict_on_batch([inputs.astype("int32"), *states])
+        logits = logits.astype("float64")
+        logits -= logits.max(-1, keepdims=True)
+        log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+        nats -= np.take_along_axis(log_probs, targets[..., None], -1).sum()
+        count += targets.size
+    return nats / count / math.log(2)
+
+
+def batches(stream: np.ndarray, args: argparse.Namespace, rng: np.random.Generator):
+    """Endless `(inputs, targets)` batches of windows, a new random offset every pass."""
+    while True:
+        offset = int(rng.integers(args.window))
+        starts = np.arange(offset, len(stream) - args.window - 1, args.window)
+        rng.shuffle(starts)
+        index = np.arange(args.window)[None, :]
+        for first in range(0, len(starts) - args.batch_size + 1, args.batch_size):
+            rows = starts[first : first + args.batch_size, None] + index
+            yield stream[rows], stream[rows + 1]
+
+
+def save(path: Path, **arrays) -> None:
+    """`np.savez` through a temporary file, so an interrupted write keeps the previous file."""
+    temporary = path.with_name(path.name + ".tmp.npz")
+    np.savez(temporary, **arrays)
+    os.replace(temporary, path)
+
+
+def compiled(vocabulary_size: int, args: argparse.Namespace, steps: int):
+    import keras
+
+    train_model, reader = build(vocabulary_size, args)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        args.learning_rate, steps, alpha=args.final_learning_rate / args.learning_rate
+    )
+    train_model.compile(
+        optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    return train_model, reader
+
+
+def measured_steps(vocabulary_size: int, data: dict, args: argparse.Namespace) -> int:
+    """Batches that fit in `--time-limit` minutes, validation included, timed on a throwaway model."""
+    model, reader = compiled(vocabulary_size, args, 1000)
+    batch = batches(data["train"], args, np.random.default_rng(0))
+    for _ in range(5):
+        model.train_on_batch(*next(batch))
+    started = time.time()
+    for _ in range(30):
+        model.train_on_batch(*next(batch))
+    seconds = (time.time() - started) / 30
+    started = time.time()
+    validation_bpc(reader, data["validation"], args.validation_segments, args.units)
+    per_batch = seconds + (time.time() - started) / args.steps_per_epoch
+    epochs = int(args.time_limit * 60 * 0.95 / per_batch) // args.steps_per_epoch
+    print(
+        f"{seconds * 1000:.1f} ms per batch, {per_batch * 1000:.1f} with validation: "
+        f"{epochs} epochs of {args.steps_per_epoch} batches fit in {args.time_limit} min",
+        flush=True,
+    )
+    return max(epochs, 1) * args.steps_per_epoch
+
+
+def train(args: argparse.Namespace) -> dict:
+    import keras
+
+    keras.utils.set_random_seed(args.seed)
+    data = np.load(Path(args.ids) / "ids.npz")
+    vocabulary = [str(token) for token in data["vocabulary"]]
+    vocabulary_size = len(vocabulary) + 2  # padding and [UNK] come first
+    data = {split: data[split].astype("int32") for split in ("train", "validation")}
+    stream, validation = data["train"], data["validation"]
+
+    steps = args.steps or measured_steps(vocabulary_size, data, args)
+    keras.utils.set_random_seed(args.seed)
+    model, reader = compiled(vocabulary_size, args, steps)
+    print(
+        f"backend {keras.backend.backend()}, {model.count_params():,} parameters, "
+        f"{steps} batches of {args.batch_size}x{args.window} "
+        f"({steps * args.batch_size * args.window / len(stream):.1f} passes over "
+        f"{len(stream):,} characters)",
+        flush=True,
+    )
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    settings = {k: v for k, v in vars(args).items() if k not in ("ids", "out", "time_limit")}
+    settings["steps"] = steps
+    best, history = float("inf"), []
+    started = time.time()
+    train_batches = batches(stream, args, np.random.default_rng(args.seed))
+    for epoch in range(steps // args.steps_per_epoch):
+        logs = model.fit(
+            train_batches, steps_per_epoch=args.steps_per_epoch, epochs=1, shuffle=False, verbose=0
+        )
+        bpc = validation_bpc(reader, validation, args.validation_segments, args.units)
+        minutes = (time.time() - started) / 60
+        history.append(
+            {
+                "epoch": epoch + 1,
+                "minutes": round(minutes, 2),
+                "train_loss": round(float(logs.history["loss"][-1]), 4),
+                "validation_bpc": round(bpc, 4),
+            }
+        )
+        print(json.dumps(history[-1]), flush=True)
+        if bpc < best:
+            # Saved at once, so a run that is cut short still leaves its best weights.
+            best = bpc
+            save(
+                out,
+                vocabulary=np.array(vocabulary),
+                settings=json.dumps(settings),
+                history=json.dumps(history),
+                backend=keras.backend.backend(),
+                **{f"weight_{i}": w for i, w in enumerate(model.get_weights())},
+            )
+        if not args.steps and minutes > 1.2 * args.time_limit:
+            print("the run is slower than measured: stopped before the schedule's end", flush=True)
+            break
+    with np.load(out) as saved:
+        save(out, **{**saved, "history": json.dumps(history)})  # the whole run's history
+    print(f"best validation {best:.4f} bpc; wrote {out}", flush=True)
+    return {"best": best, "history": history}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("ids", help="the folder `textgen --write-ids` wrote")
+    p.add_argument("--out", required=True, help="the .npz to write the best weights to")
+    p.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm")
+    p.add_argument("--units", type=int, default=512)
+    p.add_argument("--num-layers", type=int, default=1)
+    p.add_argument("--embedding-dim", type=int, default=64)
+    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--window", type=int, default=100)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--learning-rate", type=float, default=2e-3)
+    p.add_argument("--final-learning-rate", type=float, default=1e-4)
+    p.add_argument("--steps", type=int, default=0, help="batches in all (0: fit --time-limit)")
+    p.add_argument("--steps-per-epoch", type=int, default=500)
+    p.add_argument("--time-limit", type=float, default=10.0, help="minutes, for --steps 0")
+    p.add_argument("--validation-segments", type=int, default=8)
+    p.add_argument("--seed", type=int, default=1)
+    return p
+
+
+if __name__ == "__main__":
+    train(parser().parse_args())
