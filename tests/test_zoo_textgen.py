@@ -35,11 +35,6 @@ def test_card_bits_per_char_is_reproduced_on_the_test_works(model, test_works):
     assert set(claimed) == {*test_works, "pooled"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the committed entry reaches 2.005 bpc (2-layer LSTM 512, ~2 h of 2-core CPU); "
-    "remove this mark when a retrained entry meets the bar",
-)
 def test_entry_meets_the_quality_bar():
     """At most 2.00 bits per character on the pooled test works, state carried through."""
     assert seqapps.describe(NAME)["metrics"]["test"]["bits_per_char"]["pooled"] <= 2.00
