@@ -393,17 +393,22 @@ def write_card(
     print(f"wrote {weights} and {save_card(card)}")
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    p.add_argument("--name", required=True, help="zoo entry name, e.g. textgen-shakespeare-lstm")
+def add_network_arguments(p: argparse.ArgumentParser) -> None:
+    """The network's flags and the window length, shared with `textgen_ids`."""
     p.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm")
     p.add_argument("--units", type=int, default=512)
     p.add_argument("--num-layers", type=int, default=1)
     p.add_argument("--embedding-dim", type=int, default=64)
     p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--window", type=int, default=100, help="characters per training window")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--name", required=True, help="zoo entry name, e.g. textgen-shakespeare-lstm")
+    add_network_arguments(p)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--learning-rate", type=float, default=2e-3)
     p.add_argument("--final-learning-rate", type=float, default=2e-4, help="cosine decay target")

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from seqapps.zoo.recipes.textgen import add_network_arguments
+
 
 def build(vocabulary_size: int, args: argparse.Namespace):
     """`(train_model, reader)`: ids → logits, and (ids, states) → (logits, states), sharing layers."""
@@ -206,12 +208,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("ids", help="the folder `textgen --write-ids` wrote")
     p.add_argument("--out", required=True, help="the .npz to write the best weights to")
-    p.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm")
-    p.add_argument("--units", type=int, default=512)
-    p.add_argument("--num-layers", type=int, default=1)
-    p.add_argument("--embedding-dim", type=int, default=64)
-    p.add_argument("--dropout", type=float, default=0.0)
-    p.add_argument("--window", type=int, default=100)
+    add_network_arguments(p)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--learning-rate", type=float, default=2e-3)
     p.add_argument("--final-learning-rate", type=float, default=1e-4)
