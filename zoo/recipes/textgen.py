@@ -270,7 +270,7 @@ def write_ids(args, train_works: dict[str, str], validation_works: dict[str, str
 def load_trained_weights(args, train_works: dict[str, str], weights: Path):
     """Builds the entry from a `textgen_ids` result and saves it.
 
-    Returns that run's history and `{"trained_on": ..., "command": ...}` for the card.
+    Returns that run's history and `{"backend", "trained_on", "command"}` for the card.
     """
     import numpy as np
 
@@ -296,6 +296,7 @@ def load_trained_weights(args, train_works: dict[str, str], weights: Path):
     model.set_weights([result[f"weight_{i}"] for i in range(len(model.weights))])
     model.save_preset(weights, weights_dtype="float16")
     provenance = {
+        "backend": str(result["backend"]),
         "trained_on": f"Keras on {result['backend']}, seed {settings['seed']}",
         "command": ids_command(settings, args.trained_weights),
     }
@@ -344,7 +345,7 @@ def write_card(
         folder = Path(args.trained_weights).parent
         base = f"python -m seqapps.zoo.recipes.textgen --name {args.name}"
         recipe = (
-            f"{base} --write-ids {folder} && KERAS_BACKEND=torch {provenance['command']} "
+            f"{base} --write-ids {folder} && KERAS_BACKEND={provenance['backend']} {provenance['command']} "
             f"&& {base} --trained-weights {args.trained_weights}"
         )
         notes = (
