@@ -88,6 +88,22 @@ def test_final_states_continue_a_sequence():
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_a_stateful_stack_continues_across_calls_until_reset(cell):
+    x = RNG.normal(size=(2, 8, 3)).astype("float32")
+    whole = RecurrentStack(cell, units=5, num_layers=2, return_sequences=True)
+    stateful = RecurrentStack(cell, units=5, num_layers=2, return_sequences=True, stateful=True)
+    whole.build(x.shape)
+    stateful.build(x.shape)
+    stateful.set_weights(whole.get_weights())
+    expected = keras.ops.convert_to_numpy(whole(x))
+    halves = [keras.ops.convert_to_numpy(stateful(x[:, :4])), stateful(x[:, 4:])]
+    np.testing.assert_allclose(np.concatenate(halves, axis=1), expected, atol=1e-5)
+    stateful.reset_state()
+    np.testing.assert_allclose(stateful(x[:, :4]), expected[:, :4], atol=1e-5)
+    assert RecurrentStack.from_config(stateful.get_config()).stateful
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_right_padding_is_masked(cell):
     ids = np.array([[3, 4, 5, 0, 0], [3, 4, 5, 6, 7]])
     embedding = keras.layers.Embedding(10, 4, mask_zero=True)

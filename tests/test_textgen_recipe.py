@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from seqapps.layers import RecurrentStack
 from seqapps.tasks import TextGenerator
 from seqapps.zoo.recipes import textgen, textgen_ids
 
@@ -54,7 +55,7 @@ def test_trained_weights_become_an_entry_that_reads_text_the_same_way(trained, t
 
     # The entry scores hamlet's opening as the plain-Keras network did.
     model = TextGenerator.from_preset(preset)
-    _, reader = textgen_ids.build(len(model.vocabulary) + 2, args)
+    reader = textgen_ids.build_reader(len(model.vocabulary) + 2, args)
     reader.set_weights([saved[f"weight_{i}"] for i in range(len(model.weights))])
     ids = np.load(folder / "ids.npz")["validation"][:1001].astype("int32")
     expected = textgen_ids.validation_bpc(reader, ids, segments=1, units=16)
@@ -73,3 +74,33 @@ def test_weights_for_another_vocabulary_are_refused(trained, tmp_path):
     )
     with pytest.raises(ValueError, match="another vocabulary"):
         textgen.load_trained_weights(cli, textgen.load_works("train"), tmp_path / "entry.keras")
+
+
+def test_stateful_batches_continue_each_row_in_the_next_batch():
+    stream = np.arange(10_000)
+    args = textgen_ids.parser().parse_args(
+        ["ids", "--out", "x.npz", "--stateful", "--batch-size", "4", "--window", "10"]
+    )
+    batches = textgen_ids.stateful_batches(stream, args, np.random.default_rng(0))
+    (first, targets), (second, _) = next(batches), next(batches)
+    np.testing.assert_array_equal(targets, first + 1)
+    np.testing.assert_array_equal(second[:, 0], first[:, -1] + 1)
+    assert len(set(first[:, 0] // 2500)) == 4  # one row per quarter of the stream
+
+
+def test_a_stateful_run_trains_and_resets_the_state_every_pass(trained, tmp_path, monkeypatch):
+    folder, _, _ = trained
+    resets = []
+    reset_state = RecurrentStack.reset_state
+    monkeypatch.setattr(
+        RecurrentStack, "reset_state", lambda self: resets.append(1) or reset_state(self)
+    )
+    args = textgen_ids.parser().parse_args(
+        [str(folder), "--out", str(tmp_path / "w.npz"), "--units", "8", "--embedding-dim", "4"]
+        + ["--stateful", "--batch-size", "50", "--steps", "6", "--steps-per-epoch", "3"]
+    )
+    assert textgen_ids.batches_per_pass(np.zeros(20_000), args) == 2
+    result = textgen_ids.train(args)
+    assert len(result["history"]) == 2
+    assert np.isfinite(result["best"])
+    assert len(resets) == 3  # 6 batches, 2 per pass

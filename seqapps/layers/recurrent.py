@@ -32,6 +32,9 @@ class RecurrentStack(keras.layers.Layer):
         return_state: also return the final states of every layer, flat, in
             the order `state_names` gives; pass the same list back as
             `initial_state` to continue from where a call stopped.
+        stateful: keep the final states between calls, so that consecutive
+            batches continue each other's rows (truncated backpropagation
+            through time); needs a fixed batch size, `reset_state()` starts over.
 
     Example:
 
@@ -50,6 +53,7 @@ class RecurrentStack(keras.layers.Layer):
         dropout=0.0,
         return_sequences=False,
         return_state=False,
+        stateful=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -64,6 +68,7 @@ class RecurrentStack(keras.layers.Layer):
         self.dropout = dropout
         self.return_sequences = return_sequences
         self.return_state = return_state
+        self.stateful = stateful
         self.supports_masking = True
 
         self.recurrent_layers = []
@@ -73,11 +78,17 @@ class RecurrentStack(keras.layers.Layer):
                 dropout=dropout,
                 return_sequences=True if index < num_layers - 1 else return_sequences,
                 return_state=True,
+                stateful=stateful,
                 name=f"{cell}_{index}",
             )
             if bidirectional:
                 layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{index}")
             self.recurrent_layers.append(layer)
+
+    def reset_state(self):
+        """Zeroes the kept states of a `stateful` stack."""
+        for layer in self.recurrent_layers:
+            layer.reset_state()
 
     @property
     def states_per_layer(self):
@@ -151,6 +162,7 @@ class RecurrentStack(keras.layers.Layer):
                 "dropout": self.dropout,
                 "return_sequences": self.return_sequences,
                 "return_state": self.return_state,
+                "stateful": self.stateful,
             }
         )
         return config

@@ -308,12 +308,11 @@ def ids_command(settings: dict, out: str) -> str:
     from seqapps.zoo.recipes import textgen_ids
 
     defaults = vars(textgen_ids.parser().parse_args(["ids", "--out", out]))
-    parts = [
-        part
-        for key, value in settings.items()
-        if key in defaults and value != defaults[key]
-        for part in (f"--{key.replace('_', '-')}", str(value))
-    ]
+    parts = []
+    for key, value in settings.items():
+        if key in defaults and value != defaults[key]:
+            flag = f"--{key.replace('_', '-')}"
+            parts += [flag] if value is True else [flag, str(value)]
     folder = str(Path(out).parent)
     return f"python -m seqapps.zoo.recipes.textgen_ids {folder} --out {out} " + " ".join(parts)
 

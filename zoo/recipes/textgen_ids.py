@@ -20,6 +20,11 @@ shuffled; Adam with cosine decay and gradient clipping; after every
 side by side with the state carried through, and the best weights are kept.
 `--steps 0` sizes the schedule to `--time-limit` from the measured speed; the
 output records the step count, so `--steps N` repeats the run.
+
+`--stateful` trains by truncated backpropagation through time instead: the
+stream is cut into `--batch-size` tracks read window after window, and the
+recurrent state passes from each window to the next (gradients stop at the
+window's start), as it does when the model reads a text.
 """
 
 from __future__ import annotations
@@ -31,39 +36,56 @@ import os
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from seqapps.zoo.recipes.textgen import add_network_arguments
 
 
-def build(vocabulary_size: int, args: argparse.Namespace):
-    """`(train_model, reader)`: ids → logits, and (ids, states) → (logits, states), sharing layers."""
-    import keras
-
+def layers(vocabulary_size: int, args: argparse.Namespace, stateful: bool = False):
+    """`TextGenerator`'s weighted layers: embedding, recurrent stack and head."""
     from seqapps.layers.recurrent import RecurrentStack
 
-    embedding = keras.layers.Embedding(vocabulary_size, args.embedding_dim, name="embedding")
-    decoder = RecurrentStack(
-        args.cell,
-        args.units,
-        num_layers=args.num_layers,
-        dropout=args.dropout,
-        return_sequences=True,
-        return_state=True,
-        name="decoder",
+    return (
+        keras.layers.Embedding(vocabulary_size, args.embedding_dim, name="embedding"),
+        RecurrentStack(
+            args.cell,
+            args.units,
+            num_layers=args.num_layers,
+            dropout=args.dropout,
+            return_sequences=True,
+            return_state=True,
+            stateful=stateful,
+            name="decoder",
+        ),
+        keras.layers.Dense(vocabulary_size, name="head"),
     )
-    head = keras.layers.Dense(vocabulary_size, name="head")
 
-    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+
+def build(vocabulary_size: int, args: argparse.Namespace):
+    """The training network, ids → logits: `TextGenerator`'s graph, dropout included.
+
+    With `--stateful` its batch size is fixed and the recurrent state passes from
+    one batch to the next (see `stateful_batches`).
+    """
+    embedding, decoder, head = layers(vocabulary_size, args, stateful=args.stateful)
+    if args.stateful:
+        token_ids = keras.Input(batch_shape=(args.batch_size, args.window), dtype="int32")
+    else:
+        token_ids = keras.Input(shape=(None,), dtype="int32")
     x = keras.layers.Dropout(args.dropout, name="embedding_dropout")(embedding(token_ids))
     x, _ = decoder(x)
     logits = head(keras.layers.Dropout(args.dropout, name="output_dropout")(x))
-    train_model = keras.Model(token_ids, logits)
+    return keras.Model(token_ids, logits)
 
+
+def build_reader(vocabulary_size: int, args: argparse.Namespace):
+    """`(ids, states) → (logits, states)` for scoring, with weights of its own (`set_weights`)."""
+    embedding, decoder, head = layers(vocabulary_size, args)
+    token_ids = keras.Input(shape=(None,), dtype="int32")
     states = [keras.Input(shape=(args.units,), name=name) for name in decoder.state_names]
     x, new_states = decoder(embedding(token_ids), initial_state=states)
-    reader = keras.Model([token_ids, *states], [head(x), *new_states])
-    return train_model, reader
+    return keras.Model([token_ids, *states], [head(x), *new_states])
 
 
 def validation_bpc(reader, ids: np.ndarray, segments: int, units: int, chunk: int = 2000) -> float:
@@ -85,16 +107,42 @@ def validation_bpc(reader, ids: np.ndarray, segments: int, units: int, chunk: in
     return nats / count / math.log(2)
 
 
-def batches(stream: np.ndarray, args: argparse.Namespace, rng: np.random.Generator):
-    """Endless `(inputs, targets)` batches of windows, a new random offset every pass."""
+def shuffled_batches(stream: np.ndarray, args: argparse.Namespace, rng: np.random.Generator):
+    """Endless `(inputs, targets)` batches of shuffled windows, a new random offset every pass."""
+    index = np.arange(args.window)[None, :]
     while True:
-        offset = int(rng.integers(args.window))
-        starts = np.arange(offset, len(stream) - args.window - 1, args.window)
+        starts = np.arange(
+            int(rng.integers(args.window)), len(stream) - args.window - 1, args.window
+        )
         rng.shuffle(starts)
-        index = np.arange(args.window)[None, :]
         for first in range(0, len(starts) - args.batch_size + 1, args.batch_size):
             rows = starts[first : first + args.batch_size, None] + index
             yield stream[rows], stream[rows + 1]
+
+
+def batches_per_pass(stream: np.ndarray, args: argparse.Namespace) -> int:
+    """Batches of `stateful_batches` in one pass over the stream."""
+    return (len(stream) // args.batch_size - args.window - 1) // args.window
+
+
+def stateful_batches(stream: np.ndarray, args: argparse.Namespace, rng: np.random.Generator):
+    """Endless batches for truncated backpropagation through time.
+
+    The stream is cut into `--batch-size` tracks of equal length; batch k holds
+    the k-th window of every track, so row i of a batch continues row i of the
+    one before. Every pass starts at a new random offset (the state is reset then).
+    """
+    track = len(stream) // args.batch_size
+    index = np.arange(args.window)[None, :]
+    while True:
+        starts = np.arange(args.batch_size) * track + int(rng.integers(args.window))
+        for k in range(batches_per_pass(stream, args)):
+            rows = (starts + k * args.window)[:, None] + index
+            yield stream[rows], stream[rows + 1]
+
+
+def batches(stream: np.ndarray, args: argparse.Namespace, rng: np.random.Generator):
+    return (stateful_batches if args.stateful else shuffled_batches)(stream, args, rng)
 
 
 def save(path: Path, **arrays) -> None:
@@ -105,22 +153,20 @@ def save(path: Path, **arrays) -> None:
 
 
 def compiled(vocabulary_size: int, args: argparse.Namespace, steps: int):
-    import keras
-
-    train_model, reader = build(vocabulary_size, args)
+    model = build(vocabulary_size, args)
     schedule = keras.optimizers.schedules.CosineDecay(
         args.learning_rate, steps, alpha=args.final_learning_rate / args.learning_rate
     )
-    train_model.compile(
+    model.compile(
         optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
-    return train_model, reader
+    return model
 
 
 def measured_steps(vocabulary_size: int, data: dict, args: argparse.Namespace) -> int:
     """Batches that fit in `--time-limit` minutes, validation included, timed on a throwaway model."""
-    model, reader = compiled(vocabulary_size, args, 1000)
+    model, reader = compiled(vocabulary_size, args, 1000), build_reader(vocabulary_size, args)
     batch = batches(data["train"], args, np.random.default_rng(0))
     for _ in range(5):
         model.train_on_batch(*next(batch))
@@ -129,6 +175,7 @@ def measured_steps(vocabulary_size: int, data: dict, args: argparse.Namespace) -
         model.train_on_batch(*next(batch))
     seconds = (time.time() - started) / 30
     started = time.time()
+    reader.set_weights(model.get_weights())
     validation_bpc(reader, data["validation"], args.validation_segments, args.units)
     per_batch = seconds + (time.time() - started) / args.steps_per_epoch
     epochs = int(args.time_limit * 60 * 0.95 / per_batch) // args.steps_per_epoch
@@ -140,66 +187,88 @@ def measured_steps(vocabulary_size: int, data: dict, args: argparse.Namespace) -
     return max(epochs, 1) * args.steps_per_epoch
 
 
-def train(args: argparse.Namespace) -> dict:
-    import keras
+class Run(keras.callbacks.Callback):
+    """The callback of a training run: state resets, validation, the best weights saved."""
 
+    def __init__(self, reader, data, args, out, vocabulary, settings):
+        super().__init__()
+        self.reader, self.data, self.args, self.out = reader, data, args, out
+        self.vocabulary, self.settings = vocabulary, settings
+        self.best, self.history, self.batches = float("inf"), [], 0
+        self.per_pass = batches_per_pass(data["train"], args) if args.stateful else 0
+        self.started = time.time()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.per_pass and self.batches % self.per_pass == 0:
+            self.model.get_layer("decoder").reset_state()  # a new pass begins
+        self.batches += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        args = self.args
+        self.reader.set_weights(self.model.get_weights())
+        bpc = validation_bpc(
+            self.reader, self.data["validation"], args.validation_segments, args.units
+        )
+        minutes = (time.time() - self.started) / 60
+        self.history.append(
+            {
+                "epoch": epoch + 1,
+                "minutes": round(minutes, 2),
+                "train_loss": round(float(logs["loss"]), 4),
+                "validation_bpc": round(bpc, 4),
+            }
+        )
+        print(json.dumps(self.history[-1]), flush=True)
+        if bpc < self.best:
+            # Saved at once, so a run that is cut short still leaves its best weights.
+            self.best = bpc
+            save(
+                self.out,
+                vocabulary=np.array(self.vocabulary),
+                settings=json.dumps(self.settings),
+                history=json.dumps(self.history),
+                backend=keras.backend.backend(),
+                **{f"weight_{i}": w for i, w in enumerate(self.reader.get_weights())},
+            )
+        if not args.steps and minutes > 1.2 * args.time_limit:
+            print("slower than measured: stopped before the schedule's end", flush=True)
+            self.model.stop_training = True
+
+
+def train(args: argparse.Namespace) -> dict:
     keras.utils.set_random_seed(args.seed)
     data = np.load(Path(args.ids) / "ids.npz")
     vocabulary = [str(token) for token in data["vocabulary"]]
     vocabulary_size = len(vocabulary) + 2  # padding and [UNK] come first
     data = {split: data[split].astype("int32") for split in ("train", "validation")}
-    stream, validation = data["train"], data["validation"]
 
     steps = args.steps or measured_steps(vocabulary_size, data, args)
     keras.utils.set_random_seed(args.seed)
-    model, reader = compiled(vocabulary_size, args, steps)
+    model, reader = compiled(vocabulary_size, args, steps), build_reader(vocabulary_size, args)
     print(
         f"backend {keras.backend.backend()}, {model.count_params():,} parameters, "
         f"{steps} batches of {args.batch_size}x{args.window} "
-        f"({steps * args.batch_size * args.window / len(stream):.1f} passes over "
-        f"{len(stream):,} characters)",
+        f"({steps * args.batch_size * args.window / len(data['train']):.1f} passes over "
+        f"{len(data['train']):,} characters{', state carried' if args.stateful else ''})",
         flush=True,
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     settings = {k: v for k, v in vars(args).items() if k not in ("ids", "out", "time_limit")}
     settings["steps"] = steps
-    best, history = float("inf"), []
-    started = time.time()
-    train_batches = batches(stream, args, np.random.default_rng(args.seed))
-    for epoch in range(steps // args.steps_per_epoch):
-        logs = model.fit(
-            train_batches, steps_per_epoch=args.steps_per_epoch, epochs=1, shuffle=False, verbose=0
-        )
-        bpc = validation_bpc(reader, validation, args.validation_segments, args.units)
-        minutes = (time.time() - started) / 60
-        history.append(
-            {
-                "epoch": epoch + 1,
-                "minutes": round(minutes, 2),
-                "train_loss": round(float(logs.history["loss"][-1]), 4),
-                "validation_bpc": round(bpc, 4),
-            }
-        )
-        print(json.dumps(history[-1]), flush=True)
-        if bpc < best:
-            # Saved at once, so a run that is cut short still leaves its best weights.
-            best = bpc
-            save(
-                out,
-                vocabulary=np.array(vocabulary),
-                settings=json.dumps(settings),
-                history=json.dumps(history),
-                backend=keras.backend.backend(),
-                **{f"weight_{i}": w for i, w in enumerate(model.get_weights())},
-            )
-        if not args.steps and minutes > 1.2 * args.time_limit:
-            print("the run is slower than measured: stopped before the schedule's end", flush=True)
-            break
+    run = Run(reader, data, args, out, vocabulary, settings)
+    model.fit(
+        batches(data["train"], args, np.random.default_rng(args.seed)),
+        epochs=steps // args.steps_per_epoch,
+        steps_per_epoch=args.steps_per_epoch,
+        callbacks=[run],
+        shuffle=False,
+        verbose=0,
+    )
     with np.load(out) as saved:
-        save(out, **{**saved, "history": json.dumps(history)})  # the whole run's history
-    print(f"best validation {best:.4f} bpc; wrote {out}", flush=True)
-    return {"best": best, "history": history}
+        save(out, **{**saved, "history": json.dumps(run.history)})  # the whole run's history
+    print(f"best validation {run.best:.4f} bpc; wrote {out}", flush=True)
+    return {"best": run.best, "history": run.history}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -216,6 +285,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--steps-per-epoch", type=int, default=500)
     p.add_argument("--time-limit", type=float, default=10.0, help="minutes, for --steps 0")
     p.add_argument("--validation-segments", type=int, default=8)
+    p.add_argument(
+        "--stateful",
+        action="store_true",
+        help="carry the state from each window to the next (truncated backpropagation "
+        "through time) instead of shuffled windows from a zero state",
+    )
     p.add_argument("--seed", type=int, default=1)
     return p
 
