@@ -52,6 +52,10 @@ class TextVectorizer(keras.layers.Layer):
             vocabulary=self.vocabulary or None, mask_token=PAD, oov_token=UNK, name="lookup"
         )
 
+    def build(self, input_shape=None):
+        # Nothing to create: the lookup table is made from the vocabulary in __init__.
+        self.built = True
+
     @property
     def vocabulary_size(self):
         """Number of ids, padding and unknown included."""
