@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 import seqapps
+from seqapps import datasets
+from seqapps.tasks import TASKS
 from seqapps.zoo import ZooEntry, describe, list_models, registry, sha256_of
 
 pytestmark = pytest.mark.zoo
@@ -22,10 +24,10 @@ def test_the_zoo_is_not_empty():
 def test_card_schema(name):
     card = describe(name)
     assert set(card) == {f.name for f in dataclasses.fields(ZooEntry)}
-    assert card["task"] in seqapps.tasks.TASKS
+    assert card["task"] in TASKS
     assert card["description"] and card["license"]
     assert REQUIRED_METRIC_SPLITS <= set(card["metrics"])
-    assert card["dataset"]["name"] in seqapps.datasets.list_datasets()
+    assert card["dataset"]["name"] in datasets.list_datasets()
     weights = card["weights"]
     assert weights["file"] or weights["url"]
     assert len(weights["sha256"]) == 64
