@@ -78,26 +78,28 @@ def segments(text: str, count: int) -> list[str]:
 
 
 def training_batches(model, texts: list[str], args: argparse.Namespace):
-    """An endless, shuffled `tf.data.Dataset` of `(inputs, targets)` windows."""
+    """An endless `tf.data.Dataset` of shuffled `(inputs, targets)` window batches."""
     import numpy as np
     import tensorflow as tf
+
+    from seqapps.zoo.recipes.textgen_ids import shuffled_batches
 
     stream = model.token_stream(texts)
     if args.train_chars:
         stream = stream[: args.train_chars]
     rng = np.random.default_rng(args.seed)
+    spec = tf.TensorSpec([args.batch_size, args.window], tf.int32)
+    data = tf.data.Dataset.from_generator(
+        lambda: shuffled_batches(stream, args, rng), output_signature=(spec, spec)
+    )
+    return data.prefetch(2), len(stream)
 
-    def passes():
-        while True:
-            inputs, targets = model.windows(
-                stream, args.window, offset=int(rng.integers(args.window))
-            )
-            for index in rng.permutation(len(inputs)):
-                yield inputs[index], targets[index]
 
-    spec = tf.TensorSpec([args.window], tf.int32)
-    data = tf.data.Dataset.from_generator(passes, output_signature=(spec, spec))
-    return data.batch(args.batch_size, drop_remainder=True).prefetch(2), len(stream)
+def train_vocabulary(train_works: dict[str, str]) -> list[str]:
+    """The characters of the train works, most frequent first: every entry's vocabulary."""
+    from seqapps.text import build_vocabulary
+
+    return build_vocabulary(train_works.values(), split="char", max_size=None)
 
 
 class Checkpoint:
@@ -166,7 +168,6 @@ def train(args: argparse.Namespace) -> dict:
     import tensorflow as tf
 
     from seqapps.tasks import TextGenerator
-    from seqapps.text import build_vocabulary
 
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
@@ -192,7 +193,7 @@ def train(args: argparse.Namespace) -> dict:
             model = TextGenerator.from_preset(args.initial_weights)
             vocabulary = model.vocabulary
         else:
-            vocabulary = build_vocabulary(train_works.values(), split="char", max_size=None)
+            vocabulary = train_vocabulary(train_works)
             model = TextGenerator(
                 vocabulary,
                 cell=args.cell,
@@ -248,9 +249,8 @@ def write_ids(args, train_works: dict[str, str], validation_works: dict[str, str
     import numpy as np
 
     from seqapps.tasks import TextGenerator
-    from seqapps.text import build_vocabulary
 
-    vocabulary = build_vocabulary(train_works.values(), split="char", max_size=None)
+    vocabulary = train_vocabulary(train_works)
     model = TextGenerator(vocabulary, units=8, embedding_dim=8)  # only its vectorizer is used
     stream = model.token_stream(list(train_works.values()))
     if args.train_chars:
@@ -275,11 +275,10 @@ def load_trained_weights(args, train_works: dict[str, str], weights: Path):
     import numpy as np
 
     from seqapps.tasks import TextGenerator
-    from seqapps.text import build_vocabulary
 
     result = np.load(args.trained_weights)
     vocabulary = [str(token) for token in result["vocabulary"]]
-    if vocabulary != build_vocabulary(train_works.values(), split="char", max_size=None):
+    if vocabulary != train_vocabulary(train_works):
         raise ValueError(
             f"{args.trained_weights} was trained on another vocabulary than `shakespeare` train "
             f"gives; write the ids again with --write-ids and retrain"

@@ -111,9 +111,7 @@ def shuffled_batches(stream: np.ndarray, args: argparse.Namespace, rng: np.rando
     """Endless `(inputs, targets)` batches of shuffled windows, a new random offset every pass."""
     index = np.arange(args.window)[None, :]
     while True:
-        starts = np.arange(
-            int(rng.integers(args.window)), len(stream) - args.window - 1, args.window
-        )
+        starts = np.arange(int(rng.integers(args.window)), len(stream) - args.window, args.window)
         rng.shuffle(starts)
         for first in range(0, len(starts) - args.batch_size + 1, args.batch_size):
             rows = starts[first : first + args.batch_size, None] + index
