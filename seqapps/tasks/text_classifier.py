@@ -94,19 +94,22 @@ class TextClassifier(Task):
             name="encoder",
         )
         head = keras.layers.Dense(len(labels), activation="softmax", name="head")
+        pooling_layer = None
+        if pooling == "mean":
+            pooling_layer = MaskedMeanPooling(name="pooling")
+        elif pooling == "max":
+            pooling_layer = MaskedMaxPooling(name="pooling")
+        after_embedding = {
+            "embedding_dropout": keras.layers.Dropout(dropout, name="embedding_dropout"),
+            "encoder": encoder,
+            "pooling": pooling_layer,
+            "head_dropout": keras.layers.Dropout(dropout, name="head_dropout"),
+            "head": head,
+        }
 
         # Functional graph.
         texts = keras.Input(shape=(), dtype="string", name="texts")
-        ids = vectorizer(texts)
-        x = embedding(ids)
-        x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
-        x = encoder(x)
-        if pooling == "mean":
-            x = keras.layers.GlobalAveragePooling1D(name="pooling")(x)
-        elif pooling == "max":
-            x = MaskedMaxPooling(name="pooling")(x)
-        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-        probabilities = head(x)
+        probabilities = _classify_vectors(after_embedding.get, embedding(vectorizer(texts)))
         super().__init__(inputs=texts, outputs=probabilities, **kwargs)
 
         # Config.
@@ -142,7 +145,29 @@ class TextClassifier(Task):
     def from_config(cls, config):
         return cls(**config)
 
-    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
+    def compile(
+        self,
+        optimizer="auto",
+        loss="auto",
+        metrics="auto",
+        *,
+        adversarial_epsilon=0.0,
+        **kwargs,
+    ):
+        """Keras's `compile`, with defaults for the task and one option of its own.
+
+        Args:
+            adversarial_epsilon: when above 0, every training step also trains
+                on the batch with its word vectors moved by this much (L2 norm
+                per text) in the direction that raises the loss most, and adds
+                the two losses: adversarial training on embeddings (Miyato et
+                al., 2017, "Adversarial Training Methods for Semi-Supervised
+                Text Classification"). A regularizer for small datasets; a
+                step costs about twice as much. 0 trains as plain Keras does.
+        """
+        if not adversarial_epsilon >= 0:
+            raise ValueError(f"adversarial_epsilon must be 0 or more, got {adversarial_epsilon!r}")
+        self.adversarial_epsilon = float(adversarial_epsilon)
         if optimizer == "auto":
             optimizer = keras.optimizers.Adam(1e-3)
         if loss == "auto":
@@ -150,6 +175,37 @@ class TextClassifier(Task):
         if metrics == "auto":
             metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def train_step(self, data):
+        if not self.adversarial_epsilon:
+            return super().train_step(data)
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        layers = {layer.name: layer for layer in self.layers}
+        ids = layers["vectorizer"](x)
+        mask = tf.not_equal(ids, 0)
+
+        def loss_of(probabilities):
+            return self.compute_loss(
+                x=x, y=y, y_pred=probabilities, sample_weight=sample_weight, training=True
+            )
+
+        with tf.GradientTape() as tape:
+            with tf.GradientTape() as inner:
+                vectors = tf.cast(layers["embedding"](ids), self.compute_dtype)
+                inner.watch(vectors)
+                probabilities = _classify_vectors(layers.get, vectors, mask, training=True)
+                loss = loss_of(probabilities)
+            direction = tf.stop_gradient(inner.gradient(loss, vectors))
+            perturbation = adversarial_perturbation(direction, mask, self.adversarial_epsilon)
+            adversarial = _classify_vectors(layers.get, vectors + perturbation, mask, training=True)
+            loss = loss + loss_of(adversarial)
+            scaled = self.optimizer.scale_loss(loss)
+        gradients = tape.gradient(scaled, self.trainable_weights)
+        self.optimizer.apply(gradients, self.trainable_weights)
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+        return self.compute_metrics(x, y, probabilities, sample_weight=sample_weight)
 
     # -- the plain verb --------------------------------------------------------
 
@@ -221,13 +277,50 @@ class TextClassifier(Task):
         (assets_dir / "labels.txt").write_text("\n".join(self.labels) + "\n", encoding="utf-8")
 
 
-@keras.saving.register_keras_serializable(package="seqapps")
-class MaskedMaxPooling(keras.layers.Layer):
-    """Max over time of the unpadded steps only."""
+def _classify_vectors(layer, vectors, mask=None, training=None):
+    """The graph after the embedding: dropout → encoder → pooling → dropout → head.
+
+    `layer` maps a layer name to the layer (or None for no pooling). Shared by
+    the functional graph, where the mask travels with `vectors`, and the
+    adversarial training step, which passes it.
+    """
+    x = layer("embedding_dropout")(vectors, training=training)
+    x = layer("encoder")(x, mask=mask, training=training)
+    if layer("pooling") is not None:
+        x = layer("pooling")(x, mask=mask)
+    x = layer("head_dropout")(x, training=training)
+    return layer("head")(x)
+
+
+def adversarial_perturbation(gradient, mask, epsilon):
+    """`epsilon · g / ‖g‖₂` per text, over its unpadded words (Miyato et al., 2017).
+
+    `gradient` is the loss's gradient with respect to the word vectors,
+    `(batch, steps, dim)`; `mask` marks the real words, `(batch, steps)`. Padded
+    steps get no perturbation; a text whose gradient is zero gets none either.
+    """
+    gradient = gradient * tf.cast(mask, gradient.dtype)[..., None]
+    norm = tf.sqrt(tf.reduce_sum(tf.square(gradient), axis=[1, 2], keepdims=True))
+    return epsilon * tf.math.divide_no_nan(gradient, norm)
+
+
+class _MaskedPooling(keras.layers.Layer):
+    """Pools over time the unpadded steps only; a text with none gets zeros, like "last"."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="seqapps")
+class MaskedMaxPooling(_MaskedPooling):
+    """Max over time of the unpadded steps only."""
 
     def call(self, inputs, mask=None):
         if mask is None:
@@ -235,11 +328,17 @@ class MaskedMaxPooling(keras.layers.Layer):
         pooled = tf.reduce_max(
             tf.where(mask[..., None], inputs, tf.fill(tf.shape(inputs), -1e9)), axis=1
         )
-        # An empty text has no step to take the max over; give it zeros, like "last".
         return tf.where(tf.reduce_any(mask, axis=1)[:, None], pooled, tf.zeros_like(pooled))
 
-    def compute_mask(self, inputs, mask=None):
-        return None
 
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], input_shape[-1])
+@keras.saving.register_keras_serializable(package="seqapps")
+class MaskedMeanPooling(_MaskedPooling):
+    """Mean over time of the unpadded steps only."""
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return tf.reduce_mean(inputs, axis=1)
+        weights = tf.cast(mask, inputs.dtype)[..., None]
+        return tf.math.divide_no_nan(
+            tf.reduce_sum(inputs * weights, axis=1), tf.reduce_sum(weights, axis=1)
+        )

@@ -117,7 +117,10 @@ def train(args: argparse.Namespace) -> dict:
         dropout=args.dropout,
         pooling=args.pooling,
     )
-    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=1.0))
+    model.compile(
+        optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=1.0),
+        adversarial_epsilon=args.adversarial_epsilon,
+    )
     train_data = batched(train_texts, train_labels, args.batch_size, seed=args.seed)
     val_data = batched(val_texts, val_labels, 256)
     stop = keras.callbacks.EarlyStopping(
@@ -155,7 +158,12 @@ def write_card(args, model, weights: Path, validation, test, best_epoch, num_tra
         "task": model.task_name,
         "description": (
             f"English sentiment (negative/positive) of short texts: word embedding → {shape} "
-            f"({args.units} units) → {args.pooling} pooling → softmax, trained from scratch."
+            f"({args.units} units) → {args.pooling} pooling → softmax, trained from scratch"
+            + (
+                f" with adversarial training on the word vectors (epsilon {args.adversarial_epsilon:g})."
+                if args.adversarial_epsilon
+                else "."
+            )
         ),
         "architecture": architecture_of(model),
         "weights": weights_entry(weights),
@@ -194,6 +202,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--patience", type=int, default=3)
+    p.add_argument(
+        "--adversarial-epsilon",
+        type=float,
+        default=0.0,
+        help="also train on word vectors moved this far uphill (see TextClassifier.compile)",
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--dry-run", action="store_true", help="train and report, write nothing")
     p.add_argument("--quiet", action="store_true")
