@@ -141,11 +141,16 @@ def test_finetune_learns_a_new_three_class_problem():
     assert accuracy > 0.8  # chance is 1/3
 
 
-def test_adversarial_perturbation_has_norm_epsilon_per_text_and_spares_padding():
-    gradient = np.random.default_rng(0).normal(size=(3, 5, 4)).astype("float32")
+def test_adversarial_perturbation_is_epsilon_times_the_text_and_spares_padding():
+    rng = np.random.default_rng(0)
+    gradient = rng.normal(size=(3, 5, 4)).astype("float32")
+    vectors = rng.normal(size=(3, 5, 4)).astype("float32")
     mask = np.array([[1, 1, 1, 0, 0], [1, 0, 0, 0, 0], [0, 0, 0, 0, 0]], bool)
-    perturbation = adversarial_perturbation(gradient, mask, 0.7).numpy()
-    np.testing.assert_allclose(np.linalg.norm(perturbation, axis=(1, 2)), [0.7, 0.7, 0.0], 1e-5)
+    perturbation = adversarial_perturbation(gradient, vectors, mask, 0.2).numpy()
+    text_norms = np.linalg.norm(vectors * mask[..., None], axis=(1, 2))
+    np.testing.assert_allclose(
+        np.linalg.norm(perturbation, axis=(1, 2)), 0.2 * text_norms, rtol=1e-5
+    )
     assert not perturbation[~mask].any()
     # Along the gradient of the real words: the direction that raises the loss most.
     real = (gradient * mask[..., None])[0].ravel()
@@ -165,7 +170,7 @@ def test_adversarial_training_adds_the_loss_of_the_worst_nearby_vectors():
     still = keras.optimizers.SGD(learning_rate=0.0)  # the weights stay put
     model.compile(optimizer=still, adversarial_epsilon=0.0)
     assert model.train_on_batch(texts, labels)[0] == pytest.approx(clean, rel=1e-5)
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), adversarial_epsilon=1.0)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), adversarial_epsilon=0.5)
     # clean loss + the loss on vectors moved uphill, which is the larger of the two
     assert model.train_on_batch(texts, labels)[0] > 2 * clean
     with pytest.raises(ValueError, match="adversarial_epsilon must be 0 or more"):
@@ -179,7 +184,7 @@ def test_adversarial_training_learns():
     texts = ["a good movie", "good !", "bad", "a bad movie", "not bad", "not good"] * 20
     labels = [1, 1, 0, 0, 1, 0] * 20
     model = TextClassifier(VOCABULARY, ["negative", "positive"], units=8, embedding_dim=8)
-    model.compile(optimizer=keras.optimizers.Adam(1e-2), adversarial_epsilon=0.1)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), adversarial_epsilon=0.2)
     model.fit(texts, labels, epochs=15, batch_size=8, verbose=0)
     predicted = [r["label"] for r in model.classify(texts[:6])]
     assert predicted == [model.labels[label] for label in labels[:6]]

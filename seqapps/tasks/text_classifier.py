@@ -158,12 +158,13 @@ class TextClassifier(Task):
 
         Args:
             adversarial_epsilon: when above 0, every training step also trains
-                on the batch with its word vectors moved by this much (L2 norm
-                per text) in the direction that raises the loss most, and adds
-                the two losses: adversarial training on embeddings (Miyato et
-                al., 2017, "Adversarial Training Methods for Semi-Supervised
-                Text Classification"). A regularizer for small datasets; a
-                step costs about twice as much. 0 trains as plain Keras does.
+                on the batch with each text's word vectors moved in the
+                direction that raises the loss most, by `adversarial_epsilon`
+                times their own L2 norm, and adds the two losses: adversarial
+                training on embeddings (Miyato et al., 2017, "Adversarial
+                Training Methods for Semi-Supervised Text Classification"; see
+                `adversarial_perturbation`). A regularizer for small datasets;
+                a step costs about twice as much. 0 trains as plain Keras does.
         """
         if not adversarial_epsilon >= 0:
             raise ValueError(f"adversarial_epsilon must be 0 or more, got {adversarial_epsilon!r}")
@@ -196,7 +197,9 @@ class TextClassifier(Task):
                 probabilities = _classify_vectors(layers.get, vectors, mask, training=True)
                 loss = loss_of(probabilities)
             direction = tf.stop_gradient(inner.gradient(loss, vectors))
-            perturbation = adversarial_perturbation(direction, mask, self.adversarial_epsilon)
+            perturbation = adversarial_perturbation(
+                direction, tf.stop_gradient(vectors), mask, self.adversarial_epsilon
+            )
             adversarial = _classify_vectors(layers.get, vectors + perturbation, mask, training=True)
             loss = loss + loss_of(adversarial)
             scaled = self.optimizer.scale_loss(loss)
@@ -292,16 +295,25 @@ def _classify_vectors(layer, vectors, mask=None, training=None):
     return layer("head")(x)
 
 
-def adversarial_perturbation(gradient, mask, epsilon):
-    """`epsilon · g / ‖g‖₂` per text, over its unpadded words (Miyato et al., 2017).
+def adversarial_perturbation(gradient, vectors, mask, epsilon):
+    """The step of length `epsilon · ‖text's vectors‖₂` along the loss's gradient.
 
-    `gradient` is the loss's gradient with respect to the word vectors,
-    `(batch, steps, dim)`; `mask` marks the real words, `(batch, steps)`. Padded
-    steps get no perturbation; a text whose gradient is zero gets none either.
+    `gradient` is the loss's gradient with respect to the word vectors and
+    `vectors` the vectors themselves, both `(batch, steps, dim)`; `mask` marks
+    the real words, `(batch, steps)`. Norms are taken per text over its real
+    words; padded steps, and a text whose gradient is zero, get no perturbation.
+
+    Miyato et al. (2017) take a fixed length on normalized embeddings; taking it
+    relative to the vectors instead leaves the embedding as it is, and the model
+    cannot escape the perturbation by growing its vectors.
     """
-    gradient = gradient * tf.cast(mask, gradient.dtype)[..., None]
-    norm = tf.sqrt(tf.reduce_sum(tf.square(gradient), axis=[1, 2], keepdims=True))
-    return epsilon * tf.math.divide_no_nan(gradient, norm)
+    real = tf.cast(mask, gradient.dtype)[..., None]
+    gradient = gradient * real
+
+    def norm(x):
+        return tf.sqrt(tf.reduce_sum(tf.square(x), axis=[1, 2], keepdims=True))
+
+    return epsilon * norm(vectors * real) * tf.math.divide_no_nan(gradient, norm(gradient))
 
 
 class _MaskedPooling(keras.layers.Layer):
