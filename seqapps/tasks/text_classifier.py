@@ -205,9 +205,11 @@ class TextClassifier(Task):
             scaled = self.optimizer.scale_loss(loss)
         gradients = tape.gradient(scaled, self.trainable_weights)
         self.optimizer.apply(gradients, self.trainable_weights)
+        # Keras's losses are divided by the replicas of a tf.distribute strategy; report the whole.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
         for metric in self.metrics:
             if metric.name == "loss":
-                metric.update_state(loss)
+                metric.update_state(loss * replicas, sample_weight=tf.shape(ids)[0])
         return self.compute_metrics(x, y, probabilities, sample_weight=sample_weight)
 
     # -- the plain verb --------------------------------------------------------
