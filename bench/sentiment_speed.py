@@ -10,7 +10,8 @@ ratios, ours / reference, where above 1 means seqapps is faster:
 Measured: single-text latency (median over many calls) of `classify` and of
 the exported SavedModel; batch throughput (texts/s, `predict`, batches of 256);
 training throughput (examples/s, one epoch of `fit`, batches of 32), plain and
-with the adversarial training the entry's recipe used (twice the work per step).
+with the adversarial training the entry's recipe used (two forward and three
+backward passes a step).
 """
 
 from __future__ import annotations

@@ -164,7 +164,9 @@ class TextClassifier(Task):
                 training on embeddings (Miyato et al., 2017, "Adversarial
                 Training Methods for Semi-Supervised Text Classification"; see
                 `adversarial_perturbation`). A regularizer for small datasets;
-                a step costs about twice as much. 0 trains as plain Keras does.
+                a step makes two forward and three backward passes, about four
+                times a plain step on a CPU (`bench/sentiment_speed.py`). 0
+                trains as plain Keras does.
         """
         if not adversarial_epsilon >= 0:
             raise ValueError(f"adversarial_epsilon must be 0 or more, got {adversarial_epsilon!r}")
