@@ -1,5 +1,9 @@
 """TextClassifier on a tiny config: the shared harness plus what classify promises."""
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -218,3 +222,38 @@ def test_a_failed_save_or_export_leaves_the_previous_files(model, tmp_path, monk
     assert preset.read_bytes() == preset_bytes
     assert sorted(p.name for p in export.iterdir()) == exported
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export", "p.keras"]  # no leftovers
+
+
+MIRRORED_FIT = """
+import json
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+import numpy as np
+from seqapps.tasks import TextClassifier
+
+keras.utils.set_random_seed(0)
+texts = np.array(["a good movie", "good !", "bad", "a bad movie", "not bad", "not good"] * 20)
+labels = np.array([1, 1, 0, 0, 1, 0] * 20)
+data = tf.data.Dataset.from_tensor_slices((texts.astype(object), labels)).batch(8)
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+results = {"replicas": strategy.num_replicas_in_sync}
+for epsilon in (0.0, 0.2):
+    with strategy.scope():
+        model = TextClassifier(VOCABULARY, ["negative", "positive"], units=8, embedding_dim=8)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2), adversarial_epsilon=epsilon)
+    model.fit(data, epochs=15, verbose=0)
+    results[str(epsilon)] = model.evaluate(data, verbose=0, return_dict=True)["accuracy"]
+print(json.dumps(results))
+"""
+
+
+def test_fit_under_a_mirrored_strategy_with_two_replicas():
+    # A fresh process: the two logical CPUs must be set before TensorFlow starts.
+    code = f"VOCABULARY = {VOCABULARY!r}\n" + MIRRORED_FIT
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(done.stdout.strip().splitlines()[-1])
+    assert results == {"replicas": 2, "0.0": 1.0, "0.2": 1.0}

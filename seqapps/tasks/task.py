@@ -190,6 +190,19 @@ class Task(keras.Model):
 
     # -- Keras entry points accepting raw Python input ---------------------------
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Under a tf.distribute strategy Keras averages one batch over the replicas
+        # only to learn its shapes and dtypes, and averaging strings fails
+        # (tensorflow/tensorflow#80951). The first replica's share has the same
+        # shapes and dtypes, so build from that.
+        if iterator is not None and self._distribute_strategy is not None:
+            replicas = self.distribute_strategy.experimental_local_results
+            for _, _, batches in iterator:
+                data_batch = tf.nest.map_structure(lambda v: replicas(v)[0], next(batches))
+                break
+            iterator = None
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     def fit(self, x=None, y=None, *args, **kwargs):
         return super().fit(self._raw_inputs(x), self._raw_targets(y), *args, **kwargs)
 
