@@ -124,7 +124,8 @@ def test_new_labels_get_a_fresh_head_on_the_pretrained_layers(model, tmp_path):
         Task.from_preset(path, units=8)
 
 
-def test_finetune_learns_a_new_three_class_problem():
+@pytest.mark.parametrize("adversarial_epsilon", [0.0, 0.2])
+def test_finetune_learns_a_new_three_class_problem(adversarial_epsilon):
     rng = np.random.default_rng(0)
     words = {
         "bad": ["awful", "bad", "poor"],
@@ -139,7 +140,16 @@ def test_finetune_learns_a_new_three_class_problem():
         labels.append(str(label))
     model = TextClassifier(vocabulary, ["negative", "positive"], units=8, embedding_dim=8)
     model = model.reconfigure(labels=list(words))
-    model.finetune(texts[:200], labels[:200], epochs=30, learning_rate=1e-2, patience=5, verbose=0)
+    model.finetune(
+        texts[:200],
+        labels[:200],
+        epochs=30,
+        learning_rate=1e-2,
+        patience=5,
+        verbose=0,
+        adversarial_epsilon=adversarial_epsilon,
+    )
+    assert model.adversarial_epsilon == adversarial_epsilon
     predicted = [r["label"] for r in model.classify(texts[200:])]
     accuracy = np.mean([p == t for p, t in zip(predicted, labels[200:])])
     assert accuracy > 0.8  # chance is 1/3

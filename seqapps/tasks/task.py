@@ -131,6 +131,7 @@ class Task(keras.Model):
         freeze=(),
         seed=0,
         verbose="auto",
+        **compile_options,
     ):
         """Trains on the user's data with defaults suited to a pretrained model.
 
@@ -143,6 +144,8 @@ class Task(keras.Model):
         Args:
             x: inputs, or a `tf.data.Dataset` of `(input, target)` pairs.
             y: targets when `x` holds inputs only.
+            **compile_options: further arguments to `compile`, e.g.
+                `adversarial_epsilon=0.2` for a `TextClassifier`.
 
         Returns:
             The Keras `History`.
@@ -175,7 +178,7 @@ class Task(keras.Model):
             validation_data = tf.data.Dataset.from_tensor_slices(
                 (self._raw_inputs(vx), self._raw_targets(vy))
             ).batch(batch_size)
-        self.compile(optimizer=keras.optimizers.Adam(learning_rate))
+        self.compile(optimizer=keras.optimizers.Adam(learning_rate), **compile_options)
         stop = keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=patience, restore_best_weights=True
         )
