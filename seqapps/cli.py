@@ -78,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     finetune.add_argument(
         "--freeze", action="append", default=[], help="layer to freeze: embedding, encoder"
     )
+    finetune.add_argument(
+        "--adversarial-epsilon",
+        type=float,
+        default=0.0,
+        help="classification entries: adversarial training on the word vectors, as the zoo's "
+        "sentiment recipe trains (e.g. 0.2; see TextClassifier.compile)",
+    )
     finetune.add_argument("--quiet", action="store_true", help="no progress bars")
     finetune.set_defaults(run=_finetune)
 
@@ -168,9 +175,13 @@ def _finetune(args: argparse.Namespace) -> None:
         if sorted(set(labels)) != sorted(model.labels):
             model = seqapps.load(args.name, labels=sorted(set(labels)))
         data = (texts, labels)
+        options = {"adversarial_epsilon": args.adversarial_epsilon}
     else:
         if not args.text_file:
             raise ValueError(f"{args.name!r} generates text: pass --text-file FILE_OR_FOLDER")
+        if args.adversarial_epsilon:
+            raise ValueError("--adversarial-epsilon applies to classification entries only")
+        options = {}
         from pathlib import Path
 
         data = (Path(args.text_file),)
@@ -181,6 +192,7 @@ def _finetune(args: argparse.Namespace) -> None:
         batch_size=args.batch_size,
         freeze=tuple(args.freeze),
         verbose=0 if args.quiet else "auto",
+        **options,
     )
     path = model.save_preset(
         args.out if args.out.endswith(".keras") else os.path.join(args.out, "model.keras")

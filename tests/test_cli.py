@@ -79,6 +79,8 @@ def test_finetune_writes_a_preset_with_the_new_labels(entry, capsys, tmp_path):
             str(out),
             "--epochs",
             "2",
+            "--adversarial-epsilon",
+            "0.2",
             "--quiet",
         ]
     )
@@ -114,6 +116,9 @@ def test_finetune_on_text_files_for_a_generation_entry(capsys, tmp_path):
     assert out.exists()
     assert main(["finetune", str(path), "--data", "x.csv", "--out", str(out)]) == 2
     assert "generates text: pass --text-file" in capsys.readouterr().err
+    text_file = ["--text-file", str(tmp_path / "texts"), "--out", str(out)]
+    assert main(["finetune", str(path), *text_file, "--adversarial-epsilon", "0.2"]) == 2
+    assert "applies to classification entries only" in capsys.readouterr().err
 
 
 def test_finetune_names_missing_columns(entry, capsys, tmp_path):
