@@ -140,7 +140,13 @@ def main() -> None:
         return n / (time.perf_counter() - start)
 
     reference_training = training(reference, train_labels.astype("float32"))
-    compare("training", training(fresh, train_labels), reference_training, "examples/s", True)
+    compare(
+        "training",
+        training(fresh, train_labels),
+        reference_training,
+        "examples/s",
+        higher_is_better=True,
+    )
     recipe = sentiment_recipe.parser().parse_args(
         shlex.split(seqapps.describe("sentiment-lstm")["recipe"])[3:]
     )

@@ -20,6 +20,9 @@ from seqapps.tasks.text_classifier import adversarial_perturbation
 
 TEXTS = ["a good movie!", "bad", "", "not good, not bad at all"]
 VOCABULARY = ["good", "bad", "movie", "not", "a", "!", ","]
+# A small problem a tiny model learns exactly: negation flips the word's label.
+LEARNABLE_TEXTS = ["a good movie", "good !", "bad", "a bad movie", "not bad", "not good"] * 20
+LEARNABLE_LABELS = [1, 1, 0, 0, 1, 0] * 20
 
 
 @pytest.fixture(scope="module", params=["last", "max", "mean"])
@@ -195,8 +198,7 @@ def test_adversarial_training_learns():
     import keras
 
     keras.utils.set_random_seed(0)
-    texts = ["a good movie", "good !", "bad", "a bad movie", "not bad", "not good"] * 20
-    labels = [1, 1, 0, 0, 1, 0] * 20
+    texts, labels = LEARNABLE_TEXTS, LEARNABLE_LABELS
     model = TextClassifier(VOCABULARY, ["negative", "positive"], units=8, embedding_dim=8)
     model.compile(optimizer=keras.optimizers.Adam(1e-2), adversarial_epsilon=0.2)
     model.fit(texts, labels, epochs=15, batch_size=8, verbose=0)
@@ -245,8 +247,7 @@ import numpy as np
 from seqapps.tasks import TextClassifier
 
 keras.utils.set_random_seed(0)
-texts = np.array(["a good movie", "good !", "bad", "a bad movie", "not bad", "not good"] * 20)
-labels = np.array([1, 1, 0, 0, 1, 0] * 20)
+texts, labels = np.array(LEARNABLE_TEXTS), np.array(LEARNABLE_LABELS)
 data = tf.data.Dataset.from_tensor_slices((texts.astype(object), labels)).batch(8)
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 results = {"replicas": strategy.num_replicas_in_sync}
@@ -262,7 +263,10 @@ print(json.dumps(results))
 
 def test_fit_under_a_mirrored_strategy_with_two_replicas():
     # A fresh process: the two logical CPUs must be set before TensorFlow starts.
-    code = f"VOCABULARY = {VOCABULARY!r}\n" + MIRRORED_FIT
+    code = (
+        f"VOCABULARY = {VOCABULARY!r}\nLEARNABLE_TEXTS = {LEARNABLE_TEXTS!r}\n"
+        f"LEARNABLE_LABELS = {LEARNABLE_LABELS!r}\n" + MIRRORED_FIT
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(done.stdout.strip().splitlines()[-1])
