@@ -15,7 +15,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         return args.run(args) or 0
-    except (ValueError, TypeError, FileNotFoundError, KeyError) as error:
+    except (ValueError, TypeError, OSError, KeyError) as error:
         print(f"seqapps {args.command}: error: {error}", file=sys.stderr)
         return 2
 
@@ -70,11 +70,16 @@ def _parser() -> argparse.ArgumentParser:
     finetune.add_argument("--text-column", default="text")
     finetune.add_argument("--label-column", default="label")
     finetune.add_argument(
-        "--out", required=True, help="where to write the fine-tuned .keras preset"
+        "--out",
+        required=True,
+        help="the .keras file to write (a folder gets model.keras); refused if it exists",
     )
-    finetune.add_argument("--epochs", type=int, default=10)
+    finetune.add_argument(
+        "--overwrite", action="store_true", help="replace an existing .keras preset at --out"
+    )
+    finetune.add_argument("--epochs", type=_positive_int, default=10)
     finetune.add_argument("--learning-rate", type=float, default=3e-4)
-    finetune.add_argument("--batch-size", type=int, default=32)
+    finetune.add_argument("--batch-size", type=_positive_int, default=32)
     finetune.add_argument(
         "--freeze", action="append", default=[], help="layer to freeze: embedding, encoder"
     )
@@ -90,12 +95,22 @@ def _parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="write a SavedModel that serves raw input")
     export.add_argument("name", help="entry name or .keras preset")
-    export.add_argument("directory")
+    export.add_argument("directory", help="a new or empty folder, e.g. exports/model/1")
+    export.add_argument(
+        "--overwrite", action="store_true", help="replace an earlier seqapps export in DIRECTORY"
+    )
     export.set_defaults(run=_export, quiet=True)
 
     datasets = commands.add_parser("datasets", help="list the bundled datasets")
     datasets.set_defaults(run=_datasets)
     return parser
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return number
 
 
 def _list(args: argparse.Namespace) -> None:
@@ -165,8 +180,13 @@ def _generate(args: argparse.Namespace) -> None:
 
 
 def _finetune(args: argparse.Namespace) -> None:
-    import seqapps
+    from pathlib import Path
 
+    import seqapps
+    from seqapps import safe_write
+
+    out = Path(args.out if args.out.endswith(".keras") else os.path.join(args.out, "model.keras"))
+    safe_write.check_file_target(out, overwrite=args.overwrite)  # before training, not after
     model = seqapps.load(args.name)
     if hasattr(model, "classify"):
         if not args.data:
@@ -182,8 +202,6 @@ def _finetune(args: argparse.Namespace) -> None:
         if args.adversarial_epsilon:
             raise ValueError("--adversarial-epsilon applies to classification entries only")
         options = {}
-        from pathlib import Path
-
         data = (Path(args.text_file),)
     history = model.finetune(
         *data,
@@ -194,9 +212,7 @@ def _finetune(args: argparse.Namespace) -> None:
         verbose=0 if args.quiet else "auto",
         **options,
     )
-    path = model.save_preset(
-        args.out if args.out.endswith(".keras") else os.path.join(args.out, "model.keras")
-    )
+    path = model.save_preset(out, overwrite=args.overwrite)
     details = [f"best validation loss {min(history.history['val_loss']):.4f}"]
     if hasattr(model, "classify"):
         details.insert(0, f"labels {model.labels}")
@@ -225,7 +241,7 @@ def _labelled_rows(args: argparse.Namespace) -> tuple[list[str], list[str]]:
 def _export(args: argparse.Namespace) -> None:
     import seqapps
 
-    path = seqapps.load(args.name).export(args.directory)
+    path = seqapps.load(args.name).export(args.directory, overwrite=args.overwrite)
     print(f"wrote SavedModel to {path}")
 
 

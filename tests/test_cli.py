@@ -114,9 +114,10 @@ def test_finetune_on_text_files_for_a_generation_entry(capsys, tmp_path):
     assert code == 0, capsys.readouterr().err
     assert "3 characters outside the vocabulary" in capsys.readouterr().out
     assert out.exists()
-    assert main(["finetune", str(path), "--data", "x.csv", "--out", str(out)]) == 2
+    out = str(tmp_path / "again.keras")
+    assert main(["finetune", str(path), "--data", "x.csv", "--out", out]) == 2
     assert "generates text: pass --text-file" in capsys.readouterr().err
-    text_file = ["--text-file", str(tmp_path / "texts"), "--out", str(out)]
+    text_file = ["--text-file", str(tmp_path / "texts"), "--out", out]
     assert main(["finetune", str(path), *text_file, "--adversarial-epsilon", "0.2"]) == 2
     assert "applies to classification entries only" in capsys.readouterr().err
 

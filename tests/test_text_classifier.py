@@ -64,11 +64,10 @@ def test_export_serves_raw_strings_without_seqapps(model, tmp_path):
     assert (tmp_path / "export" / "assets" / "labels.txt").read_text().split() == model.labels
 
 
-def test_export_replaces_an_existing_export_whole(model, tmp_path):
-    target = tmp_path / "export"
-    target.mkdir()
+def test_export_replaces_an_earlier_export_whole(model, tmp_path):
+    target = model.export(tmp_path / "export")
     (target / "stale.txt").write_text("old")
-    model.export(target)
+    model.export(target, overwrite=True)
     assert not (target / "stale.txt").exists()
     assert (target / "saved_model.pb").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["export"]  # no staging leftovers
@@ -228,9 +227,9 @@ def test_a_failed_save_or_export_leaves_the_previous_files(model, tmp_path, monk
     # ExportArchive() returns the backend's subclass; patch the class actually used.
     monkeypatch.setattr(type(keras.export.ExportArchive()), "write_out", fail)
     with pytest.raises(OSError, match="disk full"):
-        model.save_preset(preset)
+        model.save_preset(preset, overwrite=True)
     with pytest.raises(OSError, match="disk full"):
-        model.export(export)
+        model.export(export, overwrite=True)
     assert preset.read_bytes() == preset_bytes
     assert sorted(p.name for p in export.iterdir()) == exported
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export", "p.keras"]  # no leftovers

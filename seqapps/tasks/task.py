@@ -1,14 +1,13 @@
 """What every seqapps task shares: presets, raw-input handling, fine-tuning and export."""
 
-import os
-import shutil
-import tempfile
-import uuid
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from seqapps import safe_write
+from seqapps.version import __version__
 
 
 class Task(keras.Model):
@@ -89,31 +88,31 @@ class Task(keras.Model):
             layer.set_weights(source_weights)
         return model
 
-    def save_preset(self, path, weights_dtype=None):
+    def save_preset(self, path, weights_dtype=None, *, overwrite=False):
         """Saves config and weights (no optimizer state) as one `.keras` file.
 
-        The file is written beside its destination and moved into place, so a
-        failed save leaves any previous file intact. `weights_dtype="float16"`
-        stores the float weights at half precision (half the file); loading
-        casts them back, so the model still computes in its own precision.
+        An existing file is replaced only with `overwrite=True`, and only if it
+        is a `.keras` preset; anything else at `path` is refused
+        (`FileExistsError`). The file is written beside its destination and
+        moved into place, so a failed save leaves any previous file intact.
+        `weights_dtype="float16"` stores the float weights at half precision
+        (half the file); loading casts them back, so the model still computes
+        in its own precision.
         """
         path = Path(path)
         if path.suffix != ".keras":
             raise ValueError(f"a preset file must end in .keras, got {str(path)!r}")
         if weights_dtype not in (None, "float16"):
             raise ValueError(f"weights_dtype must be None or 'float16', got {weights_dtype!r}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        clean = type(self).from_config(self.get_config())
-        clean.set_weights(self.get_weights())
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.keras")
-        try:
-            clean.save(tmp)
+
+        def write(staging):
+            clean = type(self).from_config(self.get_config())
+            clean.set_weights(self.get_weights())
+            clean.save(staging)
             if weights_dtype:
-                _cast_stored_weights(tmp, weights_dtype)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return path
+                _cast_stored_weights(staging, weights_dtype)
+
+        return safe_write.write_file(path, write, overwrite=overwrite)
 
     # -- fine-tuning -------------------------------------------------------------
 
@@ -251,30 +250,34 @@ class Task(keras.Model):
         """`{name: (function, input_signature)}` of the SavedModel; the first is the default."""
         raise NotImplementedError
 
-    def export(self, filepath, format="tf_saved_model", verbose=False, **kwargs):
+    def export(
+        self, filepath, format="tf_saved_model", verbose=False, *, overwrite=False, **kwargs
+    ):
         """Writes a SavedModel that serves raw input, with no seqapps needed to load it.
 
-        The export is written into a temporary sibling directory and moved into
-        place, so an existing export is only replaced by a complete one.
+        `filepath` must be a new or empty folder, or, with `overwrite=True`, an
+        earlier seqapps export (recognised by its `seqapps_export.json`); any
+        other existing path is refused with `FileExistsError`. The export is
+        written beside its destination and moved into place, so an existing
+        export is only ever replaced by a complete one.
         """
         if format != "tf_saved_model":
             raise ValueError(f"seqapps exports format='tf_saved_model' only, got {format!r}")
-        target = Path(filepath).absolute()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
+
+        def write(staging):
             archive = keras.export.ExportArchive()
             archive.track(self)
             for index, (name, (fn, signature)) in enumerate(self.serving_endpoints().items()):
                 archive.add_endpoint("serving_default" if index == 0 else name, fn, signature)
                 if index == 0:
                     archive.add_endpoint(name, fn, signature)
-            archive.write_out(str(staging / "model"), verbose=verbose)
-            self._write_export_assets(staging / "model" / "assets")
-            _replace_directory(staging / "model", target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        return target
+            archive.write_out(str(staging), verbose=verbose)
+            self._write_export_assets(staging / "assets")
+
+        marker = {"exported_by": "seqapps", "version": __version__, "task": self.task_name}
+        # Traced on the CPU: an export traced on a GPU can carry cuDNN-only ops.
+        with tf.device("/CPU:0"):
+            return safe_write.write_directory(filepath, write, overwrite=overwrite, marker=marker)
 
     def _write_export_assets(self, assets_dir):
         """Hook for tasks that ship readable files (e.g. label names) with an export."""
@@ -288,21 +291,6 @@ def _load_keras_file(path):
             f"could not load the model file {path}: {error}. The file is damaged or "
             f"not a seqapps preset; download or re-save it."
         ) from error
-
-
-def _replace_directory(source, target):
-    """Moves `source` to `target`, never leaving `target` half-written."""
-    if not target.exists():
-        os.replace(source, target)
-        return
-    backup = target.with_name(f".{target.name}.old-{uuid.uuid4().hex}")
-    os.replace(target, backup)
-    try:
-        os.replace(source, target)
-    except OSError:
-        os.replace(backup, target)
-        raise
-    shutil.rmtree(backup, ignore_errors=True)
 
 
 def string_signature(name="inputs"):

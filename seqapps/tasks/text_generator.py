@@ -465,8 +465,8 @@ class TextGenerator(Task):
 
     # -- export ------------------------------------------------------------------
 
-    def export(self, filepath, format="tf_saved_model", verbose=False, **kwargs):
-        """Writes a SavedModel with `generate` (the default) and `step` signatures.
+    def serving_endpoints(self):
+        """The SavedModel's `generate` (the default) and `step` signatures.
 
         `generate(prompt: string [], num_chars: int32 [], temperature: float32 [],
         seed: int64 []) → {"text": string []}` writes the continuation, the same
@@ -474,13 +474,8 @@ class TextGenerator(Task):
         0..`MAX_LENGTH`; `temperature <= 0` is greedy). `step(token_ids: int32
         [batch, time], state: float32 [num_states, batch, units]) → {"logits",
         "state"}` is for clients that sample themselves: start from zeros and
-        from `start_id`; `assets/vocabulary.json` maps ids to tokens. Traced on
-        the CPU, so that it loads on machines without a GPU.
+        from `start_id`; `assets/vocabulary.json` maps ids to tokens.
         """
-        with tf.device("/CPU:0"):
-            return super().export(filepath, format=format, verbose=verbose, **kwargs)
-
-    def serving_endpoints(self):
         separator = " " if self.split == "word" else ""
 
         def generate(prompt, num_chars, temperature, seed):

@@ -146,7 +146,7 @@ def train(args: argparse.Namespace) -> dict:
         return {"validation": validation, "test": test}
 
     weights = ZOO_DIR / "weights" / f"{args.name}.keras"
-    model.save_preset(weights)
+    model.save_preset(weights, overwrite=True)
     write_card(args, model, weights, validation, test, best_epoch, len(train_texts))
     return {"validation": validation, "test": test}
 

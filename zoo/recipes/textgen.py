@@ -132,7 +132,7 @@ class Checkpoint:
         )
         if improved:
             self.best, self.best_epoch = bpc, epoch + 1
-            model.save_preset(self.path, weights_dtype="float16")
+            model.save_preset(self.path, weights_dtype="float16", overwrite=True)
         print(
             f"epoch {epoch + 1}: {minutes:.1f} min, train loss {logs.get('loss', 0):.4f} nats, "
             f"validation {bpc:.4f} bpc{' (best, saved)' if improved else ''}",
@@ -293,7 +293,7 @@ def load_trained_weights(args, train_works: dict[str, str], weights: Path):
         dropout=settings["dropout"],
     )
     model.set_weights([result[f"weight_{i}"] for i in range(len(model.weights))])
-    model.save_preset(weights, weights_dtype="float16")
+    model.save_preset(weights, weights_dtype="float16", overwrite=True)
     provenance = {
         "backend": str(result["backend"]),
         "trained_on": f"Keras on {result['backend']}, seed {settings['seed']}",
