@@ -19,6 +19,7 @@ _LAZY = {
     "Task": "seqapps.tasks",
     "TextClassifier": "seqapps.tasks",
     "TextGenerator": "seqapps.tasks",
+    "Translator": "seqapps.tasks",
 }
 
 

@@ -28,6 +28,9 @@ Example:
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import tensorflow as tf
 
 #: Added to the logit of a token that must not be drawn; finite, so that a row
@@ -43,7 +46,11 @@ def check_sampling_args(
     `top_k=None` (or 0) and `top_p=None` (or 1.0) switch those filters off; a
     `top_k` larger than the vocabulary keeps the whole vocabulary.
     """
+    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
+        raise TypeError(f"temperature must be a number, got {temperature!r}")
     temperature = float(temperature)
+    if math.isnan(temperature):
+        raise ValueError("temperature must be a number >= 0 (0 = greedy), got nan")
     if temperature < 0:
         raise ValueError(
             f"temperature must be >= 0 (0 = greedy), got {temperature}; "
@@ -59,6 +66,19 @@ def check_sampling_args(
     if not 0.0 < top_p <= 1.0:
         raise ValueError(f"top_p must lie in (0, 1], got {top_p}; use None to switch it off")
     return temperature, top_k, top_p
+
+
+def check_seed(seed: int | None) -> int:
+    """A valid seed for the stateless draws: `None` draws a fresh one; else an int in 0..2**63-1."""
+    if seed is None:
+        import random
+
+        return random.randrange(2**31)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an integer or None, got {seed!r}")
+    if not 0 <= seed < 2**63:
+        raise ValueError(f"seed must lie in 0..2**63-1, got {seed}")
+    return int(seed)
 
 
 def step_seed(seed, step):
@@ -114,6 +134,171 @@ def sample(logits, seed, temperature=1.0, top_k=0, top_p=1.0):
     logits = tf.convert_to_tensor(logits, tf.float32)
     temperature = tf.cast(temperature, tf.float32)
     scaled = logits / tf.maximum(temperature, 1e-6)
+    # Excluded tokens stay excluded at any temperature (logits / inf would make them 0).
+    scaled = tf.where(logits <= EXCLUDED / 2, tf.cast(EXCLUDED, tf.float32), scaled)
     scaled = top_p_filter(top_k_filter(scaled, top_k), top_p)
     drawn = tf.random.stateless_categorical(scaled, 1, seed=seed, dtype=tf.int32)[:, 0]
     return tf.where(temperature > 0, drawn, greedy(logits))
+
+
+# -- the decode loop -------------------------------------------------------------
+#
+# One loop for every generating task. A task gives a step function
+# `step(token_ids [batch], state) -> (logits [batch, vocabulary], state)`, where
+# `state` is any nested structure of tensors with the batch first (recurrent
+# states, an encoder's outputs and mask), and the ids to start and stop with.
+# `max_length` is the same in every task: the most tokens written after the
+# start token, the end token not counted.
+
+
+def decode(
+    step,
+    state,
+    *,
+    start_ids,
+    end_id,
+    max_length,
+    excluded_ids=(),
+    beam_size=1,
+    length_penalty=0.6,
+    temperature=0.0,
+    top_k=0,
+    top_p=1.0,
+    seed=0,
+):
+    """Writes tokens with `step` until every row has written `end_id` or `max_length` tokens.
+
+    `beam_size == 1` samples each token (`temperature == 0`: greedy); a larger
+    beam keeps the `beam_size` most likely outputs of each row and returns the
+    best, ranked by log-probability divided by the GNMT length penalty
+    `((5 + length) / 6) ** length_penalty`. All tensor ops, so it runs eagerly,
+    in a `tf.function` and inside an exported SavedModel.
+
+    Args:
+        step: the task's step function (see above).
+        state: the state before the first token; batch-first tensors.
+        start_ids: int32 `[batch]`, the first token read.
+        end_id: the token that ends an output (written, then the row stops).
+        max_length: scalar, the most tokens written per row.
+        excluded_ids: ids never written (padding, unknown, start).
+
+    Returns:
+        `(tokens, weights)`: int32 `[batch, time]` token ids, each row padded
+        with 0 after its end (the end token is not included), and the
+        `[batch, time]` float mask of real tokens.
+    """
+    start_ids = tf.convert_to_tensor(start_ids, tf.int32)
+    max_length = tf.cast(max_length, tf.int32)
+    if beam_size == 1:
+        tokens = _sample_loop(
+            step,
+            state,
+            start_ids,
+            end_id,
+            max_length,
+            excluded_ids,
+            temperature,
+            top_k,
+            top_p,
+            seed,
+        )
+    else:
+        tokens = _beam_loop(
+            step, state, start_ids, end_id, max_length, excluded_ids, beam_size, length_penalty
+        )
+    # Everything from the end token on is padding.
+    ended = tf.cumsum(tf.cast(tf.equal(tokens, end_id), tf.int32), axis=1) > 0
+    tokens = tf.where(ended, 0, tokens)
+    return tokens, tf.cast(~ended, tf.float32)
+
+
+def _exclusion(logits, excluded_ids):
+    if not excluded_ids:
+        return logits
+    size = tf.shape(logits)[-1]
+    mask = tf.reduce_sum(tf.one_hot(list(excluded_ids), size, dtype=logits.dtype), axis=0)
+    return logits + mask * EXCLUDED
+
+
+def _sample_loop(
+    step, state, start_ids, end_id, max_length, excluded_ids, temperature, top_k, top_p, seed
+):
+    batch = tf.shape(start_ids)[0]
+
+    def body(t, last, state, done, written):
+        logits, state = step(last, state)
+        logits = _exclusion(tf.cast(logits, tf.float32), excluded_ids)
+        token = sample(logits, step_seed(seed, t), temperature, top_k, top_p)
+        token = tf.where(done, 0, token)
+        return t + 1, token, state, done | tf.equal(token, end_id), written.write(t, token)
+
+    _, _, _, _, written = tf.while_loop(
+        lambda t, last, state, done, written: (t < max_length) & ~tf.reduce_all(done),
+        body,
+        (
+            tf.constant(0),
+            start_ids,
+            state,
+            tf.zeros([batch], tf.bool),
+            tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=[None]),
+        ),
+    )
+    return _stacked(written, batch)
+
+
+def _stacked(written, batch):
+    """A TensorArray of `[batch]` steps as `[batch, time]` (time may be 0)."""
+    return tf.reshape(tf.transpose(written.stack()), [batch, -1])
+
+
+def _beam_loop(step, state, start_ids, end_id, max_length, excluded_ids, beam_size, length_penalty):
+    batch = tf.shape(start_ids)[0]
+    k = beam_size
+    # Every row's state, repeated for each of its beams: [batch * k, ...].
+    state = tf.nest.map_structure(lambda s: tf.repeat(s, k, axis=0), state)
+    last = tf.repeat(start_ids, k)
+    # Only the first beam is live at the start, so the first step picks k different tokens.
+    scores = tf.tile(tf.concat([[0.0], tf.fill([k - 1], -1e9)], 0)[None], [batch, 1])
+    done = tf.zeros([batch, k], tf.bool)
+    lengths = tf.zeros([batch, k], tf.float32)
+    history = tf.zeros([batch, k, 0], tf.int32)
+
+    def body(t, last, state, scores, done, lengths, history):
+        logits, state = step(last, state)
+        logits = _exclusion(tf.cast(logits, tf.float32), excluded_ids)
+        vocabulary = tf.shape(logits)[-1]
+        log_probs = tf.reshape(tf.nn.log_softmax(logits), [batch, k, vocabulary])
+        # A finished beam continues with padding only, at no cost, so its score stays put.
+        pad_only = tf.where(tf.range(vocabulary) == 0, 0.0, -1e9)
+        log_probs = tf.where(done[:, :, None], pad_only[None, None], log_probs)
+        candidates = tf.reshape(scores[:, :, None] + log_probs, [batch, k * vocabulary])
+        scores, index = tf.math.top_k(candidates, k)
+        beam, token = index // vocabulary, index % vocabulary
+        lengths = tf.gather(lengths, beam, batch_dims=1)
+        was_done = tf.gather(done, beam, batch_dims=1)
+        lengths += tf.cast(~was_done, tf.float32)
+        done = was_done | tf.equal(token, end_id)
+        history = tf.concat([tf.gather(history, beam, batch_dims=1), token[:, :, None]], axis=2)
+        rows = tf.reshape(beam + tf.range(batch)[:, None] * k, [-1])
+        state = tf.nest.map_structure(lambda s: tf.gather(s, rows), state)
+        return t + 1, tf.reshape(token, [-1]), state, scores, done, lengths, history
+
+    _, _, _, scores, done, lengths, history = tf.while_loop(
+        lambda t, last, state, scores, done, lengths, history: (
+            (t < max_length) & ~tf.reduce_all(done)
+        ),
+        body,
+        (tf.constant(0), last, state, scores, done, lengths, history),
+        shape_invariants=(
+            tf.TensorShape([]),
+            tf.TensorShape([None]),
+            tf.nest.map_structure(lambda s: tf.TensorShape([None, *s.shape[1:]]), state),
+            tf.TensorShape([None, k]),
+            tf.TensorShape([None, k]),
+            tf.TensorShape([None, k]),
+            tf.TensorShape([None, k, None]),
+        ),
+    )
+    penalty = tf.pow((5.0 + lengths) / 6.0, length_penalty)
+    best = tf.argmax(scores / penalty, axis=1, output_type=tf.int32)
+    return tf.gather(history, best, batch_dims=1)

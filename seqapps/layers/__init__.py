@@ -1,5 +1,7 @@
-"""Shared recurrent blocks: the recurrent stack (attention and the step-able decoder join it here)."""
+"""Shared recurrent blocks: the recurrent stack, attention, the step-able decoder and its state bridge."""
 
+from seqapps.layers.attention import Attention
+from seqapps.layers.decoder import AttentionDecoder, StateBridge
 from seqapps.layers.recurrent import RecurrentStack
 
-__all__ = ["RecurrentStack"]
+__all__ = ["Attention", "AttentionDecoder", "RecurrentStack", "StateBridge"]

@@ -3,8 +3,9 @@
 from seqapps.tasks.task import Task
 from seqapps.tasks.text_classifier import TextClassifier
 from seqapps.tasks.text_generator import TextGenerator
+from seqapps.tasks.translator import Translator
 
 #: Task name (as written in zoo cards) → model class.
-TASKS = {cls.task_name: cls for cls in (TextClassifier, TextGenerator)}
+TASKS = {cls.task_name: cls for cls in (TextClassifier, TextGenerator, Translator)}
 
-__all__ = ["TASKS", "Task", "TextClassifier", "TextGenerator"]
+__all__ = ["TASKS", "Task", "TextClassifier", "TextGenerator", "Translator"]

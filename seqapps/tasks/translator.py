@@ -1,0 +1,383 @@
+"""Translation (many-to-many, encoder-decoder): a recurrent encoder, an attentive decoder, beam search."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from seqapps import decoding
+from seqapps.layers import AttentionDecoder, RecurrentStack, StateBridge
+from seqapps.tasks.inputs import standardize_texts
+from seqapps.tasks.task import Task
+from seqapps.text import SubwordVectorizer
+
+#: Upper bound of `max_length` (pieces written per text).
+MAX_LENGTH = 512
+
+
+@keras.saving.register_keras_serializable(package="seqapps")
+class Translator(Task):
+    """Encoder-decoder with attention: source subwords → recurrent encoder → attentive decoder → target subwords.
+
+    The encoder (`RecurrentStack`, bidirectional by default) reads the source
+    once; a `StateBridge` turns its final states into the decoder's first
+    state; the `AttentionDecoder` then writes the target one piece at a time,
+    looking back at every encoder output. The model's own inputs are ids:
+    `(source_ids [batch, source_time], target_ids [batch, time])` → logits of
+    the next target piece `[batch, time, target_vocabulary]` (teacher forcing;
+    `make_dataset` turns raw text pairs into these). The plain verb
+    `translate` takes and gives raw text.
+
+    Args:
+        source_model / target_model: serialized SentencePiece models (see
+            `seqapps.text.train_subword_model`).
+        cell: `"rnn"`, `"lstm"` or `"gru"`, for encoder and decoder.
+        units: hidden size of the encoder (per direction) and the decoder.
+        num_layers: depth of the encoder and of the decoder.
+        bidirectional: read the source both ways.
+        attention: `"additive"` (Bahdanau) or `"multiplicative"` (Luong).
+        embedding_dim: size of the piece vectors.
+        dropout: dropout on vectors, between layers and on the decoder features.
+        max_source_length: source pieces read (the rest is cut, documented in `translate`).
+
+    Example:
+
+    >>> import seqapps
+    >>> model = seqapps.load("translate-en-es-gru")  # doctest: +SKIP
+    >>> model.translate("In the beginning God created the heavens and the earth.")  # doctest: +SKIP
+    """
+
+    task_name = "translation"
+    head_layers = ()
+
+    def __init__(
+        self,
+        source_model,
+        target_model,
+        cell="gru",
+        units=256,
+        num_layers=1,
+        bidirectional=True,
+        attention="multiplicative",
+        embedding_dim=256,
+        dropout=0.0,
+        max_source_length=256,
+        **kwargs,
+    ):
+        # Layers.
+        source_vectorizer = SubwordVectorizer(
+            source_model, max_length=max_source_length, name="source_vectorizer"
+        )
+        target_vectorizer = SubwordVectorizer(
+            target_model, add_start=True, add_end=True, name="target_vectorizer"
+        )
+        source_embedding = keras.layers.Embedding(
+            source_vectorizer.vocabulary_size,
+            embedding_dim,
+            mask_zero=True,
+            name="source_embedding",
+        )
+        encoder = RecurrentStack(
+            cell,
+            units,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            return_sequences=True,
+            return_state=True,
+            name="encoder",
+        )
+        bridge = StateBridge(cell, units, num_layers, encoder.state_names, name="bridge")
+        target_embedding = keras.layers.Embedding(
+            target_vectorizer.vocabulary_size, embedding_dim, name="target_embedding"
+        )
+        decoder = AttentionDecoder(
+            cell, units, num_layers=num_layers, attention=attention, dropout=dropout, name="decoder"
+        )
+        embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
+        head = keras.layers.Dense(target_vectorizer.vocabulary_size, name="head")
+
+        # Functional graph (teacher forcing).
+        source_ids = keras.Input(shape=(None,), dtype="int32", name="source_ids")
+        target_ids = keras.Input(shape=(None,), dtype="int32", name="target_ids")
+        memory, *encoder_states = self._encode_with(
+            source_ids, source_embedding, embedding_dropout, encoder
+        )
+        features, _, _ = decoder(
+            embedding_dropout(target_embedding(target_ids)),
+            memory=memory,
+            memory_mask=keras.ops.not_equal(source_ids, 0),
+            initial_state=bridge(encoder_states),
+        )
+        logits = head(features)
+        super().__init__(inputs=(source_ids, target_ids), outputs=logits, **kwargs)
+
+        # Config.
+        self.source_vectorizer = source_vectorizer
+        self.target_vectorizer = target_vectorizer
+        self.source_model = source_vectorizer.model
+        self.target_model = target_vectorizer.model
+        self.cell = cell
+        self.units = units
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.attention = attention
+        self.embedding_dim = embedding_dim
+        self.dropout = dropout
+        self.max_source_length = max_source_length
+        self.compile()
+
+    @staticmethod
+    def _encode_with(source_ids, embedding, dropout, encoder, training=None):
+        memory, states = encoder(
+            dropout(embedding(source_ids), training=training), training=training
+        )
+        return memory, *states
+
+    def get_config(self):
+        return {
+            "source_model": self.source_vectorizer.get_config()["model"],
+            "target_model": self.target_vectorizer.get_config()["model"],
+            "cell": self.cell,
+            "units": self.units,
+            "num_layers": self.num_layers,
+            "bidirectional": self.bidirectional,
+            "attention": self.attention,
+            "embedding_dim": self.embedding_dim,
+            "dropout": self.dropout,
+            "max_source_length": self.max_source_length,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
+        if optimizer == "auto":
+            optimizer = keras.optimizers.Adam(1e-3, clipnorm=1.0)
+        if loss == "auto":
+            # Padding (id 0) after each target never counts.
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)
+        if metrics == "auto":
+            metrics = []
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    # -- data --------------------------------------------------------------------
+
+    def make_dataset(self, sources, targets=None, *, batch_size=64, shuffle=False, seed=0):
+        """Raw `(source, target)` text pairs → batches of `((source_ids, target_ids), next_ids)`.
+
+        `sources` may be a `tf.data.Dataset` of pairs (e.g.
+        `seqapps.datasets.load("bible_en_es", split="train")`), or `sources`
+        and `targets` lists/Series of strings. The target ids read by the
+        decoder start with the start id; the ids to predict end with the end id.
+        Batches group texts of similar length (`bucket_by_length`).
+        """
+        if isinstance(sources, tf.data.Dataset):
+            pairs = sources
+        else:
+            sources, _ = standardize_texts(list(sources), name="sources")
+            targets, _ = standardize_texts(list(targets), name="targets")
+            if len(sources) != len(targets):
+                raise ValueError(
+                    f"got {len(sources)} sources and {len(targets)} targets; pass pairs"
+                )
+            pairs = tf.data.Dataset.from_tensor_slices((sources, targets))
+        if shuffle:
+            pairs = pairs.shuffle(100_000, seed=seed, reshuffle_each_iteration=True)
+
+        def vectorize(source, target):
+            source_ids = self.source_vectorizer.tokenize(source[None])[0]
+            target_ids = self.target_vectorizer.tokenize(target[None])[0]
+            return source_ids, target_ids
+
+        def split(source_ids, target_ids):
+            return (source_ids, target_ids[:, :-1]), target_ids[:, 1:]
+
+        from seqapps.datasets import bucket_by_length
+
+        pairs = pairs.map(vectorize, num_parallel_calls=tf.data.AUTOTUNE)
+        batches = bucket_by_length(
+            pairs,
+            lambda source, target: tf.maximum(tf.shape(source)[0], tf.shape(target)[0]),
+            [16, 24, 32, 40, 48, 64, 96],
+            batch_size=batch_size,
+        )
+        return batches.map(split).prefetch(tf.data.AUTOTUNE)
+
+    # -- the step function -------------------------------------------------------
+
+    def encode(self, source_ids):
+        """The decoder's starting state for `[batch, source_time]` ids: its states, the memory and its mask."""
+        memory, *states = self._encode_with(
+            source_ids,
+            self.get_layer("source_embedding"),
+            self.get_layer("embedding_dropout"),
+            self.get_layer("encoder"),
+            training=False,
+        )
+        return {
+            "states": self.get_layer("bridge")(states),
+            "memory": memory,
+            "memory_mask": tf.not_equal(source_ids, 0),
+        }
+
+    def step(self, token_ids, state):
+        """One decoder step: `token_ids [batch]` read → `(logits [batch, vocabulary], state)`."""
+        logits, state, _ = self._read(token_ids[:, None], state)
+        return logits[:, 0], state
+
+    def _read(self, token_ids, state):
+        features, states, weights = self.get_layer("decoder")(
+            self.get_layer("target_embedding")(token_ids),
+            memory=state["memory"],
+            memory_mask=state["memory_mask"],
+            initial_state=state["states"],
+            training=False,
+        )
+        return self.get_layer("head")(features), {**state, "states": list(states)}, weights
+
+    def _translate_ids(
+        self, texts, max_length, beam_size, length_penalty, temperature, top_k, top_p, seed
+    ):
+        source_ids = self.source_vectorizer(texts)
+        longest = tf.reduce_max(tf.reduce_sum(tf.cast(source_ids > 0, tf.int32), axis=1))
+        default = tf.minimum(2 * longest + 10, MAX_LENGTH)
+        max_length = tf.where(max_length > 0, max_length, default)
+        batch = tf.shape(source_ids)[0]
+        tokens, _ = decoding.decode(
+            self.step,
+            self.encode(source_ids),
+            start_ids=tf.fill([batch], self.target_vectorizer.start_id),
+            end_id=self.target_vectorizer.end_id,
+            max_length=max_length,
+            excluded_ids=(0, 1, self.target_vectorizer.start_id),
+            beam_size=beam_size,
+            length_penalty=length_penalty,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            seed=seed,
+        )
+        return source_ids, tokens
+
+    def _traced(self, beam_size):
+        functions = self.__dict__.setdefault("_translate_functions", {})
+        if beam_size not in functions:
+
+            def run(texts, max_length, length_penalty, temperature, top_k, top_p, seed):
+                _, tokens = self._translate_ids(
+                    texts, max_length, beam_size, length_penalty, temperature, top_k, top_p, seed
+                )
+                return tokens, self.target_vectorizer.detokenize(tokens)
+
+            functions[beam_size] = tf.function(run, reduce_retracing=True)
+        return functions[beam_size]
+
+    # -- the plain verb ----------------------------------------------------------
+
+    def translate(
+        self,
+        texts,
+        *,
+        beam_size=1,
+        max_length=None,
+        length_penalty=0.6,
+        temperature=0.0,
+        top_k=None,
+        top_p=None,
+        seed=None,
+        return_attention=False,
+        batch_size=64,
+    ):
+        """Translates raw text: a string gives a string, a list a list, in input order.
+
+        Args:
+            texts: a string or a list of strings (bytes are decoded as UTF-8).
+                An empty text translates to the model's answer for no words;
+                a source longer than `max_source_length` pieces is cut there.
+                Characters the vocabulary lacks are read as `<unk>`.
+            beam_size: 1 is greedy (or sampling, with `temperature > 0`);
+                larger keeps that many hypotheses per text (beam search).
+            max_length: the most pieces written per text, the end not counted
+                (default: twice the longest source's pieces plus 10, at most
+                `MAX_LENGTH`).
+            length_penalty: GNMT length normalisation of beam scores (0: none).
+            temperature, top_k, top_p, seed: sampling, as in `TextGenerator`
+                (beam search is deterministic and refuses them).
+            return_attention: also return, per text, the attention weights
+                `[target_pieces, source_pieces]` with the pieces on both sides,
+                as `(translation, {"source": [...], "target": [...], "weights": array})`.
+        """
+        texts, single = standardize_texts(texts)
+        if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
+            raise ValueError(f"beam_size must be a positive integer, got {beam_size!r}")
+        if max_length is not None and (
+            isinstance(max_length, bool)
+            or not isinstance(max_length, int)
+            or not 1 <= max_length <= MAX_LENGTH
+        ):
+            raise ValueError(
+                f"max_length must be an integer in 1..{MAX_LENGTH} or None, got {max_length!r}"
+            )
+        temperature, top_k, top_p = decoding.check_sampling_args(temperature, top_k, top_p)
+        if beam_size > 1 and (temperature > 0 or top_k or top_p < 1):
+            raise ValueError(
+                "beam search is deterministic: pass temperature=0 and no top_k/top_p with beam_size > 1"
+            )
+        seed = decoding.check_seed(seed)
+        function = self._traced(beam_size)
+        results, attentions = [], []
+        for start in range(0, len(texts), batch_size):
+            batch = tf.constant(texts[start : start + batch_size], tf.string)
+            tokens, strings = function(
+                batch,
+                tf.constant(max_length or 0),
+                tf.constant(length_penalty, tf.float32),
+                tf.constant(temperature, tf.float32),
+                tf.constant(top_k, tf.int32),
+                tf.constant(top_p, tf.float32),
+                tf.constant(seed, tf.int64),
+            )
+            results.extend(s.decode("utf-8") for s in strings.numpy())
+            if return_attention:
+                attentions.extend(self._attention(batch, tokens))
+        if return_attention:
+            results = list(zip(results, attentions))
+        return results[0] if single else results
+
+    def _attention(self, texts, tokens):
+        """Per text, the decoder's attention over the source while it wrote `tokens`."""
+        source_ids = self.source_vectorizer(texts)
+        start = tf.fill([tf.shape(tokens)[0], 1], self.target_vectorizer.start_id)
+        _, _, weights = self._read(tf.concat([start, tokens], 1), self.encode(source_ids))
+        answers = []
+        for row in range(len(tokens)):
+            source = source_ids[row].numpy()
+            source = source[source > 0]
+            target = tokens[row].numpy()
+            target = np.append(target[target > 0], self.target_vectorizer.end_id)
+            answers.append(
+                {
+                    "source": [p.decode() for p in self.source_vectorizer.pieces(source).numpy()],
+                    "target": [p.decode() for p in self.target_vectorizer.pieces(target).numpy()],
+                    "weights": weights[row, : len(target), : len(source)].numpy(),
+                }
+            )
+        return answers
+
+    # -- export ------------------------------------------------------------------
+
+    def serving_endpoints(self):
+        """`translate(texts: string [batch]) → {"translations": string [batch]}`, greedy.
+
+        Tokenizing, encoding, greedy search and detokenizing run inside the
+        graph; `tensorflow_text` must be imported before loading the export.
+        """
+
+        def translate(texts):
+            _, tokens = self._translate_ids(texts, tf.constant(0), 1, 0.0, 0.0, 0, 1.0, 0)
+            return {"translations": self.target_vectorizer.detokenize(tokens)}
+
+        return {"translate": (translate, [tf.TensorSpec([None], tf.string, name="texts")])}
