@@ -208,8 +208,9 @@ def decode(
         )
     # Everything from the end token on is padding.
     ended = tf.cumsum(tf.cast(tf.equal(tokens, end_id), tf.int32), axis=1) > 0
-    tokens = tf.where(ended, 0, tokens)
-    return tokens, tf.cast(~ended, tf.float32)
+    longest = tf.reduce_max(tf.reduce_sum(tf.cast(~ended, tf.int32), axis=1))
+    longest = tf.maximum(longest, 0)  # the max of an empty batch
+    return tf.where(ended, 0, tokens)[:, :longest], tf.cast(~ended, tf.float32)[:, :longest]
 
 
 def _exclusion(logits, excluded_ids):
@@ -283,10 +284,19 @@ def _beam_loop(step, state, start_ids, end_id, max_length, excluded_ids, beam_si
         state = tf.nest.map_structure(lambda s: tf.gather(s, rows), state)
         return t + 1, tf.reshape(token, [-1]), state, scores, done, lengths, history
 
+    def penalised(scores, lengths):
+        return scores / tf.pow((5.0 + lengths) / 6.0, length_penalty)
+
+    def searching(t, last, state, scores, done, lengths, history):
+        # A row is settled when its best finished output outscores every live
+        # one as it stands (the usual beam-search stopping rule).
+        normalised = penalised(scores, lengths)
+        best_done = tf.reduce_max(tf.where(done, normalised, -1e30), axis=1)
+        best_live = tf.reduce_max(tf.where(done, -1e30, normalised), axis=1)
+        return (t < max_length) & ~tf.reduce_all(best_done >= best_live)
+
     _, _, _, scores, done, lengths, history = tf.while_loop(
-        lambda t, last, state, scores, done, lengths, history: (
-            (t < max_length) & ~tf.reduce_all(done)
-        ),
+        searching,
         body,
         (tf.constant(0), last, state, scores, done, lengths, history),
         shape_invariants=(
@@ -299,6 +309,5 @@ def _beam_loop(step, state, start_ids, end_id, max_length, excluded_ids, beam_si
             tf.TensorShape([None, k, None]),
         ),
     )
-    penalty = tf.pow((5.0 + lengths) / 6.0, length_penalty)
-    best = tf.argmax(scores / penalty, axis=1, output_type=tf.int32)
+    best = tf.argmax(penalised(scores, lengths), axis=1, output_type=tf.int32)
     return tf.gather(history, best, batch_dims=1)

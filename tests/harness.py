@@ -41,12 +41,17 @@ def assert_preset_round_trip(model, inputs, tmp_path):
     assert_same_outputs(restored.predict(inputs, verbose=0), model.predict(inputs, verbose=0))
 
 
-def load_export_without_seqapps(export_dir, inputs, signature="serving_default"):
-    """Runs an export's signature in a fresh Python where `import seqapps` fails."""
+def load_export_without_seqapps(export_dir, inputs, signature="serving_default", imports=()):
+    """Runs an export's signature in a fresh Python where `import seqapps` fails.
+
+    `imports` are the modules a serving client imports first (e.g. `tensorflow_text`
+    for the ops of a subword tokenizer).
+    """
     code = f"""
 import sys, json
 sys.modules["seqapps"] = None  # any attempt to import seqapps now raises ImportError
 import numpy as np, tensorflow as tf
+{"".join(f"import {name}; " for name in imports)}
 loaded = tf.saved_model.load({str(export_dir)!r})
 outputs = loaded.signatures[{signature!r}](tf.constant({list(inputs)!r}))
 print(json.dumps({{k: v.numpy().tolist() if v.dtype != tf.string else [s.decode() for s in v.numpy().ravel()] for k, v in outputs.items()}}))

@@ -206,6 +206,8 @@ class Task(keras.Model):
         return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def fit(self, x=None, y=None, *args, **kwargs):
+        if isinstance(x, tf.data.Dataset):
+            kwargs.setdefault("shuffle", False)  # a dataset shuffles itself; Keras would warn
         return super().fit(self._raw_inputs(x), self._raw_targets(y), *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):

@@ -100,10 +100,12 @@ class SubwordVectorizer(keras.layers.Layer):
             import tensorflow_text
 
             # Outside any function being traced (a tf.data map, a tf.function), so
-            # that every later graph can use the one resource.
+            # that every later graph can use the one resource. The resource is
+            # shared by its op's name in a loaded SavedModel: two unnamed
+            # tokenizers there would both use the first's model.
             with tf.init_scope():
                 self._processor = tensorflow_text.SentencepieceTokenizer(
-                    self.model, out_type=tf.int32
+                    self.model, out_type=tf.int32, name=f"{self.name}_sentencepiece"
                 )
         return self._processor
 

@@ -1,0 +1,91 @@
+"""The one decode loop (`seqapps.decoding.decode`) on a step function whose answers are known."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from seqapps import decoding
+
+PAD, UNK, START, END, A, B = range(6)
+# Next-token probabilities by the last token read. Greedy takes A (0.6) and then
+# has at best 0.35 per step; B then END has 0.4, which only a beam finds.
+TABLE = np.full((6, 6), 1e-6, "float32")
+TABLE[START, [A, B]] = [0.6, 0.4]
+TABLE[A, [END, A, B]] = [0.3, 0.35, 0.35]
+TABLE[B, END] = 1.0
+
+
+def step(token_ids, state):
+    logits = tf.math.log(tf.gather(TABLE, token_ids))
+    return logits, {"steps": state["steps"] + 1}
+
+
+def run(batch=2, **options):
+    state = {"steps": tf.zeros([batch, 1])}
+    tokens, weights = decoding.decode(
+        step,
+        state,
+        start_ids=tf.fill([batch], START),
+        end_id=END,
+        excluded_ids=(PAD, UNK, START),
+        **options,
+    )
+    return tokens.numpy().tolist(), weights.numpy()
+
+
+def test_greedy_takes_the_most_likely_token_each_step_until_max_length():
+    tokens, weights = run(max_length=4)
+    assert tokens == [[A, A, A, A]] * 2
+    assert weights.tolist() == [[1.0] * 4] * 2
+
+
+def test_beam_search_finds_the_more_likely_whole_output_and_stops_at_the_end():
+    tokens, weights = run(max_length=6, beam_size=2)
+    assert tokens == [[B]] * 2  # the end token is not returned
+    assert weights.tolist() == [[1.0]] * 2
+
+
+def test_beam_of_one_is_greedy():
+    assert run(max_length=5, beam_size=1)[0] == run(max_length=5)[0]
+
+
+def test_sampling_is_seeded_and_never_writes_excluded_tokens_even_at_infinite_temperature():
+    drawn, _ = run(batch=64, max_length=8, temperature=float("inf"), seed=3)
+    again, _ = run(batch=64, max_length=8, temperature=float("inf"), seed=3)
+    assert drawn == again
+    flat = [t for row in drawn for t in row]
+    assert set(flat) <= {PAD, A, B, END} - {END}  # END itself is cut off, padding follows it
+    assert {A, B} <= set(flat)
+
+
+def test_the_loop_runs_inside_a_tf_function():
+    function = tf.function(lambda n: run_graph(n))
+
+    def run_graph(n):
+        return decoding.decode(
+            step,
+            {"steps": tf.zeros([1, 1])},
+            start_ids=tf.fill([1], START),
+            end_id=END,
+            max_length=n,
+            beam_size=2,
+        )[0]
+
+    assert function(tf.constant(6)).numpy().tolist() == [[B]]
+
+
+def test_max_length_zero_writes_nothing():
+    tokens, _ = run(max_length=0)
+    assert tokens == [[], []]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), "0.5", True])
+def test_bad_temperatures_are_refused_naming_the_argument(bad):
+    with pytest.raises((TypeError, ValueError), match="temperature"):
+        decoding.check_sampling_args(bad, None, None)
+
+
+@pytest.mark.parametrize("bad", [True, "abc", -1, 2**63, 1.5])
+def test_bad_seeds_are_refused_naming_the_argument(bad):
+    with pytest.raises((TypeError, ValueError), match="seed"):
+        decoding.check_seed(bad)

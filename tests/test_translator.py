@@ -1,0 +1,178 @@
+"""Translator on a tiny config: subwords, attention, the step-able decoder, translate, export."""
+
+import unicodedata
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from harness import assert_config_round_trip, assert_same_outputs, load_export_without_seqapps
+from seqapps.layers import Attention
+from seqapps.tasks import Task, Translator
+from seqapps.text import SubwordVectorizer, train_subword_model
+
+# A toy language pair a tiny model learns exactly: words map one to one, order kept.
+WORDS = {"cat": "gato", "dog": "perro", "sees": "ve", "eats": "come", "the": "el", "fish": "pez"}
+SOURCES = [
+    f"the {a} {v} the {b}"
+    for a in ("cat", "dog", "fish")
+    for v in ("sees", "eats")
+    for b in ("cat", "dog", "fish")
+]
+TARGETS = [" ".join(WORDS[w] for w in s.split()) for s in SOURCES]
+
+
+@pytest.fixture(scope="module")
+def model():
+    tf.keras.utils.set_random_seed(0)
+    translator = Translator(
+        train_subword_model(SOURCES * 5, 40),
+        train_subword_model(TARGETS * 5, 40),
+        units=32,
+        embedding_dim=16,
+    )
+    import keras
+
+    translator.compile(optimizer=keras.optimizers.Adam(1e-2))
+    translator.fit(
+        translator.make_dataset(SOURCES, TARGETS, batch_size=6, shuffle=True), epochs=100, verbose=0
+    )
+    return translator
+
+
+# -- the shared blocks -----------------------------------------------------------
+
+
+def test_subword_round_trip_keeps_accents_case_and_punctuation():
+    texts = ["¿Qué dijo Jehová?", "Él respondió: «Sí, señor»; y fué.", "ÁÉÍÓÚ ñ ü — 3,5 km"]
+    vectorizer = SubwordVectorizer(train_subword_model(texts * 20, 60))
+    back = vectorizer.detokenize(vectorizer(tf.constant(texts))).numpy()
+    assert [b.decode() for b in back] == [unicodedata.normalize("NFKC", t) for t in texts]
+
+
+def test_subword_vectorizer_reserves_padding_unknown_start_and_end():
+    vectorizer = SubwordVectorizer(
+        train_subword_model(["abc abc"] * 20, 10), add_start=True, add_end=True
+    )
+    ids = vectorizer(tf.constant(["abc", "abc abc", "zzz"])).numpy()
+    assert (ids[:, 0] == vectorizer.start_id).all()
+    assert ids[0].tolist().count(0) > 0  # shorter rows padded with 0 on the right
+    assert 1 in ids[2]  # unseen characters read as <unk>
+    restored = SubwordVectorizer.from_config(vectorizer.get_config())
+    assert (
+        restored(tf.constant(["abc"])).numpy() == vectorizer(tf.constant(["abc"])).numpy()
+    ).all()
+
+
+@pytest.mark.parametrize("kind", ["additive", "multiplicative"])
+def test_attention_gives_masked_steps_no_weight(kind):
+    attention = Attention(kind, units=4)
+    query = np.random.default_rng(0).normal(size=(2, 3, 5)).astype("float32")
+    memory = np.random.default_rng(1).normal(size=(2, 4, 6)).astype("float32")
+    mask = np.array([[True, True, False, False], [True, True, True, True]])
+    context, weights = attention(query, memory, mask)
+    weights = np.asarray(weights)
+    np.testing.assert_allclose(weights.sum(-1), 1.0, rtol=1e-5)
+    assert (weights[0, :, 2:] == 0).all()
+    np.testing.assert_allclose(
+        np.asarray(context)[0], weights[0, :, :2] @ memory[0, :2], rtol=1e-4, atol=1e-5
+    )
+    with pytest.raises(ValueError, match="unknown attention kind"):
+        Attention("dot-product")
+
+
+def test_one_step_at_a_time_equals_the_whole_sequence(model):
+    source = model.source_vectorizer(tf.constant(["the cat sees the dog", "the fish eats"]))
+    target = model.target_vectorizer(tf.constant(["el gato ve el perro", "el pez come"]))[:, :-1]
+    whole = model((source, target)).numpy()
+    state = model.encode(source)
+    steps = []
+    for index in range(target.shape[1]):
+        logits, state = model.step(target[:, index], state)
+        steps.append(logits.numpy())
+    assert_same_outputs(np.stack(steps, 1), whole, atol=1e-4)
+
+
+def test_padding_the_source_does_not_change_a_translation(model):
+    alone = model.translate("the cat sees the dog")
+    batched = model.translate(
+        ["the cat sees the dog", "the fish eats the cat the dog sees the fish"]
+    )
+    assert batched[0] == alone
+
+
+# -- translate ---------------------------------------------------------------------
+
+
+def test_translate_learns_the_toy_pairs_greedy_and_with_a_beam(model):
+    assert model.translate(SOURCES) == TARGETS
+    assert model.translate(SOURCES, beam_size=3) == TARGETS
+
+
+def test_a_string_gives_a_string_and_a_list_a_list_in_order(model):
+    assert model.translate("the dog eats the fish") == "el perro come el pez"
+    texts = ["the fish sees the cat", "", "the cat eats the dog"]
+    out = model.translate(texts, batch_size=2)
+    assert isinstance(out, list) and len(out) == 3
+    assert [out[0], out[2]] == ["el pez ve el gato", "el gato come el perro"]
+    assert model.translate([]) == []
+
+
+def test_max_length_bounds_the_pieces_written(model):
+    short = model.translate("the cat sees the dog", max_length=2)
+    pieces = model.target_vectorizer.tokenize(tf.constant([short]))[0][1:-1]  # no start, end
+    assert 0 < len(pieces) <= 2
+
+
+def test_sampling_is_seeded(model):
+    first = model.translate(SOURCES[:4], temperature=1.5, seed=7)
+    assert model.translate(SOURCES[:4], temperature=1.5, seed=7) == first
+
+
+def test_return_attention_gives_pieces_and_weights(model):
+    translation, attention = model.translate("the cat sees the dog", return_attention=True)
+    assert translation == "el gato ve el perro"
+    weights = attention["weights"]
+    assert weights.shape == (len(attention["target"]), len(attention["source"]))
+    np.testing.assert_allclose(weights.sum(-1), 1.0, rtol=1e-4)
+    assert attention["target"][-1] == "</s>"
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"beam_size": 0}, "beam_size"),
+        ({"beam_size": -2}, "beam_size"),
+        ({"max_length": 0}, "max_length"),
+        ({"beam_size": 2, "temperature": 0.5}, "deterministic"),
+        ({"seed": "abc"}, "seed"),
+        ({"temperature": float("nan")}, "temperature"),
+    ],
+)
+def test_bad_options_are_refused_naming_them(model, options, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        model.translate("the cat", **options)
+
+
+def test_bad_inputs_are_refused_naming_the_item(model):
+    with pytest.raises(TypeError, match=r"texts\[1\]"):
+        model.translate(["the cat", None])
+    with pytest.raises(ValueError, match=r"texts\[0\] is not valid UTF-8"):
+        model.translate([b"\xff\xfe"])
+
+
+# -- saving and export -------------------------------------------------------------
+
+
+def test_config_and_preset_round_trip(model, tmp_path):
+    assert_config_round_trip(model)
+    restored = Task.from_preset(model.save_preset(tmp_path / "translator.keras"))
+    assert isinstance(restored, Translator)
+    assert restored.translate(SOURCES[:6]) == model.translate(SOURCES[:6])
+
+
+def test_export_translates_like_python_without_seqapps(model, tmp_path):
+    texts = SOURCES[:5] + [""]
+    model.export(tmp_path / "export")
+    served = load_export_without_seqapps(tmp_path / "export", texts, imports=("tensorflow_text",))
+    assert served["translations"] == model.translate(texts)
