@@ -38,7 +38,10 @@ def naive_generation(model, length: int, seed: int) -> float:
     start = time.perf_counter()
     for step in range(length):
         logits = rerun(tf.constant([ids]))
-        token = decoding.sample(logits + model._excluded, decoding.step_seed(seed, step))
+        token = decoding.sample(
+            decoding.exclude(logits, model.vectorizer.never_written_ids),
+            decoding.step_seed(seed, step),
+        )
         ids.append(int(token[0]))
     return (time.perf_counter() - start) / length * 1000
 

@@ -165,6 +165,8 @@ def decode(
     top_k=0,
     top_p=1.0,
     seed=0,
+    first_step=0,
+    return_state=False,
 ):
     """Writes tokens with `step` until every row has written `end_id` or `max_length` tokens.
 
@@ -178,19 +180,25 @@ def decode(
         step: the task's step function (see above).
         state: the state before the first token; batch-first tensors.
         start_ids: int32 `[batch]`, the first token read.
-        end_id: the token that ends an output (written, then the row stops).
+        end_id: the token that ends an output (written, then the row stops);
+            None for outputs that only `max_length` ends (free text).
         max_length: scalar, the most tokens written per row.
-        excluded_ids: ids never written (padding, unknown, start).
+        excluded_ids: ids never written (padding, unknown, start); the
+            vectorizer knows them.
+        first_step: number of the first step, for the seeds of sampling; a
+            caller writing in pieces (streaming) passes how many it has written.
+        return_state: also return the state after the last token (sampling only).
 
     Returns:
         `(tokens, weights)`: int32 `[batch, time]` token ids, each row padded
         with 0 after its end (the end token is not included), and the
-        `[batch, time]` float mask of real tokens.
+        `[batch, time]` float mask of real tokens; then the state if asked.
     """
     start_ids = tf.convert_to_tensor(start_ids, tf.int32)
     max_length = tf.cast(max_length, tf.int32)
+    end_id = -1 if end_id is None else end_id
     if beam_size == 1:
-        tokens = _sample_loop(
+        tokens, state = _sample_loop(
             step,
             state,
             start_ids,
@@ -201,7 +209,10 @@ def decode(
             top_k,
             top_p,
             seed,
+            first_step,
         )
+    elif return_state:
+        raise ValueError("beam search returns no state: its beams end in different states")
     else:
         tokens = _beam_loop(
             step, state, start_ids, end_id, max_length, excluded_ids, beam_size, length_penalty
@@ -210,10 +221,13 @@ def decode(
     ended = tf.cumsum(tf.cast(tf.equal(tokens, end_id), tf.int32), axis=1) > 0
     longest = tf.reduce_max(tf.reduce_sum(tf.cast(~ended, tf.int32), axis=1))
     longest = tf.maximum(longest, 0)  # the max of an empty batch
-    return tf.where(ended, 0, tokens)[:, :longest], tf.cast(~ended, tf.float32)[:, :longest]
+    tokens = tf.where(ended, 0, tokens)[:, :longest]
+    weights = tf.cast(~ended, tf.float32)[:, :longest]
+    return (tokens, weights, state) if return_state else (tokens, weights)
 
 
-def _exclusion(logits, excluded_ids):
+def exclude(logits, excluded_ids):
+    """`logits` with the tokens `excluded_ids` pushed to `EXCLUDED`, never to be drawn."""
     if not excluded_ids:
         return logits
     size = tf.shape(logits)[-1]
@@ -222,18 +236,30 @@ def _exclusion(logits, excluded_ids):
 
 
 def _sample_loop(
-    step, state, start_ids, end_id, max_length, excluded_ids, temperature, top_k, top_p, seed
+    step,
+    state,
+    start_ids,
+    end_id,
+    max_length,
+    excluded_ids,
+    temperature,
+    top_k,
+    top_p,
+    seed,
+    first_step,
 ):
     batch = tf.shape(start_ids)[0]
+    first_step = tf.cast(first_step, tf.int64)
 
     def body(t, last, state, done, written):
         logits, state = step(last, state)
-        logits = _exclusion(tf.cast(logits, tf.float32), excluded_ids)
-        token = sample(logits, step_seed(seed, t), temperature, top_k, top_p)
+        logits = exclude(tf.cast(logits, tf.float32), excluded_ids)
+        seed_pair = step_seed(seed, first_step + tf.cast(t, tf.int64))
+        token = sample(logits, seed_pair, temperature, top_k, top_p)
         token = tf.where(done, 0, token)
         return t + 1, token, state, done | tf.equal(token, end_id), written.write(t, token)
 
-    _, _, _, _, written = tf.while_loop(
+    _, _, state, _, written = tf.while_loop(
         lambda t, last, state, done, written: (t < max_length) & ~tf.reduce_all(done),
         body,
         (
@@ -244,7 +270,7 @@ def _sample_loop(
             tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=[None]),
         ),
     )
-    return _stacked(written, batch)
+    return _stacked(written, batch), state
 
 
 def _stacked(written, batch):
@@ -266,7 +292,7 @@ def _beam_loop(step, state, start_ids, end_id, max_length, excluded_ids, beam_si
 
     def body(t, last, state, scores, done, lengths, history):
         logits, state = step(last, state)
-        logits = _exclusion(tf.cast(logits, tf.float32), excluded_ids)
+        logits = exclude(tf.cast(logits, tf.float32), excluded_ids)
         vocabulary = tf.shape(logits)[-1]
         log_probs = tf.reshape(tf.nn.log_softmax(logits), [batch, k, vocabulary])
         # A finished beam continues with padding only, at no cost, so its score stays put.

@@ -165,8 +165,10 @@ import tensorflow as tf
 loaded = tf.saved_model.load({str(tmp_path / "export")!r})
 generate = loaded.signatures["generate"]
 texts = [generate(prompt=tf.constant(p), num_chars=tf.constant(40), temperature=tf.constant(t),
-                  seed=tf.constant(s, tf.int64))["text"].numpy().decode() for p, t, s in
-         [("the", 0.8, 1), ("the", 0.8, 2), ("", 0.0, 0)]]
+                  top_k=tf.constant(k), top_p=tf.constant(q), seed=tf.constant(s, tf.int64)
+                  )["text"].numpy().decode() for p, t, k, q, s in
+         [("the", 0.8, 0, 1.0, 1), ("the", 0.8, 0, 1.0, 2), ("", 0.0, 0, 1.0, 0),
+          ("the", 1.5, 3, 1.0, 1), ("the", 1.5, 0, 0.5, 1), ("the", float("inf"), 0, 1.0, 1)]]
 step = loaded.signatures["step"](token_ids=tf.constant([[2, 3, 4]]), state=tf.zeros([1, 1, 24]))
 print(json.dumps({{"texts": texts, "logits": step["logits"].numpy().tolist()}}))
 """
@@ -181,7 +183,11 @@ print(json.dumps({{"texts": texts, "logits": step["logits"].numpy().tolist()}}))
         model.generate("the", 40, temperature=0.8, seed=1),
         model.generate("the", 40, temperature=0.8, seed=2),
         model.generate("", 40, temperature=0, seed=0),
+        model.generate("the", 40, temperature=1.5, top_k=3, seed=1),
+        model.generate("the", 40, temperature=1.5, top_p=0.5, seed=1),
+        model.generate("the", 40, temperature=float("inf"), seed=1),
     ]
+    assert all(len(text) == 40 for text in result["texts"])  # padding/[UNK] never written
     logits, _ = model.read(tf.constant([[2, 3, 4]]), model.zero_state())
     harness.assert_same_outputs(result["logits"], logits, atol=1e-5)
     assert (tmp_path / "export" / "assets" / "vocabulary.json").exists()

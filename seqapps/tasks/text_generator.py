@@ -154,7 +154,7 @@ class TextGenerator(Task):
     @property
     def start_id(self):
         """Id of `START`, read before the first token of every text."""
-        return self.vocabulary.index(START) + 2 if START in self.vocabulary else 1
+        return self.vectorizer.token_id(START)
 
     def token_ids(self, text: str) -> np.ndarray:
         """The ids of one text, int32 `[length]` (no padding)."""
@@ -202,41 +202,61 @@ class TextGenerator(Task):
     def zero_state(self, batch_size=1):
         return tf.zeros([self.num_states, batch_size, self.units])
 
-    def _next_token(self, logits, state, seed, step, temperature, top_k, top_p):
-        """Samples a token from `logits` `[1, vocabulary]`, then reads it: one generation step."""
-        token = decoding.sample(
-            logits + self._excluded, decoding.step_seed(seed, step), temperature, top_k, top_p
-        )
-        next_logits, state = self.read(token[:, None], state)
-        return token, next_logits[:, -1], state
+    def step(self, token_ids, state):
+        """One generation step: `token_ids [batch]` read → `(logits [batch, vocabulary], state)`."""
+        logits, state = self.read(token_ids[:, None], state)
+        return logits[:, -1], state
 
-    @property
-    def _excluded(self):
-        """Added to the logits before sampling: padding and `[UNK]` are never written."""
-        mask = np.zeros([self.vectorizer.vocabulary_size], "float32")
-        mask[:2] = decoding.EXCLUDED
-        return tf.constant(mask)
+    def _prompt_state(self, prompt):
+        """`(state, last_id)`: the state after all of `START + prompt` but its last token."""
+        ids = self._prompt_ids(prompt)
+        zero = self.zero_state()
+        state = tf.cond(tf.shape(ids)[1] > 1, lambda: self.read(ids[:, :-1], zero)[1], lambda: zero)
+        return state, ids[:, -1]
+
+    def _write(self, last_id, state, max_length, seed, first_step, temperature, top_k, top_p):
+        """Up to `max_length` tokens after `last_id` by the shared decode loop; `(tokens, state)`."""
+        tokens, _, state = decoding.decode(
+            self.step,
+            state,
+            start_ids=last_id,
+            end_id=None,
+            max_length=max_length,
+            excluded_ids=self.vectorizer.never_written_ids,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            seed=seed,
+            first_step=first_step,
+            return_state=True,
+        )
+        return tokens, state
 
     def _compiled(self, name):
-        """Traced forms of `read` and `_next_token`, made once per model."""
+        """Traced forms of `read`, `_prompt_state` and `_write`, made once per model."""
         functions = self.__dict__.get("_traced")
         if functions is None:
             state_spec = tf.TensorSpec([self.num_states, None, self.units], tf.float32)
             scalar = tf.TensorSpec([], tf.float32)
+            integer = tf.TensorSpec([], tf.int32)
             functions = {
                 "read": tf.function(
                     self.read,
                     input_signature=[tf.TensorSpec([None, None], tf.int32), state_spec],
                 ),
-                "next": tf.function(
-                    self._next_token,
+                "prompt": tf.function(
+                    self._prompt_state, input_signature=[tf.TensorSpec([], tf.string)]
+                ),
+                "write": tf.function(
+                    self._write,
                     input_signature=[
-                        tf.TensorSpec([None, None], tf.float32),
+                        tf.TensorSpec([None], tf.int32),
                         state_spec,
+                        integer,
                         tf.TensorSpec([], tf.int64),
                         tf.TensorSpec([], tf.int64),
                         scalar,
-                        tf.TensorSpec([], tf.int32),
+                        integer,
                         scalar,
                     ],
                 ),
@@ -294,30 +314,31 @@ class TextGenerator(Task):
         stops = [stop] if isinstance(stop, str) else list(stop or [])
         if any(not isinstance(s, str) or not s for s in stops):
             raise ValueError(f"stop must be a non-empty string or a list of them, got {stop!r}")
-        if seed is None:
-            seed = int(np.random.default_rng().integers(2**31))
-        read, next_token = self._compiled("read"), self._compiled("next")
-        logits, state = read(self._prompt_ids(tf.constant(prompt)), self.zero_state())
-        logits = logits[:, -1]
-        arguments = (
-            tf.constant(seed, tf.int64),
+        seed = tf.constant(decoding.check_seed(seed), tf.int64)
+        state, last = self._compiled("prompt")(tf.constant(prompt))
+        write = self._compiled("write")
+        options = (
             tf.constant(temperature, tf.float32),
             tf.constant(top_k, tf.int32),
             tf.constant(top_p, tf.float32),
         )
-        separator = " " if self.split == "word" else ""
         written = ""
-        tokens = self.vectorizer.vocabulary
+        one = tf.constant(1)
         for step in range(max_length):
-            token, logits, state = next_token(
-                logits, state, arguments[0], tf.constant(step, tf.int64), *arguments[1:]
-            )
-            piece = separator + tokens[int(token[0]) - 2]
+            # One token per call of the shared loop, so that each piece is yielded as it comes.
+            last, state = write(last, state, one, seed, tf.constant(step, tf.int64), *options)
+            last = last[:, 0]
+            piece = self._piece(last)
             yield piece
             if stops:
                 written += piece
                 if any(written.endswith(s) for s in stops):
                     return
+
+    def _piece(self, token_ids):
+        """The text of one written token `[1]`, with its separator for word-level models."""
+        separator = " " if self.split == "word" else ""
+        return separator + self.vectorizer.tokens[int(token_ids[0])]
 
     def generate(
         self,
@@ -478,26 +499,14 @@ class TextGenerator(Task):
         """
         separator = " " if self.split == "word" else ""
 
-        def generate(prompt, num_chars, temperature, seed):
-            logits, state = self.read(self._prompt_ids(prompt), self.zero_state())
+        def generate(prompt, num_chars, temperature, top_k, top_p, seed):
+            state, last = self._prompt_state(prompt)
             count = tf.clip_by_value(num_chars, 0, MAX_LENGTH)
-
-            def body(step, logits, state, tokens):
-                token, logits, state = self._next_token(
-                    logits, state, seed, step, temperature, tf.constant(0), tf.constant(1.0)
-                )
-                return step + 1, logits, state, tokens.write(tf.cast(step, tf.int32), token[0])
-
-            _, _, _, tokens = tf.while_loop(
-                lambda step, *_: step < tf.cast(count, tf.int64),
-                body,
-                (tf.constant(0, tf.int64), logits[:, -1], state, tf.TensorArray(tf.int32, count)),
-            )
-            pieces = tf.gather(
-                tf.constant(["", "[UNK]"] + [separator + t for t in self.vocabulary]),
-                tokens.stack(),
-            )
-            return {"text": tf.strings.reduce_join(pieces)}
+            tokens, _ = self._write(last, state, count, seed, 0, temperature, top_k, top_p)
+            text = self.vectorizer.detokenize(tokens)[0]
+            # Word-level: every written word follows a space, as `stream` writes it.
+            text = tf.where(tf.size(tokens) > 0, separator + text, "") if separator else text
+            return {"text": text}
 
         def step(token_ids, state):
             logits, state = self.read(token_ids, state)
@@ -510,6 +519,8 @@ class TextGenerator(Task):
                     tf.TensorSpec([], tf.string, name="prompt"),
                     tf.TensorSpec([], tf.int32, name="num_chars"),
                     tf.TensorSpec([], tf.float32, name="temperature"),
+                    tf.TensorSpec([], tf.int32, name="top_k"),
+                    tf.TensorSpec([], tf.float32, name="top_p"),
                     tf.TensorSpec([], tf.int64, name="seed"),
                 ],
             ),
@@ -527,7 +538,7 @@ class TextGenerator(Task):
 
         assets_dir.mkdir(parents=True, exist_ok=True)
         description = {
-            "tokens": ["", "[UNK]"] + self.vocabulary,
+            "tokens": self.vectorizer.tokens,
             "split": self.split,
             "start_id": self.start_id,
             "state_shape": [self.num_states, "batch", self.units],

@@ -252,7 +252,7 @@ class Translator(Task):
             start_ids=tf.fill([batch], self.target_vectorizer.start_id),
             end_id=self.target_vectorizer.end_id,
             max_length=max_length,
-            excluded_ids=(0, 1, self.target_vectorizer.start_id),
+            excluded_ids=self.target_vectorizer.never_written_ids,
             beam_size=beam_size,
             length_penalty=length_penalty,
             temperature=temperature,

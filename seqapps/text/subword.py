@@ -81,6 +81,8 @@ class SubwordVectorizer(keras.layers.Layer):
 
     start_id = START_ID
     end_id = END_ID
+    #: Ids a generating model must never write: padding, `<unk>` and start.
+    never_written_ids = (PAD_ID, UNK_ID, START_ID)
 
     def __init__(self, model, max_length=None, add_start=False, add_end=False, **kwargs):
         super().__init__(**kwargs)

@@ -56,10 +56,22 @@ class TextVectorizer(keras.layers.Layer):
         # Nothing to create: the lookup table is made from the vocabulary in __init__.
         self.built = True
 
+    #: Ids a generating model must never write: padding and `[UNK]`.
+    never_written_ids = (0, 1)
+
     @property
     def vocabulary_size(self):
         """Number of ids, padding and unknown included."""
         return len(self.vocabulary) + 2
+
+    @property
+    def tokens(self):
+        """The token of every id, padding (`""`) and `[UNK]` first."""
+        return [PAD, UNK, *self.vocabulary]
+
+    def token_id(self, token):
+        """The id of one token (1, `[UNK]`, for a token outside the vocabulary)."""
+        return self.vocabulary.index(token) + 2 if token in self.vocabulary else 1
 
     def tokenize(self, texts):
         """Strings (any shape `[batch]`) to a ragged `[batch, None]` tensor of tokens."""
@@ -85,7 +97,7 @@ class TextVectorizer(keras.layers.Layer):
 
     def detokenize(self, ids):
         """Ids (`[batch, time]`) to strings; padding is dropped, words joined by spaces."""
-        tokens = tf.gather(tf.constant([PAD, UNK] + self.vocabulary), ids)
+        tokens = tf.gather(tf.constant(self.tokens), ids)
         separator = "" if self.split == "char" else " "
         return tf.strings.reduce_join(tokens, axis=-1, separator=separator)
 
