@@ -61,7 +61,8 @@ sys.modules["seqapps"] = None  # importing seqapps now fails
 import tensorflow as tf
 generate = tf.saved_model.load({str(tmp_path / "export")!r}).signatures["generate"]
 print(json.dumps([generate(prompt=tf.constant("ROMEO:"), num_chars=tf.constant(120),
-                           temperature=tf.constant(0.8), seed=tf.constant(s, tf.int64)
+                           temperature=tf.constant(0.8), top_k=tf.constant(0),
+                           top_p=tf.constant(1.0), seed=tf.constant(s, tf.int64)
                            )["text"].numpy().decode() for s in (1, 2)]))
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
