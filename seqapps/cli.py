@@ -58,12 +58,31 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--stop", action="append", default=None, help="stop after this string")
     generate.set_defaults(run=_generate, quiet=True)
 
+    translate = commands.add_parser(
+        "translate", help="translate texts with a translation entry (arguments, --file or stdin)"
+    )
+    translate.add_argument("name", help="entry name or .keras preset")
+    translate.add_argument("texts", nargs="*", help="texts; none: read lines from --file or stdin")
+    translate.add_argument("--file", help="read one text per line from this file ('-' for stdin)")
+    translate.add_argument(
+        "--beam", type=_positive_int, default=1, help="beam size (default: 1, greedy)"
+    )
+    translate.add_argument(
+        "--max-length", type=_positive_int, default=None, help="most pieces written per text"
+    )
+    translate.add_argument("--json", action="store_true", help="JSON lines out")
+    translate.set_defaults(run=_translate, quiet=True)
+
     finetune = commands.add_parser(
         "finetune", help="fine-tune an entry on a CSV/TSV file, or on plain text (--text-file)"
     )
     finetune.add_argument("name")
     data = finetune.add_mutually_exclusive_group(required=True)
-    data.add_argument("--data", help="CSV or TSV file (classification entries)")
+    data.add_argument(
+        "--data",
+        help="CSV or TSV file with labels (classification entries), or source<TAB>target "
+        "lines (translation entries)",
+    )
     data.add_argument(
         "--text-file", help="a text file or a folder of *.txt files (text-generation entries)"
     )
@@ -137,18 +156,28 @@ def _read_lines(path: str) -> list[str]:
         return [line.rstrip("\n") for line in stream if line.strip()]
 
 
-def _predict(args: argparse.Namespace) -> None:
+#: The command that runs each task's verb.
+COMMANDS = {"classify": "predict", "generate": "generate", "translate": "translate"}
+
+
+def _load(name: str, verb: str):
+    """Loads an entry for a command, refusing one whose task has another verb."""
     import seqapps
 
+    model = seqapps.load(name)
+    if model.verb != verb:
+        raise ValueError(
+            f"{name!r} is a {model.task_name!r} entry; run it with "
+            f"`seqapps {COMMANDS.get(model.verb, model.verb)} {name} ...`"
+        )
+    return model
+
+
+def _predict(args: argparse.Namespace) -> None:
     texts: Iterable[str] = args.texts
     if not texts:
         texts = _read_lines(args.file or "-")
-    model = seqapps.load(args.name)
-    if not hasattr(model, "classify"):
-        raise ValueError(
-            f"predict runs text-classification entries; {args.name!r} is a "
-            f"{model.task_name!r} entry (see seqapps --help for its command)"
-        )
+    model = _load(args.name, "classify")
     results = model.classify(list(texts), all_scores=args.all_scores)
     for text, result in zip(texts, results):
         if args.json:
@@ -158,11 +187,7 @@ def _predict(args: argparse.Namespace) -> None:
 
 
 def _generate(args: argparse.Namespace) -> None:
-    import seqapps
-
-    model = seqapps.load(args.name)
-    if not hasattr(model, "stream"):
-        raise ValueError(f"{args.name!r} is a {model.task_name!r} entry, not a text generator")
+    model = _load(args.name, "generate")
     pieces = model.stream(
         args.prompt,
         args.length,
@@ -179,6 +204,17 @@ def _generate(args: argparse.Namespace) -> None:
     sys.stdout.write("\n")
 
 
+def _translate(args: argparse.Namespace) -> None:
+    texts: list[str] = list(args.texts) or _read_lines(args.file or "-")
+    model = _load(args.name, "translate")
+    translations = model.translate(texts, beam_size=args.beam, max_length=args.max_length)
+    for text, translation in zip(texts, translations):
+        if args.json:
+            print(json.dumps({"text": text, "translation": translation}, ensure_ascii=False))
+        else:
+            print(translation)
+
+
 def _finetune(args: argparse.Namespace) -> None:
     from pathlib import Path
 
@@ -188,21 +224,26 @@ def _finetune(args: argparse.Namespace) -> None:
     out = Path(args.out if args.out.endswith(".keras") else os.path.join(args.out, "model.keras"))
     safe_write.check_file_target(out, overwrite=args.overwrite)  # before training, not after
     model = seqapps.load(args.name)
-    if hasattr(model, "classify"):
+    options = {}
+    if model.verb == "classify":
         if not args.data:
             raise ValueError(f"{args.name!r} classifies texts: pass --data FILE.csv with labels")
-        texts, labels = _labelled_rows(args)
-        if sorted(set(labels)) != sorted(model.labels):
-            model = seqapps.load(args.name, labels=sorted(set(labels)))
-        data = (texts, labels)
-        options = {"adversarial_epsilon": args.adversarial_epsilon}
-    else:
+        model, data = _labelled_rows(args, model)
+        options["adversarial_epsilon"] = args.adversarial_epsilon
+    elif model.verb == "translate":
+        if not args.data:
+            raise ValueError(f"{args.name!r} translates: pass --data FILE.tsv of source<TAB>target")
+        from seqapps import datasets
+
+        data = (datasets.from_parallel_tsv(args.data),)
+    elif model.verb == "generate":
         if not args.text_file:
             raise ValueError(f"{args.name!r} generates text: pass --text-file FILE_OR_FOLDER")
-        if args.adversarial_epsilon:
-            raise ValueError("--adversarial-epsilon applies to classification entries only")
-        options = {}
         data = (Path(args.text_file),)
+    else:
+        raise ValueError(f"{args.name!r} is a {model.task_name!r} entry, which finetune lacks")
+    if args.adversarial_epsilon and model.verb != "classify":
+        raise ValueError("--adversarial-epsilon applies to classification entries only")
     history = model.finetune(
         *data,
         epochs=args.epochs,
@@ -212,30 +253,62 @@ def _finetune(args: argparse.Namespace) -> None:
         verbose=0 if args.quiet else "auto",
         **options,
     )
+    if "val_loss" not in history.history:
+        raise ValueError("training stopped before its first validation; nothing was written")
     path = model.save_preset(out, overwrite=args.overwrite)
     details = [f"best validation loss {min(history.history['val_loss']):.4f}"]
-    if hasattr(model, "classify"):
+    if model.verb == "classify":
         details.insert(0, f"labels {model.labels}")
-    else:
+    elif model.verb == "generate":
         details.append(
             f"{history.unknown_characters} characters outside the vocabulary read as [UNK]"
         )
     print(f"wrote {path} ({'; '.join(details)})")
 
 
-def _labelled_rows(args: argparse.Namespace) -> tuple[list[str], list[str]]:
-    import pandas as pd
+def _labelled_rows(args: argparse.Namespace, model):
+    """`(model, (texts, label_ids))` from a CSV/TSV file, read by `seqapps.datasets.from_csv`.
 
-    separator = "\t" if args.data.endswith((".tsv", ".tab")) else ","
-    frame = pd.read_csv(args.data, sep=separator, keep_default_na=False)
-    missing = [c for c in (args.text_column, args.label_column) if c not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"{args.data} has no column(s) {missing}; its columns are {list(frame.columns)}; "
-            f"name them with --text-column / --label-column"
+    Label names the model has keep its head; other names get a fresh head on
+    the pretrained layers; integer labels are ids of the model's labels (said on
+    stderr, so the mapping is never a surprise).
+    """
+    import seqapps
+    from seqapps import datasets
+
+    try:
+        dataset, names = datasets.from_csv(args.data, args.text_column, args.label_column)
+    except ValueError as error:
+        if "is not a column" in str(error):
+            raise ValueError(f"{error}; name them with --text-column / --label-column") from None
+        raise
+    if names is not None and set(names) <= set(model.labels):
+        dataset, names = datasets.from_csv(
+            args.data, args.text_column, args.label_column, label_names=model.labels
         )
-    texts = frame[args.text_column].astype(str).tolist()
-    return texts, [str(label) for label in frame[args.label_column]]
+    texts = [text.decode("utf-8") for text, _ in dataset.as_numpy_iterator()]
+    labels = [label for _, label in dataset.as_numpy_iterator()]
+    if names is None:
+        if any(float(label) != int(label) for label in labels):
+            raise ValueError(
+                f"{args.data}: column {args.label_column!r} holds non-integer numbers; "
+                f"labels must be names or integer ids of {model.labels}"
+            )
+        mapping = ", ".join(f"{i} → {name!r}" for i, name in enumerate(model.labels))
+        print(f"numeric labels read as the model's label ids: {mapping}", file=sys.stderr)
+    elif names != model.labels:
+        print(
+            f"labels {names} differ from the model's {model.labels}: a fresh head is trained "
+            f"for them on the pretrained layers",
+            file=sys.stderr,
+        )
+        model = seqapps.load(args.name, labels=names)
+    if len(set(labels)) < 2:
+        raise ValueError(
+            f"{args.data}: every row has the same label ({labels[0]!r}); fine-tuning a "
+            f"classifier needs examples of at least two labels"
+        )
+    return model, (texts, [int(label) for label in labels])
 
 
 def _export(args: argparse.Namespace) -> None:

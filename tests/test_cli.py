@@ -127,7 +127,8 @@ def test_finetune_names_missing_columns(entry, capsys, tmp_path):
     data.write_text("body,label\nfine,positive\n", encoding="utf-8")
     code = main(["finetune", "cli-tiny", "--data", str(data), "--out", str(tmp_path / "o")])
     assert code == 2
-    assert "has no column(s) ['text']" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "text_column 'text' is not a column" in err and "--text-column" in err
 
 
 def test_export_writes_a_saved_model(entry, capsys, tmp_path):
@@ -147,3 +148,31 @@ def test_datasets_table_lists_counts_and_licences(capsys):
     row = next(line for line in out.splitlines() if line.startswith("sentence_polarity"))
     assert row.split()[2:6] == ["18834", "2229", "2257", "MIT"]
     assert len(out.splitlines()) == 6  # header + the five bundled datasets
+
+
+def test_finetune_reads_csv_through_the_datasets_reader(entry, capsys, tmp_path):
+    data = tmp_path / "reviews.csv"
+    out = tmp_path / "tuned.keras"
+    run = ["finetune", "cli-tiny", "--data", str(data), "--out", str(out), "--epochs", "1"]
+    # Integer labels are the model's label ids (said on stderr): the pretrained head is kept.
+    data.write_text("text,label\n" + "good,1\nbad,0\n" * 4, encoding="utf-8")
+    assert main([*run, "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "0 → 'negative', 1 → 'positive'" in captured.err
+    assert "labels ['negative', 'positive']" in captured.out
+    # An empty label cell is an error naming the line, not a class ''.
+    data.write_text("text,label\ngood,positive\nbad,\n", encoding="utf-8")
+    assert main([*run, "--overwrite", "--quiet"]) == 2
+    assert "line 3: the label is empty" in capsys.readouterr().err
+    # Fractional labels and a single label are refused.
+    data.write_text("text,label\ngood,0.7\nbad,0.2\n", encoding="utf-8")
+    assert main([*run, "--overwrite", "--quiet"]) == 2
+    assert "non-integer" in capsys.readouterr().err
+    data.write_text("text,label\ngood,positive\nfine,positive\n", encoding="utf-8")
+    assert main([*run, "--overwrite", "--quiet"]) == 2
+    assert "at least two labels" in capsys.readouterr().err
+
+
+def test_commands_name_the_command_for_another_task(entry, capsys):
+    assert main(["translate", "cli-tiny", "good"]) == 2
+    assert "run it with `seqapps predict cli-tiny" in capsys.readouterr().err

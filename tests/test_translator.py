@@ -138,6 +138,18 @@ def test_return_attention_gives_pieces_and_weights(model):
     assert attention["target"][-1] == "</s>"
 
 
+def test_the_attention_heatmap_is_drawn_to_png(model, tmp_path):
+    from seqapps import plots
+
+    _, attention = model.translate("the dog sees the fish", return_attention=True)
+    figure = plots.attention_heatmap(attention, tmp_path / "attention.png", title="toy")
+    assert (tmp_path / "attention.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    labels = [t.get_text() for t in figure.axes[0].get_xticklabels()]
+    assert len(labels) == len(attention["source"]) and "\u2581" not in "".join(labels)
+    with pytest.raises(ValueError, match="expected"):
+        plots.attention_heatmap({**attention, "weights": attention["weights"].T})
+
+
 @pytest.mark.parametrize(
     "options, message",
     [

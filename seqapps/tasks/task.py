@@ -1,5 +1,6 @@
 """What every seqapps task shares: presets, raw-input handling, fine-tuning and export."""
 
+import warnings
 from pathlib import Path
 
 import keras
@@ -22,6 +23,9 @@ class Task(keras.Model):
 
     #: Registry key of the task, e.g. `"text-classification"`; set by subclasses.
     task_name = None
+    #: The task's plain verb (`"classify"`, `"generate"`, `"translate"`): the
+    #: method that answers raw input, and how the command line recognises the task.
+    verb = None
     #: Layers that start afresh when an override changes one of `head_arguments`
     #: (e.g. another label set); set by subclasses.
     head_layers = ()
@@ -163,6 +167,12 @@ class Task(keras.Model):
                 raise ValueError(
                     f"finetune needs one target per input; got {len(x)} inputs and "
                     f"{'no' if y is None else len(y)} targets"
+                )
+            if y.dtype.kind in "iu" and len(np.unique(y)) < 2:
+                warnings.warn(
+                    f"every target is {y[0]!r}: the model can only learn to answer that; "
+                    f"fine-tune on examples of at least two labels",
+                    stacklevel=2,
                 )
             order = np.random.default_rng(seed).permutation(len(x))
             if validation_data is None:

@@ -49,6 +49,7 @@ class TextClassifier(Task):
     """
 
     task_name = "text-classification"
+    verb = "classify"
     head_layers = ("head",)
     head_arguments = ("labels",)
 
@@ -256,6 +257,15 @@ class TextClassifier(Task):
                     f"to get a fresh head for them"
                 )
             return np.array([index[str(v)] for v in y.tolist()], dtype="int64")
+        if y.dtype.kind == "f":
+            bad = np.flatnonzero(~np.isfinite(y) | (y != np.round(y)))
+            if bad.size:
+                raise ValueError(
+                    f"label ids must be integers; row {bad[0]} has {y[bad[0]]!r}. Pass label "
+                    f"names or integer ids in 0..{len(self.labels) - 1}"
+                )
+        if y.dtype.kind == "b":
+            raise ValueError("labels must be names or integer ids, got booleans")
         if y.size and (y.min() < 0 or y.max() >= len(self.labels)):
             raise ValueError(
                 f"label ids must lie in 0..{len(self.labels) - 1} for labels {self.labels}, "

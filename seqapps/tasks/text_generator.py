@@ -65,6 +65,7 @@ class TextGenerator(Task):
     """
 
     task_name = "text-generation"
+    verb = "generate"
     head_layers = ("head",)
 
     def __init__(

@@ -49,6 +49,7 @@ class Translator(Task):
     """
 
     task_name = "translation"
+    verb = "translate"
     head_layers = ()
 
     def __init__(
@@ -205,6 +206,63 @@ class Translator(Task):
             batch_size=batch_size,
         )
         return batches.map(split).prefetch(tf.data.AUTOTUNE)
+
+    def finetune(
+        self,
+        sources,
+        targets=None,
+        *,
+        validation_fraction=0.1,
+        epochs=10,
+        batch_size=32,
+        learning_rate=3e-4,
+        patience=2,
+        freeze=(),
+        seed=0,
+        verbose="auto",
+    ):
+        """Continues training on the user's pairs, with the pretrained subword vocabularies.
+
+        `sources` and `targets` are lists / Series of strings, or `sources` is
+        a `tf.data.Dataset` of `(source, target)` pairs (e.g.
+        `seqapps.datasets.from_parallel_tsv(path)` or `from_dataframe`). The
+        vocabularies are kept: a word they lack is read as the pieces they
+        have, down to single characters; a character they lack reads as
+        `<unk>` and cannot be written. The last `validation_fraction` of the
+        shuffled pairs is held out for early stopping (see `Task.finetune`).
+        """
+        if isinstance(sources, tf.data.Dataset):
+            pairs = [(s.decode("utf-8"), t.decode("utf-8")) for s, t in sources.as_numpy_iterator()]
+            sources, targets = [s for s, _ in pairs], [t for _, t in pairs]
+        sources, _ = standardize_texts(list(sources), name="sources")
+        targets, _ = standardize_texts(list(targets or []), name="targets")
+        if len(sources) != len(targets) or len(sources) < 2:
+            raise ValueError(
+                f"finetune needs at least 2 (source, target) pairs, got {len(sources)} sources "
+                f"and {len(targets)} targets"
+            )
+        order = np.random.default_rng(seed).permutation(len(sources))
+        held_out = max(1, int(round(len(sources) * validation_fraction)))
+        train, validation = order[:-held_out], order[-held_out:]
+
+        def dataset(rows, shuffle):
+            return self.make_dataset(
+                [sources[i] for i in rows],
+                [targets[i] for i in rows],
+                batch_size=batch_size,
+                shuffle=shuffle,
+                seed=seed,
+            )
+
+        return super().finetune(
+            dataset(train, True),
+            validation_data=dataset(validation, False),
+            epochs=epochs,
+            learning_rate=learning_rate,
+            patience=patience,
+            freeze=freeze,
+            verbose=verbose,
+        )
 
     # -- the step function -------------------------------------------------------
 

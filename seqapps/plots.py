@@ -1,0 +1,69 @@
+"""Pictures of what the models do (matplotlib, an optional extra: `pip install seqapps[plots]`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise ImportError(
+            "seqapps.plots needs matplotlib; install it with `pip install seqapps[plots]`"
+        ) from None
+    matplotlib.use("Agg")  # files only: no window, works without a display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def attention_heatmap(
+    attention: dict[str, Any], path: str | Path | None = None, *, title: str | None = None
+):
+    """Draws a translation's attention: source pieces across, target pieces down.
+
+    Args:
+        attention: what `Translator.translate(..., return_attention=True)`
+            returns beside each translation: `{"source", "target", "weights"}`,
+            weights `[target pieces, source pieces]`.
+        path: where to save the picture (PNG by its suffix); None only returns it.
+        title: written above the picture.
+
+    Returns:
+        The matplotlib `Figure`.
+
+    Example:
+
+    >>> translation, attention = model.translate("Jesus wept.", return_attention=True)  # doctest: +SKIP
+    >>> seqapps.plots.attention_heatmap(attention, "attention.png")  # doctest: +SKIP
+    """
+    plt = _pyplot()
+    source, target, weights = attention["source"], attention["target"], attention["weights"]
+    if weights.shape != (len(target), len(source)):
+        raise ValueError(
+            f"weights have shape {weights.shape}, expected (target pieces, source pieces) = "
+            f"({len(target)}, {len(source)})"
+        )
+    figure, axes = plt.subplots(
+        figsize=(max(4.0, 0.38 * len(source) + 1.5), max(3.0, 0.32 * len(target) + 1.2))
+    )
+    axes.imshow(weights, cmap="viridis", aspect="auto", vmin=0.0, vmax=float(weights.max() or 1))
+    axes.set_xticks(range(len(source)), [_shown(piece) for piece in source], rotation=90)
+    axes.set_yticks(range(len(target)), [_shown(piece) for piece in target])
+    axes.set_xlabel("source pieces")
+    axes.set_ylabel("target pieces (written top to bottom)")
+    axes.xaxis.set_ticks_position("top")
+    axes.xaxis.set_label_position("top")
+    if title:
+        figure.suptitle(title, y=0.02, va="bottom", fontsize=9)
+    figure.tight_layout()
+    if path is not None:
+        figure.savefig(path, dpi=120)
+    return figure
+
+
+def _shown(piece: str) -> str:
+    """A SentencePiece piece as a reader knows it: the word-start mark becomes a space mark."""
+    return piece.replace("\u2581", "\u2423")
