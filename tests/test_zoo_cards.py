@@ -42,8 +42,9 @@ def test_weights_match_the_card(name):
     path = registry.ZOO_DIR / card["weights"]["file"]
     assert path.stat().st_size == card["weights"]["size_bytes"]
     assert sha256_of(path) == card["weights"]["sha256"]
-    # Entries stay small (a few MB): every commit of a weight file stays in history.
-    assert path.stat().st_size < 8_000_000
+    # Entries stay small (a few MB; a translation entry's two vocabularies up to ~25 MB):
+    # every commit of a weight file stays in history.
+    assert path.stat().st_size < (26_000_000 if card["task"] == "translation" else 8_000_000)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -77,7 +77,7 @@ class TextVectorizer(keras.layers.Layer):
         """Strings (any shape `[batch]`) to a ragged `[batch, None]` tensor of tokens."""
         texts = tf.convert_to_tensor(texts, dtype=tf.string)
         if self.lowercase:
-            texts = tf.strings.lower(texts, encoding="utf-8")
+            texts = _lower(texts)
         if self.split == "char":
             tokens = tf.strings.unicode_split(texts, "UTF-8", errors="replace")
         else:
@@ -118,6 +118,15 @@ class TextVectorizer(keras.layers.Layer):
             }
         )
         return config
+
+
+def _lower(texts):
+    """UTF-8 lower-casing of the whole text: `tf.strings.lower` stops at a NUL byte, so
+    the pieces between NULs are lowered one by one and joined back."""
+    pieces = tf.strings.split(texts, "\x00")
+    return tf.strings.reduce_join(
+        tf.strings.lower(pieces, encoding="utf-8"), axis=-1, separator="\x00"
+    )
 
 
 def build_vocabulary(
