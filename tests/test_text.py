@@ -61,6 +61,6 @@ def test_bad_split_is_refused():
 def test_a_nul_byte_does_not_cut_the_text():
     vectorizer = TextVectorizer(["great", "terrible", "awful"])
     words = vectorizer.tokenize(tf.constant(["Great\x00 TERRIBLE awful"])).to_list()[0]
-    assert words == [b"great", b"\x00", b"terrible", b"awful"]
+    assert words == [b"great", b"terrible", b"awful"]
     dataset = tf.data.Dataset.from_tensors(["great\x00 terrible"]).map(vectorizer)
-    assert next(iter(dataset)).numpy().tolist() == [[2, 1, 3]]
+    assert next(iter(dataset)).numpy().tolist() == [[2, 3]]
