@@ -7,8 +7,9 @@ import pytest
 
 import seqapps
 from harness import zoo_entry_for
+from seqapps.cli import main
 from seqapps.tasks import TextClassifier
-from seqapps.zoo import ZooEntry, get_entry, list_models, register, registry
+from seqapps.zoo import WeightsDownloadError, ZooEntry, get_entry, list_models, register, registry
 
 
 @pytest.fixture(scope="module")
@@ -101,14 +102,50 @@ def test_url_entries_with_a_wrong_hash_are_refused(
 ):
     monkeypatch.setenv("SEQAPPS_CACHE", str(tmp_path / "cache"))
     temporary_entries(tiny_preset, file=None, url=tiny_preset.as_uri(), sha256="0" * 64)
-    with pytest.raises(ValueError, match="(?i)hash|refusing"):
+    with pytest.raises(WeightsDownloadError, match="its sha256 is .* nothing was kept"):
+        seqapps.load("test-tiny")
+    assert not list((tmp_path / "cache" / "weights").iterdir())
+
+
+def test_a_server_that_never_answers_times_out_with_a_clear_error(
+    tiny_preset, temporary_entries, tmp_path, monkeypatch
+):
+    import socket
+    import time
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()  # accepts connections (the kernel does) and never answers
+    monkeypatch.setenv("SEQAPPS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SEQAPPS_DOWNLOAD_TIMEOUT", "1")
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}/tiny.keras"
+    temporary_entries(tiny_preset, file=None, url=url)
+    start = time.monotonic()
+    with pytest.raises(WeightsDownloadError, match="could not download .*timeout 1 s"):
+        seqapps.load("test-tiny")
+    assert time.monotonic() - start < 30
+    silent.close()
+    assert main(["info", "test-tiny"]) == 0  # the card is still there to read
+
+
+def test_an_unwritable_cache_is_refused_naming_the_variable(
+    tiny_preset, temporary_entries, tmp_path, monkeypatch
+):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("SEQAPPS_CACHE", str(blocker))
+    temporary_entries(tiny_preset, file=None, url=tiny_preset.as_uri())
+    with pytest.raises(WeightsDownloadError, match="point SEQAPPS_CACHE at a writable folder"):
         seqapps.load("test-tiny")
 
 
 def test_wrong_task_is_refused(tiny_preset, temporary_entries):
     entry = temporary_entries(tiny_preset)
+    registry._REGISTRY["test-tiny"] = dataclasses.replace(entry, task="speech-recognition")
+    with pytest.raises(ValueError, match="task 'speech-recognition'"):
+        seqapps.load("test-tiny")
     registry._REGISTRY["test-tiny"] = dataclasses.replace(entry, task="translation")
-    with pytest.raises(ValueError, match="task 'translation'"):
+    with pytest.raises(ValueError, match="holds a TextClassifier"):
         seqapps.load("test-tiny")
 
 

@@ -1,6 +1,7 @@
 """The zoo of pretrained seqapps entries: cards (plain data), weight files and recipes."""
 
 from seqapps.zoo.registry import (
+    WeightsDownloadError,
     ZooEntry,
     describe,
     get_entry,
@@ -12,6 +13,7 @@ from seqapps.zoo.registry import (
 )
 
 __all__ = [
+    "WeightsDownloadError",
     "ZooEntry",
     "describe",
     "get_entry",

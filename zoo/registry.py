@@ -137,23 +137,60 @@ def weights_path(entry: ZooEntry) -> Path:
             f"the weights of {entry.name!r} are missing ({ZOO_DIR / local}) and the card "
             f"names no URL; reinstall seqapps"
         )
-    import keras
-
-    cache_dir = os.environ.get(
-        "SEQAPPS_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "seqapps")
+    cache = Path(
+        os.environ.get("SEQAPPS_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "seqapps"))
     )
-    os.makedirs(cache_dir, exist_ok=True)  # get_file falls back to /tmp for a missing dir
-    downloaded = keras.utils.get_file(
-        fname=f"{entry.name}-{entry.weights['sha256'][:12]}.keras",
-        origin=url,
-        file_hash=entry.weights["sha256"],
-        hash_algorithm="sha256",
-        cache_dir=cache_dir,
-        cache_subdir="weights",
-    )
-    path = Path(downloaded)
+    path = cache / "weights" / f"{entry.name}-{entry.weights['sha256'][:12]}.keras"
+    if not path.exists():
+        _download(url, path, entry)
     verify_file(path, entry)
     return path
+
+
+class WeightsDownloadError(OSError):
+    """A weight file could not be fetched: unreachable, too slow, or not the file the card names."""
+
+
+#: Seconds a download may wait for the server before it is abandoned (`SEQAPPS_DOWNLOAD_TIMEOUT`).
+DOWNLOAD_TIMEOUT = 60.0
+
+
+def _download(url: str, path: Path, entry: ZooEntry) -> None:
+    """Fetches `url` to `path`, atomically, checking the card's sha256 before the file lands."""
+    import tempfile
+    import urllib.error
+    import urllib.request
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = tempfile.NamedTemporaryFile(dir=path.parent, suffix=".partial", delete=False)
+    except OSError as error:
+        raise WeightsDownloadError(
+            f"cannot write the weights of {entry.name!r} into the cache folder {path.parent} "
+            f"({error.strerror or error}); point SEQAPPS_CACHE at a writable folder"
+        ) from None
+    timeout = float(os.environ.get("SEQAPPS_DOWNLOAD_TIMEOUT", DOWNLOAD_TIMEOUT))
+    digest = hashlib.sha256()
+    try:
+        with staging, urllib.request.urlopen(url, timeout=timeout) as response:
+            for block in iter(lambda: response.read(1 << 20), b""):
+                digest.update(block)
+                staging.write(block)
+        if digest.hexdigest() != entry.weights["sha256"]:
+            raise WeightsDownloadError(
+                f"the file at {url} is not the weights of {entry.name!r}: its sha256 is "
+                f"{digest.hexdigest()}, the card says {entry.weights['sha256']}; nothing was kept"
+            )
+        os.replace(staging.name, path)
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+        reason = getattr(error, "reason", error)
+        raise WeightsDownloadError(
+            f"could not download the weights of {entry.name!r} from {url}: {reason} "
+            f"(timeout {timeout:g} s, SEQAPPS_DOWNLOAD_TIMEOUT); check the connection, or copy "
+            f"the file to {path}"
+        ) from None
+    finally:
+        Path(staging.name).unlink(missing_ok=True)
 
 
 def resolve_weights(preset: str | os.PathLike) -> tuple[Path, str | None]:
