@@ -81,6 +81,31 @@ def test_attention_gives_masked_steps_no_weight(kind):
         Attention("dot-product")
 
 
+@pytest.mark.parametrize("attention", ["additive", "multiplicative", None])
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_the_decoder_runs_a_step_at_a_time_as_it_runs_a_sequence(attention, cell):
+    from seqapps.layers import AttentionDecoder
+
+    decoder = AttentionDecoder(cell, 6, num_layers=2, attention=attention)
+    rng = np.random.default_rng(0)
+    inputs = rng.normal(size=(2, 5, 3)).astype("float32")
+    memory = rng.normal(size=(2, 4, 7)).astype("float32")
+    mask = np.array([[True] * 4, [True, True, False, False]])
+    states = [rng.normal(size=(2, 6)).astype("float32") for _ in decoder.state_names]
+    whole, _, whole_weights = decoder(inputs, memory=memory, memory_mask=mask, initial_state=states)
+    steps, weights = [], []
+    for t in range(5):
+        out, states, w = decoder(
+            inputs[:, t : t + 1], memory=memory, memory_mask=mask, initial_state=states
+        )
+        steps.append(out)
+        weights.append(w)
+    assert_same_outputs(np.concatenate(steps, 1), whole, atol=1e-5)
+    assert_same_outputs(np.concatenate(weights, 1), whole_weights, atol=1e-5)
+    restored = AttentionDecoder.from_config(decoder.get_config())
+    assert restored.get_config() == decoder.get_config()
+
+
 def test_one_step_at_a_time_equals_the_whole_sequence(model):
     source = model.source_vectorizer(tf.constant(["the cat sees the dog", "the fish eats"]))
     target = model.target_vectorizer(tf.constant(["el gato ve el perro", "el pez come"]))[:, :-1]

@@ -12,9 +12,12 @@ class AttentionDecoder(keras.layers.Layer):
     """A recurrent decoder that looks back at a memory (encoder outputs) at every step.
 
     Luong et al.'s (2015) arrangement: the recurrent stack reads the target
-    vectors, each of its outputs queries the memory through `Attention`, and
-    `tanh(W [context; output])` is the step's feature for the output layer.
-    The same call runs both ways:
+    vectors and each of its outputs queries the memory through `Attention`.
+    The step's feature for the output layer is `LayerNorm(output + W context)`,
+    a residual form (as in the TensorFlow NMT tutorial's decoder): with Luong's
+    `tanh(W [context; output])` instead, a 256-unit model on `bible_en_es` sat
+    at the unigram loss for three epochs, and it fitted one batch of 64 pairs
+    ~20× slower. The same call runs both ways:
 
     * training (teacher forcing): the whole target sequence `[batch, time, ...]`
       at once, so the recurrent layers stay Keras's fused ones;
@@ -39,7 +42,7 @@ class AttentionDecoder(keras.layers.Layer):
 
     Returns:
         `(features [batch, time, units], states, attention_weights [batch, time, memory_time])`;
-        the weights are None without attention.
+        without attention the weights have no memory steps (`[batch, time, 0]`).
     """
 
     def __init__(
@@ -61,7 +64,8 @@ class AttentionDecoder(keras.layers.Layer):
             name="stack",
         )
         self.attention = Attention(attention, name="attention") if attention else None
-        self.combine = keras.layers.Dense(units, activation="tanh", name="combine")
+        self.context_projection = keras.layers.Dense(units, use_bias=False, name="context")
+        self.norm = keras.layers.LayerNormalization(name="norm")
         self.feature_dropout = keras.layers.Dropout(dropout, name="feature_dropout")
 
     @property
@@ -73,20 +77,20 @@ class AttentionDecoder(keras.layers.Layer):
     ):
         self.stack.build(inputs_shape)
         query_shape = (*inputs_shape[:-1], self.units)
-        combined = self.units
         if self.attention is not None:
             self.attention.build(query_shape, memory_shape)
-            combined += memory_shape[-1]
-        self.combine.build((*inputs_shape[:-1], combined))
+            self.context_projection.build((*inputs_shape[:-1], memory_shape[-1]))
+        self.norm.build(query_shape)
         self.built = True
 
     def call(self, inputs, memory=None, memory_mask=None, initial_state=None, training=None):
         outputs, states = self.stack(inputs, initial_state=initial_state, training=training)
-        weights = None
         if self.attention is not None:
             context, weights = self.attention(outputs, memory, memory_mask)
-            outputs = ops.concatenate([context, outputs], axis=-1)
-        features = self.feature_dropout(self.combine(outputs), training=training)
+            outputs = outputs + self.context_projection(context)
+        else:
+            weights = ops.zeros((*ops.shape(outputs)[:2], 0), dtype=outputs.dtype)
+        features = self.feature_dropout(self.norm(outputs), training=training)
         return features, states, weights
 
     def compute_output_spec(
@@ -98,9 +102,8 @@ class AttentionDecoder(keras.layers.Layer):
             keras.KerasTensor((batch, self.units), dtype=self.compute_dtype)
             for _ in self.state_names
         ]
-        weights = None
-        if self.attention is not None:
-            weights = keras.KerasTensor((batch, time, memory.shape[1]), dtype=self.compute_dtype)
+        memory_time = memory.shape[1] if self.attention is not None else 0
+        weights = keras.KerasTensor((batch, time, memory_time), dtype=self.compute_dtype)
         return features, states, weights
 
     def get_config(self):

@@ -35,10 +35,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--attention", default="multiplicative", choices=["additive", "multiplicative"])
     p.add_argument("--vocabulary-size", type=int, default=8000, help="pieces per language")
     p.add_argument("--dropout", type=float, default=0.2)
-    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--learning-rate", type=float, default=2e-3)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--epochs", type=int, default=30, help="at most this many epochs")
-    p.add_argument("--minutes", type=float, default=60, help="training time budget")
+    p.add_argument("--minutes", type=float, default=90, help="training time budget")
     p.add_argument("--beam-size", type=int, default=5)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--dry-run", action="store_true", help="measure, write no entry")
@@ -112,6 +112,9 @@ def main(argv=None) -> dict:
         if improved:
             best = {"epoch": epoch, **validation}
             model.save_preset(checkpoint, overwrite=True)
+        else:  # a plateau on validation halves the step size
+            rate = model.optimizer.learning_rate
+            rate.assign(rate * 0.5)
         print(json.dumps({**history[-1], "best": improved}), flush=True)
         if minutes * (epoch + 1) / epoch > args.minutes:
             break
