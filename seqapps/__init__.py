@@ -9,6 +9,7 @@ TensorFlow is imported on first use of a model, not by `import seqapps`.
 """
 
 import importlib
+import os
 
 from seqapps.version import __version__
 from seqapps.zoo import describe, list_models
@@ -33,6 +34,12 @@ def load(name: str, **overrides):
     from seqapps.tasks import TASKS, Task
     from seqapps.zoo import get_entry
 
+    if not isinstance(name, (str, os.PathLike)):
+        raise TypeError(
+            f"load takes an entry name or a .keras path, got {type(name).__name__} ({name!r}); "
+            f"see seqapps.list_models()"
+        )
+    name = os.fspath(name)
     if str(name).endswith(".keras"):
         return Task.from_preset(name, **overrides)
     entry = get_entry(name)

@@ -173,3 +173,9 @@ def test_import_stays_light():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("bad", [None, 3, ["sentiment-lstm"]])
+def test_load_names_a_bad_argument(bad):
+    with pytest.raises(TypeError, match="load takes an entry name"):
+        seqapps.load(bad)

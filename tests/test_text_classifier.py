@@ -270,3 +270,22 @@ def test_fit_under_a_mirrored_strategy_with_two_replicas():
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(done.stdout.strip().splitlines()[-1])
     assert results == {"replicas": 2, "0.0": 1.0, "0.2": 1.0}
+
+
+def test_predict_names_a_bad_item_and_takes_numpy_strings(model):
+    with pytest.raises(TypeError, match=r"x\[1\] is NoneType"):
+        model.predict(["good", None], verbose=0)
+    words = np.array(["a good movie", "bad"])  # dtype <U12, as NumPy makes it
+    assert_same_outputs(model.predict(words, verbose=0), model.predict(list(words), verbose=0))
+
+
+def test_fractional_or_missing_label_ids_are_refused_naming_the_row(model):
+    with pytest.raises(ValueError, match="row 1 has 0.7"):
+        model._raw_targets([1.0, 0.7])
+    with pytest.raises(ValueError, match="row 0 has nan"):
+        model._raw_targets([float("nan"), 1.0])
+
+
+def test_a_single_label_set_warns(model):
+    with pytest.warns(UserWarning, match="every target is 1"):
+        model.finetune(["good", "fine", "great"] * 3, [1] * 9, epochs=1, verbose=0)

@@ -201,3 +201,14 @@ def test_word_level_writes_words():
     model.fit(inputs, targets, batch_size=8, epochs=10, verbose=0)
     assert model.generate("The cat", 4, temperature=0) == " sat on the mat"
     assert model.score("the cat sat")["characters"] == 3  # tokens, i.e. words
+
+
+def test_a_prompt_over_the_limit_is_refused(model):
+    with pytest.raises(ValueError, match="MAX_PROMPT_LENGTH"):
+        model.generate("a" * (text_generator.MAX_PROMPT_LENGTH + 1), 1)
+
+
+def test_no_temperature_writes_padding_or_unknown(model):
+    for temperature in (float("inf"), 1e9):
+        text = model.generate("the", 200, temperature=temperature, seed=0)
+        assert len(text) == 200 and "[UNK]" not in text

@@ -170,7 +170,7 @@ class Task(keras.Model):
                 )
             if y.dtype.kind in "iu" and len(np.unique(y)) < 2:
                 warnings.warn(
-                    f"every target is {y[0]!r}: the model can only learn to answer that; "
+                    f"every target is {y[0].item()!r}: the model can only learn to answer that; "
                     f"fine-tune on examples of at least two labels",
                     stacklevel=2,
                 )

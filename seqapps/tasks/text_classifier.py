@@ -241,6 +241,15 @@ class TextClassifier(Task):
 
     # -- targets ---------------------------------------------------------------
 
+    def _raw_inputs(self, x):
+        """Raw texts as an array Keras accepts; a non-string item is refused by its index."""
+        if isinstance(x, (list, tuple)) or type(x).__name__ == "Series":
+            texts, _ = standardize_texts(list(x), name="x")
+            return np.asarray(texts, dtype=object)
+        if isinstance(x, np.ndarray) and x.dtype.kind in "US":
+            return x.astype(object)  # NumPy's fixed-width strings: Keras wants objects
+        return super()._raw_inputs(x)
+
     def _raw_targets(self, y):
         """Label names or ids to ids; anything outside the label set raises."""
         y = super()._raw_targets(y)
@@ -261,7 +270,7 @@ class TextClassifier(Task):
             bad = np.flatnonzero(~np.isfinite(y) | (y != np.round(y)))
             if bad.size:
                 raise ValueError(
-                    f"label ids must be integers; row {bad[0]} has {y[bad[0]]!r}. Pass label "
+                    f"label ids must be integers; row {bad[0]} has {y[bad[0]].item()!r}. Pass label "
                     f"names or integer ids in 0..{len(self.labels) - 1}"
                 )
         if y.dtype.kind == "b":

@@ -23,6 +23,9 @@ START = "\n"
 #: Upper bound of `max_length` (tokens generated per call), so that a typo
 #: cannot keep a process busy for hours; the SavedModel clips to it.
 MAX_LENGTH = 100_000
+#: Upper bound of a prompt's length in characters: reading one costs about a
+#: millisecond per character, so a pasted book would hold a process for minutes.
+MAX_PROMPT_LENGTH = 20_000
 #: Time steps read per call when scoring; the state is carried between chunks.
 SCORE_CHUNK = 2048
 
@@ -285,7 +288,7 @@ class TextGenerator(Task):
             prompt: the beginning of the text to write: it is read after
                 `START` (as every training text is), so `""` starts from the
                 model's start state. Characters outside the vocabulary are
-                read as `[UNK]`.
+                read as `[UNK]`. At most `MAX_PROMPT_LENGTH` (20,000) characters.
             max_length: tokens to write, at most `MAX_LENGTH` (100,000).
             temperature: 0 is greedy; below 1 safer, above 1 wilder; negative
                 raises `ValueError`.
@@ -304,6 +307,12 @@ class TextGenerator(Task):
                 f"generate for several prompts one at a time"
             )
         (prompt,), _ = standardize_texts(prompt, name="prompt")
+        if len(prompt) > MAX_PROMPT_LENGTH:
+            raise ValueError(
+                f"the prompt has {len(prompt):,} characters, more than MAX_PROMPT_LENGTH "
+                f"({MAX_PROMPT_LENGTH:,}); pass its last {MAX_PROMPT_LENGTH:,} characters, which "
+                f"is what the state carries anyway"
+            )
         if isinstance(max_length, bool) or not isinstance(max_length, int):
             raise TypeError(f"max_length must be an int, got {max_length!r}")
         if not 0 <= max_length <= MAX_LENGTH:
