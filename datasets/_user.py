@@ -534,6 +534,11 @@ def from_image_folder(
             continue
         if name not in index_of:
             path = image_dir / name
+            if name and not path.resolve().is_relative_to(image_dir.resolve()):
+                raise ValueError(
+                    f"{captions_csv} line {line}: image {name!r} lies outside the image folder "
+                    f"{image_dir}; name images by their path inside it"
+                )
             if not name or not path.is_file():
                 raise FileNotFoundError(
                     f"{captions_csv} line {line}: image {name!r} not found in {image_dir}"

@@ -286,3 +286,14 @@ def test_from_image_folder_errors(tmp_path):
     (tmp_path / "captions.csv").write_text("image,caption\ngone.png,lost\n")
     with pytest.raises(FileNotFoundError, match=r"captions\.csv line 2: image 'gone\.png' not"):
         datasets.from_image_folder(tmp_path, tmp_path / "captions.csv")
+
+
+def test_from_image_folder_refuses_paths_out_of_the_folder(tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    Image.new("RGB", (4, 4)).save(tmp_path / "secret.png")
+    Image.new("RGB", (4, 4)).save(images / "ok.png")
+    for name in ("../secret.png", str(tmp_path / "secret.png")):
+        (images / "captions.csv").write_text(f"image,caption\nok.png,fine\n{name},leak\n")
+        with pytest.raises(ValueError, match=r"line 3: image .* lies outside the image folder"):
+            datasets.from_image_folder(images, images / "captions.csv")
