@@ -121,6 +121,8 @@ def load(
             )
         tfds_kwargs.pop("download", None)
         builder = _bundled.prepared_builder(name, folders[name], data_dir)
+        if split is not None:
+            _check_split(name, split, builder.info.splits)
         dataset = builder.as_dataset(
             split=split, shuffle_files=shuffle_files, as_supervised=False, **tfds_kwargs
         )
@@ -140,6 +142,20 @@ def load(
         with_info=with_info,
         **tfds_kwargs,
     )
+
+
+def _check_split(name: str, split: str, splits) -> None:
+    """Refuses now a split expression that TFDS would only fail on (or read empty) when iterated."""
+    try:
+        count = splits[split].num_examples
+    except (ValueError, KeyError, AssertionError) as error:
+        raise ValueError(f"load({name!r}, split={split!r}): {error}") from None
+    if count <= 0:
+        sizes = {key: value.num_examples for key, value in splits.items()}
+        raise ValueError(
+            f"load({name!r}, split={split!r}) selects no examples; the splits hold {sizes}, "
+            f"and a slice [start:end] needs start < end"
+        )
 
 
 def info(name: str, *, data_dir: str | os.PathLike | None = None) -> tfds.core.DatasetInfo:

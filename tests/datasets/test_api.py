@@ -264,6 +264,12 @@ def test_split_none_gives_every_split():
     assert [as_python(pair) for pair in splits["validation"]] == [("quite fine", 1)]
 
 
+@pytest.mark.parametrize("split", ["train[3:1]", "train[:0]"])
+def test_an_empty_slice_is_refused_when_loaded_not_when_iterated(split):
+    with pytest.raises(ValueError, match=r"selects no examples; the splits hold .*'train': 4"):
+        datasets.load("tiny_polarity", split=split)
+
+
 def test_two_loads_give_the_same_order():
     first = [as_python(p) for p in datasets.load("tiny_polarity", split="train")]
     second = [as_python(p) for p in datasets.load("tiny_polarity", split="train")]
