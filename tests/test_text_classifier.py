@@ -289,3 +289,18 @@ def test_fractional_or_missing_label_ids_are_refused_naming_the_row(model):
 def test_a_single_label_set_warns(model):
     with pytest.warns(UserWarning, match="every target is 1"):
         model.finetune(["good", "fine", "great"] * 3, [1] * 9, epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, True])
+def test_batch_sizes_below_one_are_refused_by_name(model, batch_size):
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        model.classify(["good"], batch_size=batch_size)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        model.finetune(["good", "bad"] * 3, [1, 0] * 3, batch_size=batch_size)
+
+
+def test_learning_rate_nan_and_lone_surrogates_are_refused_by_name(model):
+    with pytest.raises(ValueError, match="learning_rate must be a positive number, got nan"):
+        model.finetune(["good", "bad"] * 3, [1, 0] * 3, learning_rate=float("nan"))
+    with pytest.raises(ValueError, match=r"texts\[1\] holds '\\ud800' at position 2"):
+        model.classify(["fine", "ok\ud800"])

@@ -33,5 +33,19 @@ def standardize_texts(texts: object, *, name: str = "texts") -> tuple[list[str],
                 f"{name}[{index}] is {type(item).__name__} ({item!r}), not a string; "
                 f"pass text as str"
             )
+        try:
+            item.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise ValueError(
+                f"{name}[{index}] holds {item[error.start]!r} at position {error.start}, half of "
+                f"a UTF-16 surrogate pair, which is no character; fix the text's decoding"
+            ) from None
         batch.append(item)
     return batch, single
+
+
+def check_positive_int(value: object, name: str) -> int:
+    """`value` if it is an int >= 1 (not a bool); else a `ValueError` naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value

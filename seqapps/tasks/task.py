@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqapps import safe_write
+from seqapps.tasks.inputs import check_positive_int
 from seqapps.version import __version__
 
 
@@ -153,6 +154,10 @@ class Task(keras.Model):
         Returns:
             The Keras `History`.
         """
+        check_positive_int(epochs, "epochs")
+        check_positive_int(batch_size, "batch_size")
+        if not isinstance(learning_rate, (int, float)) or not 0 < learning_rate < float("inf"):
+            raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
         for name in freeze:
             self.get_layer(name).trainable = False
         if isinstance(x, tf.data.Dataset):
@@ -232,6 +237,7 @@ class Task(keras.Model):
         One traced function is reused for every call, which keeps the latency of
         a single text low; `predict` builds a data pipeline per call.
         """
+        check_positive_int(batch_size, "batch_size")
         function = self.__dict__.get("_inference_function")
         if function is None:
             function = tf.function(lambda x: self(x, training=False), reduce_retracing=True)

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from seqapps import decoding
 from seqapps.layers import AttentionDecoder, RecurrentStack, StateBridge
-from seqapps.tasks.inputs import standardize_texts
+from seqapps.tasks.inputs import check_positive_int, standardize_texts
 from seqapps.tasks.task import Task
 from seqapps.text import SubwordVectorizer
 
@@ -369,8 +369,8 @@ class Translator(Task):
                 as `(translation, {"source": [...], "target": [...], "weights": array})`.
         """
         texts, single = standardize_texts(texts)
-        if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
-            raise ValueError(f"beam_size must be a positive integer, got {beam_size!r}")
+        check_positive_int(beam_size, "beam_size")
+        check_positive_int(batch_size, "batch_size")
         if max_length is not None and (
             isinstance(max_length, bool)
             or not isinstance(max_length, int)
