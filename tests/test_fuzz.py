@@ -1,0 +1,69 @@
+"""Property tests over arbitrary text: no crash, answers in input order, Python = export."""
+
+import unicodedata
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from seqapps.tasks import TextClassifier
+from seqapps.text import SubwordVectorizer, TextVectorizer, train_subword_model
+
+# Arbitrary Unicode without lone surrogates (refused by name, see test_text_classifier),
+# with control characters, combining marks, NUL and long runs.
+TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=300)
+SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return TextClassifier(
+        ["good", "bad", "not"], ["negative", "positive"], units=4, embedding_dim=4
+    )
+
+
+@pytest.fixture(scope="module")
+def served(model, tmp_path_factory):
+    path = model.export(tmp_path_factory.mktemp("fuzz") / "export")
+    return tf.saved_model.load(str(path)).signatures["serving_default"]
+
+
+@SETTINGS
+@given(st.lists(TEXT, max_size=6))
+def test_classify_answers_every_text_in_order_as_the_export_does(model, served, texts):
+    answers = model.classify(texts, all_scores=True)
+    assert len(answers) == len(texts)
+    for text, answer in zip(texts, answers):
+        assert model.classify(text) == {k: answer[k] for k in ("label", "score")}
+    if texts:
+        probabilities = served(tf.constant(texts))["probabilities"].numpy()
+        expected = [[a["scores"][label] for label in model.labels] for a in answers]
+        np.testing.assert_allclose(probabilities, expected, atol=1e-5)
+
+
+@SETTINGS
+@given(st.lists(TEXT, min_size=1, max_size=4), st.sampled_from(["word", "char"]))
+def test_the_vectorizer_takes_any_text(texts, split):
+    vectorizer = TextVectorizer(["a", "b"], split=split, max_length=64)
+    ids = vectorizer(tf.constant(texts)).numpy()
+    assert ids.shape[0] == len(texts) and ids.min() >= 0 and ids.max() < 4
+
+
+SUBWORD_CORPUS = ["¿Qué dijo? «Sí», señor; él fué a Belén.", "The LORD said: Don't fear!"] * 30
+
+
+@pytest.fixture(scope="module")
+def subwords():
+    return SubwordVectorizer(train_subword_model(SUBWORD_CORPUS, 80))
+
+
+@SETTINGS
+@given(st.text(st.sampled_from(sorted(set("".join(SUBWORD_CORPUS)))), max_size=120))
+def test_subword_round_trip_on_the_training_characters(subwords, text):
+    back = subwords.detokenize(subwords(tf.constant([text]))).numpy()[0].decode("utf-8")
+    # SentencePiece's NFKC normalisation also folds runs of spaces and trims the ends.
+    assert back == " ".join(unicodedata.normalize("NFKC", text).split())
