@@ -12,12 +12,33 @@ from collections.abc import Iterable, Sequence
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if getattr(args, "quiet", False):
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        _import_tensorflow_quietly()
     try:
         return args.run(args) or 0
     except (ValueError, TypeError, OSError, KeyError) as error:
         print(f"seqapps {args.command}: error: {error}", file=sys.stderr)
         return 2
+
+
+def _import_tensorflow_quietly() -> None:
+    """Imports TensorFlow with its start-up notices (oneDNN, CUDA, absl) kept off stderr.
+
+    They are written by C++ before any logging setting applies, so the process's
+    stderr is pointed at /dev/null for the import alone; errors after it show as usual.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+            import tensorflow_text  # noqa: F401  (its library load notices, too)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _parser() -> argparse.ArgumentParser:

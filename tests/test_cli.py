@@ -176,3 +176,15 @@ def test_finetune_reads_csv_through_the_datasets_reader(entry, capsys, tmp_path)
 def test_commands_name_the_command_for_another_task(entry, capsys):
     assert main(["translate", "cli-tiny", "good"]) == 2
     assert "run it with `seqapps predict cli-tiny" in capsys.readouterr().err
+
+
+def test_the_cli_prints_nothing_but_its_answer():
+    done = subprocess.run(
+        [sys.executable, "-m", "seqapps.cli", "predict", "sentiment-lstm", "a gorgeous film"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0
+    assert done.stderr == ""  # no TensorFlow start-up notices
+    assert done.stdout.split("\t")[0] in ("positive", "negative")
