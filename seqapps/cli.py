@@ -130,6 +130,11 @@ def _parser() -> argparse.ArgumentParser:
         help="classification entries: adversarial training on the word vectors, as the zoo's "
         "sentiment recipe trains (e.g. 0.2; see TextClassifier.compile)",
     )
+    finetune.add_argument(
+        "--backup-dir",
+        help="save the training state here after every epoch; a killed run started again "
+        "with the same arguments resumes from it",
+    )
     finetune.add_argument("--quiet", action="store_true", help="no progress bars")
     finetune.set_defaults(run=_finetune)
 
@@ -272,6 +277,7 @@ def _finetune(args: argparse.Namespace) -> None:
         batch_size=args.batch_size,
         freeze=tuple(args.freeze),
         verbose=0 if args.quiet else "auto",
+        backup_dir=args.backup_dir,
         **options,
     )
     if "val_loss" not in history.history:

@@ -304,3 +304,39 @@ def test_learning_rate_nan_and_lone_surrogates_are_refused_by_name(model):
         model.finetune(["good", "bad"] * 3, [1, 0] * 3, learning_rate=float("nan"))
     with pytest.raises(ValueError, match=r"texts\[1\] holds '\\ud800' at position 2"):
         model.classify(["fine", "ok\ud800"])
+
+
+KILLED_FINETUNE = """
+import json, os, sys
+import keras
+from seqapps.tasks import TextClassifier
+texts, labels, kill_at = json.loads(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[4])
+
+class Kill(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epoch == kill_at and batch == 1:
+            os._exit(3)  # as a killed process: no cleanup, no exception handling
+
+keras.utils.set_random_seed(0)
+model = TextClassifier(%r, ["negative", "positive"], cell="gru", units=4, embedding_dim=4)
+history = model.finetune(texts, labels, epochs=5, batch_size=8, learning_rate=1e-2, patience=99,
+                         backup_dir=sys.argv[3], callbacks=[Kill()], verbose=0)
+print(json.dumps({"epochs": history.epoch, "answer": model.classify("a good movie")["label"]}))
+""" % (VOCABULARY,)
+
+
+def test_a_killed_finetune_resumes_from_its_backup(tmp_path):
+    backup = tmp_path / "backup"
+    arguments = [json.dumps(LEARNABLE_TEXTS[:48]), json.dumps(LEARNABLE_LABELS[:48]), str(backup)]
+    run = [sys.executable, "-c", KILLED_FINETUNE, *arguments]
+    killed = subprocess.run([*run, "2"], capture_output=True, text=True, timeout=300)
+    assert killed.returncode == 3, killed.stderr[-2000:]
+    assert any(backup.iterdir())  # epochs 0 and 1 are saved
+    resumed = subprocess.run([*run, "-1"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    result = json.loads(resumed.stdout.strip().splitlines()[-1])
+    assert result["epochs"] == [2, 3, 4]  # the same five epochs in all, from where it stopped
+    assert result["answer"] == "positive"

@@ -135,6 +135,8 @@ class Task(keras.Model):
         freeze=(),
         seed=0,
         verbose="auto",
+        backup_dir=None,
+        callbacks=(),
         **compile_options,
     ):
         """Trains on the user's data with defaults suited to a pretrained model.
@@ -148,6 +150,12 @@ class Task(keras.Model):
         Args:
             x: inputs, or a `tf.data.Dataset` of `(input, target)` pairs.
             y: targets when `x` holds inputs only.
+            backup_dir: a folder where the training state is saved after every
+                epoch (`keras.callbacks.BackupAndRestore`): a run that is killed
+                resumes there when started again with the same arguments, and
+                ends with the same number of epochs; the folder is emptied when
+                training completes.
+            callbacks: further Keras callbacks for `fit`.
             **compile_options: further arguments to `compile`, e.g.
                 `adversarial_epsilon=0.2` for a `TextClassifier`.
 
@@ -196,11 +204,14 @@ class Task(keras.Model):
         stop = keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=patience, restore_best_weights=True
         )
+        callbacks = [stop, *callbacks]
+        if backup_dir is not None:
+            callbacks.insert(0, keras.callbacks.BackupAndRestore(str(backup_dir)))
         return super().fit(
             train,
             validation_data=validation_data,
             epochs=epochs,
-            callbacks=[stop],
+            callbacks=callbacks,
             shuffle=False,  # the dataset is shuffled above
             verbose=verbose,
         )

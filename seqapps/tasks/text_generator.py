@@ -450,6 +450,7 @@ class TextGenerator(Task):
         freeze=(),
         seed=0,
         verbose="auto",
+        backup_dir=None,
     ):
         """Continues training on the user's text: a string, a list of strings, or a file or folder.
 
@@ -490,6 +491,7 @@ class TextGenerator(Task):
             freeze=freeze,
             seed=seed,
             verbose=verbose,
+            backup_dir=backup_dir,
         )
         history.unknown_characters = unknown
         return history

@@ -220,6 +220,7 @@ class Translator(Task):
         freeze=(),
         seed=0,
         verbose="auto",
+        backup_dir=None,
     ):
         """Continues training on the user's pairs, with the pretrained subword vocabularies.
 
@@ -262,6 +263,7 @@ class Translator(Task):
             patience=patience,
             freeze=freeze,
             verbose=verbose,
+            backup_dir=backup_dir,
         )
 
     # -- the step function -------------------------------------------------------
