@@ -321,21 +321,23 @@ class Kill(keras.callbacks.Callback):
             os._exit(3)  # as a killed process: no cleanup, no exception handling
 
 keras.utils.set_random_seed(0)
-model = TextClassifier(%r, ["negative", "positive"], cell="gru", units=4, embedding_dim=4)
+model = TextClassifier(json.loads(sys.argv[5]), ["negative", "positive"], cell="gru", units=4,
+                       embedding_dim=4)
 history = model.finetune(texts, labels, epochs=5, batch_size=8, learning_rate=1e-2, patience=99,
                          backup_dir=sys.argv[3], callbacks=[Kill()], verbose=0)
 print(json.dumps({"epochs": history.epoch, "answer": model.classify("a good movie")["label"]}))
-""" % (VOCABULARY,)
+"""
 
 
 def test_a_killed_finetune_resumes_from_its_backup(tmp_path):
     backup = tmp_path / "backup"
     arguments = [json.dumps(LEARNABLE_TEXTS[:48]), json.dumps(LEARNABLE_LABELS[:48]), str(backup)]
     run = [sys.executable, "-c", KILLED_FINETUNE, *arguments]
-    killed = subprocess.run([*run, "2"], capture_output=True, text=True, timeout=300)
+    vocabulary = json.dumps(VOCABULARY)
+    killed = subprocess.run([*run, "2", vocabulary], capture_output=True, text=True, timeout=300)
     assert killed.returncode == 3, killed.stderr[-2000:]
     assert any(backup.iterdir())  # epochs 0 and 1 are saved
-    resumed = subprocess.run([*run, "-1"], capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run([*run, "-1", vocabulary], capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     result = json.loads(resumed.stdout.strip().splitlines()[-1])
     assert result["epochs"] == [2, 3, 4]  # the same five epochs in all, from where it stopped
