@@ -42,10 +42,20 @@ def _import_tensorflow_quietly() -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from seqapps.version import __version__
+
     parser = argparse.ArgumentParser(
         prog="seqapps", description="Recurrent-network sequence applications and their zoo."
     )
+    parser.add_argument("--version", action="version", version=f"seqapps {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    # Every command's help shows the defaults of its options.
+    add_parser = commands.add_parser
+
+    def add_command(*args, **kwargs):
+        return add_parser(*args, formatter_class=argparse.ArgumentDefaultsHelpFormatter, **kwargs)
+
+    commands.add_parser = add_command
 
     list_ = commands.add_parser("list", help="list the zoo entries")
     list_.add_argument("pattern", nargs="?", help="fnmatch filter, e.g. 'sentiment-*'")
@@ -63,7 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("texts", nargs="*", help="texts; none: read lines from --file or stdin")
     predict.add_argument("--file", help="read one text per line from this file ('-' for stdin)")
     predict.add_argument("--json", action="store_true", help="JSON lines out")
-    predict.add_argument("--all-scores", action="store_true", help="include every label's score")
+    predict.add_argument(
+        "--all-scores",
+        action="store_true",
+        help="include every label's score (a name=score column, or 'scores' in JSON)",
+    )
     predict.set_defaults(run=_predict, quiet=True)
 
     generate = commands.add_parser(
@@ -162,6 +176,15 @@ def _list(args: argparse.Namespace) -> None:
     from seqapps.zoo import get_entry, list_models
 
     names = list_models(args.pattern, task=args.task)
+    if not names:
+        from seqapps.tasks import TASKS
+
+        tasks = f" (tasks: {', '.join(sorted(TASKS))})" if args.task else ""
+        raise ValueError(
+            f"no zoo entry matches{' ' + repr(args.pattern) if args.pattern else ''}"
+            f"{' of task ' + repr(args.task) if args.task else ''}{tasks}; "
+            f"`seqapps list` shows them all"
+        )
     width = max((len(name) for name in names), default=4)
     for name in names:
         entry = get_entry(name)
@@ -173,13 +196,19 @@ def _list(args: argparse.Namespace) -> None:
 def _info(args: argparse.Namespace) -> None:
     from seqapps.zoo import describe
 
-    print(json.dumps(describe(args.name), indent=2))
+    print(json.dumps(describe(args.name), indent=2, ensure_ascii=False))
 
 
 def _read_lines(path: str) -> list[str]:
+    """Non-blank lines of a file or of stdin (`-`); a terminal or empty input is an error."""
+    if path == "-" and sys.stdin.isatty():
+        raise ValueError("give texts as arguments, with --file FILE, or as lines on stdin (a pipe)")
     stream = sys.stdin if path == "-" else open(path, encoding="utf-8")
     with stream:
-        return [line.rstrip("\n") for line in stream if line.strip()]
+        lines = [line.rstrip("\n") for line in stream if line.strip()]
+    if not lines:
+        raise ValueError(f"no texts: {'stdin' if path == '-' else path} has no non-blank line")
+    return lines
 
 
 #: The command that runs each task's verb.
@@ -208,6 +237,9 @@ def _predict(args: argparse.Namespace) -> None:
     for text, result in zip(texts, results):
         if args.json:
             print(json.dumps({"text": text, **result}, ensure_ascii=False))
+        elif args.all_scores:
+            scores = " ".join(f"{name}={score:.3f}" for name, score in result["scores"].items())
+            print(f"{result['label']}\t{result['score']:.3f}\t{scores}\t{text}")
         else:
             print(f"{result['label']}\t{result['score']:.3f}\t{text}")
 

@@ -188,3 +188,18 @@ def test_the_cli_prints_nothing_but_its_answer():
     assert done.returncode == 0
     assert done.stderr == ""  # no TensorFlow start-up notices
     assert done.stdout.split("\t")[0] in ("positive", "negative")
+
+
+def test_newcomer_details(entry, capsys, monkeypatch):
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out.startswith("seqapps ")
+    assert main(["list", "nothing-*"]) == 2
+    assert "no zoo entry matches 'nothing-*'" in capsys.readouterr().err
+    assert main(["info", "sentiment-lstm"]) == 0
+    assert "\\u2192" not in capsys.readouterr().out  # arrows as arrows
+    assert main(["predict", "cli-tiny", "good", "--all-scores"]) == 0
+    assert "negative=" in capsys.readouterr().out
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n  \n"))
+    assert main(["predict", "cli-tiny"]) == 2
+    assert "no texts" in capsys.readouterr().err

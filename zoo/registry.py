@@ -48,10 +48,15 @@ class ZooEntry:
         return cls(**card)
 
     def headline_metric(self) -> tuple[str, float] | None:
-        """The first test metric, pooled where it has parts: e.g. `("accuracy", 0.76)`."""
+        """The first test metric, pooled where it has parts: e.g. `("accuracy", 0.76)`,
+        `("bleu (greedy)", 17.1)`."""
         for metric, value in self.metrics.get("test", {}).items():
             if isinstance(value, dict) and "pooled" in value:
                 return metric, value["pooled"]
+            if isinstance(value, dict):  # e.g. {"greedy": {"bleu": 17.1, ...}}
+                for part, number in value.items():
+                    if isinstance(number, (int, float)):
+                        return f"{part} ({metric})", number
             if isinstance(value, (int, float)):
                 return metric, value
         return None
