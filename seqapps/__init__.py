@@ -21,6 +21,7 @@ _LAZY = {
     "TextClassifier": "seqapps.tasks",
     "TextGenerator": "seqapps.tasks",
     "Translator": "seqapps.tasks",
+    "ImageCaptioner": "seqapps.tasks",
 }
 
 

@@ -86,7 +86,7 @@ class AttentionDecoder(keras.layers.Layer):
     def call(self, inputs, memory=None, memory_mask=None, initial_state=None, training=None):
         outputs, states = self.stack(inputs, initial_state=initial_state, training=training)
         if self.attention is not None:
-            context, weights = self.attention(outputs, memory, memory_mask)
+            context, weights = self.attention(outputs, memory, memory_mask=memory_mask)
             outputs = outputs + self.context_projection(context)
         else:
             weights = ops.zeros((*ops.shape(outputs)[:2], 0), dtype=outputs.dtype)

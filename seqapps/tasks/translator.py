@@ -332,7 +332,19 @@ class Translator(Task):
                 )
                 return tokens, self.target_vectorizer.detokenize(tokens)
 
-            functions[beam_size] = tf.function(run, reduce_retracing=True)
+            scalar = tf.TensorSpec([], tf.float32)
+            functions[beam_size] = tf.function(
+                run,
+                input_signature=[
+                    tf.TensorSpec([None], tf.string),
+                    tf.TensorSpec([], tf.int32),
+                    scalar,
+                    scalar,
+                    tf.TensorSpec([], tf.int32),
+                    scalar,
+                    tf.TensorSpec([], tf.int64),
+                ],
+            )
         return functions[beam_size]
 
     # -- the plain verb ----------------------------------------------------------

@@ -1,0 +1,383 @@
+"""Image captioning (one-to-many): an image encoder and a recurrent decoder that writes the caption."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from seqapps import decoding
+from seqapps.layers import AttentionDecoder, StateBridge
+from seqapps.tasks.images import ImageScaler, decode_image, images_to_array
+from seqapps.tasks.inputs import check_positive_int
+from seqapps.tasks.task import Task
+from seqapps.text import SubwordVectorizer
+
+#: Upper bound of `max_length` (caption pieces written per image).
+MAX_LENGTH = 64
+#: How the decoder sees the image: through its first state only, or by attention at every step.
+CONDITIONING = ("init", "attention")
+
+
+@keras.saving.register_keras_serializable(package="seqapps")
+class ImageCaptioner(Task):
+    """Image → CNN feature map → recurrent decoder → caption pieces.
+
+    Two ways of conditioning the decoder on the image, by one argument:
+    `conditioning="init"` is Show-and-Tell (Vinyals et al., 2015): the
+    image's pooled features set the decoder's first state, and it writes from
+    there; `conditioning="attention"` is Show-Attend-and-Tell (Xu et al.,
+    2015): the first state as well, plus additive attention over the
+    encoder's spatial feature map at every step.
+
+    The model's own inputs are `(images uint8 [batch, H, W, 3], target_ids
+    [batch, time])` → logits of the next caption piece (teacher forcing;
+    `make_dataset` turns images and captions into these). The plain verb
+    `caption` takes image files, bytes, PIL images or arrays.
+
+    Args:
+        caption_model: serialized SentencePiece model of the captions (see
+            `seqapps.text.train_subword_model`).
+        encoder: `"cnn"` (a small CNN trained from scratch) or the name of a
+            `keras.applications` backbone, e.g. `"MobileNetV3Small"`.
+        encoder_weights: for a backbone: `None` (random), `"imagenet"`
+            (downloaded by Keras; offline, pass a local weights file path).
+        freeze_encoder: keep a backbone's weights fixed while training.
+        image_size: `(height, width)` the encoder reads.
+        conditioning: `"init"` or `"attention"`.
+        cell: `"rnn"`, `"lstm"` or `"gru"`.
+        units: the decoder's hidden size.
+        embedding_dim: size of the caption piece vectors.
+        dropout: dropout on the piece vectors and the decoder's features.
+
+    Example:
+
+    >>> import seqapps
+    >>> model = seqapps.load("caption-emoji-gru")  # doctest: +SKIP
+    >>> model.caption("dog.png")  # doctest: +SKIP
+    """
+
+    task_name = "image-captioning"
+    verb = "caption"
+
+    def __init__(
+        self,
+        caption_model,
+        encoder="cnn",
+        encoder_weights=None,
+        freeze_encoder=False,
+        image_size=(64, 64),
+        conditioning="attention",
+        cell="gru",
+        units=256,
+        embedding_dim=128,
+        dropout=0.0,
+        **kwargs,
+    ):
+        if conditioning not in CONDITIONING:
+            raise ValueError(f"conditioning must be one of {CONDITIONING}, got {conditioning!r}")
+        image_size = tuple(image_size)
+        # Layers.
+        vectorizer = SubwordVectorizer(
+            caption_model, add_start=True, add_end=True, name="vectorizer"
+        )
+        scaler = ImageScaler(image_size, name="scaler")
+        image_encoder = image_encoder_for(encoder, image_size, encoder_weights, freeze_encoder)
+        pool = keras.layers.GlobalAveragePooling2D(name="pool")
+        features_to_memory = keras.layers.Reshape(
+            (-1, image_encoder.output.shape[-1]), name="memory"
+        )
+        decoder = AttentionDecoder(
+            cell,
+            units,
+            attention="additive" if conditioning == "attention" else None,
+            dropout=dropout,
+            name="decoder",
+        )
+        bridge = StateBridge(cell, units, 1, ["h_0"], name="bridge")
+        embedding = keras.layers.Embedding(
+            vectorizer.vocabulary_size, embedding_dim, name="embedding"
+        )
+        embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
+        head = keras.layers.Dense(vectorizer.vocabulary_size, name="head")
+
+        # Functional graph (teacher forcing).
+        images = keras.Input(shape=(None, None, 3), dtype="uint8", name="images")
+        target_ids = keras.Input(shape=(None,), dtype="int32", name="target_ids")
+        feature_map = image_encoder(scaler(images))
+        memory = features_to_memory(feature_map)
+        features, _, _ = decoder(
+            embedding_dropout(embedding(target_ids)),
+            memory=memory,
+            initial_state=bridge([pool(feature_map)]),
+        )
+        super().__init__(inputs=(images, target_ids), outputs=head(features), **kwargs)
+
+        # Config.
+        self.vectorizer = vectorizer
+        self.caption_model = vectorizer.model
+        self.encoder = encoder
+        self.encoder_weights = encoder_weights
+        self.freeze_encoder = freeze_encoder
+        self.image_size = image_size
+        self.conditioning = conditioning
+        self.cell = cell
+        self.units = units
+        self.embedding_dim = embedding_dim
+        self.dropout = dropout
+        self.compile()
+
+    def get_config(self):
+        return {
+            "caption_model": self.vectorizer.get_config()["model"],
+            "encoder": self.encoder,
+            # Saved weights hold the encoder's trained values: never download again on load.
+            "encoder_weights": None,
+            "freeze_encoder": self.freeze_encoder,
+            "image_size": list(self.image_size),
+            "conditioning": self.conditioning,
+            "cell": self.cell,
+            "units": self.units,
+            "embedding_dim": self.embedding_dim,
+            "dropout": self.dropout,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
+        if optimizer == "auto":
+            optimizer = keras.optimizers.Adam(1e-3, clipnorm=1.0)
+        if loss == "auto":
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)
+        if metrics == "auto":
+            metrics = []
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    # -- data --------------------------------------------------------------------
+
+    def make_dataset(self, images, captions=None, *, batch_size=32, shuffle=False, seed=0):
+        """Images and captions → batches of `((images, target_ids), next_ids)`.
+
+        `images` is a `tf.data.Dataset` of `(image uint8 [H, W, 3], caption)`
+        pairs (e.g. `seqapps.datasets.from_image_folder(...)` or the bundled
+        `emoji_captions` as supervised pairs), or anything `caption` takes, with
+        one caption each in `captions`.
+        """
+        if isinstance(images, tf.data.Dataset):
+            pairs = images
+        else:
+            pixels, _ = images_to_array(images, self.image_size)
+            captions = [str(c) for c in captions]
+            if len(pixels) != len(captions):
+                raise ValueError(f"got {len(pixels)} images and {len(captions)} captions")
+            pairs = tf.data.Dataset.from_tensor_slices((pixels, captions))
+        if shuffle:
+            pairs = pairs.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
+
+        def vectorize(image, caption):
+            ids = self.vectorizer.tokenize(caption[None])[0]
+            image = tf.image.resize(image, self.image_size, antialias=True)
+            return tf.cast(tf.round(image), tf.uint8), ids
+
+        batches = pairs.map(vectorize).padded_batch(batch_size)
+        return batches.map(lambda image, ids: ((image, ids[:, :-1]), ids[:, 1:])).prefetch(
+            tf.data.AUTOTUNE
+        )
+
+    # -- the step function -------------------------------------------------------
+
+    def encode(self, images):
+        """The decoder's starting state for uint8 images `[batch, H, W, 3]`."""
+        feature_map = self.get_layer("image_encoder")(
+            self.get_layer("scaler")(images), training=False
+        )
+        memory = self.get_layer("memory")(feature_map)
+        return {
+            "states": self.get_layer("bridge")([self.get_layer("pool")(feature_map)]),
+            "memory": memory,
+            "memory_mask": tf.ones(tf.shape(memory)[:2], tf.bool),
+        }
+
+    def step(self, token_ids, state):
+        """One decoder step: `token_ids [batch]` read → `(logits [batch, vocabulary], state)`."""
+        logits, state, _ = self._read(token_ids[:, None], state)
+        return logits[:, 0], state
+
+    def _read(self, token_ids, state):
+        features, states, weights = self.get_layer("decoder")(
+            self.get_layer("embedding")(token_ids),
+            memory=state["memory"],
+            memory_mask=state["memory_mask"],
+            initial_state=state["states"],
+            training=False,
+        )
+        return self.get_layer("head")(features), {**state, "states": list(states)}, weights
+
+    def _caption_ids(self, images, max_length, beam_size, temperature, top_k, top_p, seed):
+        batch = tf.shape(images)[0]
+        tokens, _ = decoding.decode(
+            self.step,
+            self.encode(images),
+            start_ids=tf.fill([batch], self.vectorizer.start_id),
+            end_id=self.vectorizer.end_id,
+            max_length=max_length,
+            excluded_ids=self.vectorizer.never_written_ids,
+            beam_size=beam_size,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            seed=seed,
+        )
+        return tokens
+
+    def _traced(self, beam_size):
+        functions = self.__dict__.setdefault("_caption_functions", {})
+        if beam_size not in functions:
+
+            def run(images, max_length, temperature, top_k, top_p, seed):
+                tokens = self._caption_ids(
+                    images, max_length, beam_size, temperature, top_k, top_p, seed
+                )
+                return tokens, self.vectorizer.detokenize(tokens)
+
+            scalar = tf.TensorSpec([], tf.float32)
+            functions[beam_size] = tf.function(
+                run,
+                input_signature=[
+                    tf.TensorSpec([None, *self.image_size, 3], tf.uint8),
+                    tf.TensorSpec([], tf.int32),
+                    scalar,
+                    tf.TensorSpec([], tf.int32),
+                    scalar,
+                    tf.TensorSpec([], tf.int64),
+                ],
+            )
+        return functions[beam_size]
+
+    # -- the plain verb ----------------------------------------------------------
+
+    def caption(
+        self,
+        images,
+        *,
+        beam_size=1,
+        max_length=None,
+        temperature=0.0,
+        top_k=None,
+        top_p=None,
+        seed=None,
+        return_attention=False,
+        batch_size=64,
+    ):
+        """Captions images: one image gives a string, a batch a list, in input order.
+
+        Args:
+            images: a file path, encoded PNG/JPEG bytes, a PIL image or a uint8
+                array `[H, W(, C)]`, or a list of them, or a uint8 array
+                `[batch, H, W, 3]`. Grayscale, 16-bit and palette images are
+                converted to 8-bit RGB, transparency is laid onto white, and
+                every image is resized to `image_size` (`images_to_array`).
+                A file that is not an image raises naming its index.
+            beam_size: 1 is greedy (or sampling with `temperature > 0`).
+            max_length: the most pieces written per caption, the end not
+                counted (default and upper bound: `MAX_LENGTH`, 64).
+            return_attention: with `conditioning="attention"`, also return per
+                caption `{"pieces": [...], "weights": [pieces, height, width]}`.
+        """
+        check_positive_int(beam_size, "beam_size")
+        check_positive_int(batch_size, "batch_size")
+        if max_length is None:
+            max_length = MAX_LENGTH
+        check_positive_int(max_length, "max_length")
+        if max_length > MAX_LENGTH:
+            raise ValueError(f"max_length must be at most {MAX_LENGTH}, got {max_length}")
+        temperature, top_k, top_p = decoding.check_sampling_args(temperature, top_k, top_p)
+        if beam_size > 1 and (temperature > 0 or top_k or top_p < 1):
+            raise ValueError(
+                "beam search is deterministic: pass temperature=0 and no top_k/top_p with beam_size > 1"
+            )
+        if return_attention and self.conditioning != "attention":
+            raise ValueError("return_attention needs a model with conditioning='attention'")
+        seed = decoding.check_seed(seed)
+        pixels, single = images_to_array(images, self.image_size)
+        function = self._traced(beam_size)
+        results, attentions = [], []
+        for start in range(0, len(pixels), batch_size):
+            batch = tf.constant(pixels[start : start + batch_size])
+            tokens, strings = function(
+                batch,
+                tf.constant(max_length),
+                tf.constant(temperature, tf.float32),
+                tf.constant(top_k, tf.int32),
+                tf.constant(top_p, tf.float32),
+                tf.constant(seed, tf.int64),
+            )
+            results.extend(s.decode("utf-8") for s in strings.numpy())
+            if return_attention:
+                attentions.extend(self._attention(batch, tokens))
+        if return_attention:
+            results = list(zip(results, attentions))
+        return results[0] if single else results
+
+    def _attention(self, images, tokens):
+        state = self.encode(images)
+        start = tf.fill([tf.shape(tokens)[0], 1], self.vectorizer.start_id)
+        _, _, weights = self._read(tf.concat([start, tokens], 1), state)
+        grid = self.get_layer("image_encoder").output.shape[1:3]
+        answers = []
+        for row in range(len(tokens)):
+            target = tokens[row].numpy()
+            target = np.append(target[target > 0], self.vectorizer.end_id)
+            answers.append(
+                {
+                    "pieces": [p.decode() for p in self.vectorizer.pieces(target).numpy()],
+                    "weights": weights[row, : len(target)].numpy().reshape(len(target), *grid),
+                }
+            )
+        return answers
+
+    # -- export ------------------------------------------------------------------
+
+    def serving_endpoints(self):
+        """`caption(images: string [batch] of encoded PNG/JPEG) → {"captions": string [batch]}`, greedy."""
+
+        def caption(images):
+            pixels = tf.map_fn(
+                lambda data: decode_image(data, self.image_size),
+                images,
+                fn_output_signature=tf.TensorSpec([*self.image_size, 3], tf.uint8),
+            )
+            tokens = self._caption_ids(pixels, MAX_LENGTH, 1, 0.0, 0, 1.0, 0)
+            return {"captions": self.vectorizer.detokenize(tokens)}
+
+        return {"caption": (caption, [tf.TensorSpec([None], tf.string, name="images")])}
+
+
+def image_encoder_for(name, image_size, weights=None, freeze=False):
+    """The image encoder as one named functional model: `"cnn"` or a `keras.applications` backbone."""
+    inputs = keras.Input((*image_size, 3), name="pixels")
+    if name == "cnn":
+        x = inputs
+        for filters in (32, 64, 128):
+            x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+            x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+            x = keras.layers.MaxPooling2D()(x)
+        return keras.Model(inputs, x, name="image_encoder")
+    backbone_class = getattr(keras.applications, name, None)
+    if backbone_class is None or not callable(backbone_class):
+        raise ValueError(
+            f"unknown image encoder {name!r}; use 'cnn' or a keras.applications model such as "
+            f"'MobileNetV3Small' or 'EfficientNetB0'"
+        )
+    try:
+        backbone = backbone_class(include_top=False, weights=weights, input_shape=(*image_size, 3))
+    except Exception as error:  # Keras raises several kinds when a download fails
+        raise OSError(
+            f"could not build {name} with weights={weights!r}: {error}. Offline, download the "
+            f"weights elsewhere and pass encoder_weights='/path/to/weights.h5'"
+        ) from None
+    backbone.trainable = not freeze
+    # keras.applications models take 0..255 pixels and scale them themselves.
+    return keras.Model(inputs, backbone(inputs * 255.0), name="image_encoder")
