@@ -108,6 +108,15 @@ def _parser() -> argparse.ArgumentParser:
     translate.add_argument("--json", action="store_true", help="JSON lines out")
     translate.set_defaults(run=_translate, quiet=True)
 
+    caption = commands.add_parser("caption", help="caption images with an image-captioning entry")
+    caption.add_argument("name", help="entry name or .keras preset")
+    caption.add_argument("images", nargs="+", help="image files (PNG, JPEG, GIF, BMP)")
+    caption.add_argument(
+        "--beam", type=_positive_int, default=1, help="beam size (default: 1, greedy)"
+    )
+    caption.add_argument("--json", action="store_true", help="JSON lines out")
+    caption.set_defaults(run=_caption, quiet=True)
+
     finetune = commands.add_parser(
         "finetune", help="fine-tune an entry on a CSV/TSV file, or on plain text (--text-file)"
     )
@@ -212,7 +221,12 @@ def _read_lines(path: str) -> list[str]:
 
 
 #: The command that runs each task's verb.
-COMMANDS = {"classify": "predict", "generate": "generate", "translate": "translate"}
+COMMANDS = {
+    "classify": "predict",
+    "generate": "generate",
+    "translate": "translate",
+    "caption": "caption",
+}
 
 
 def _load(name: str, verb: str):
@@ -271,6 +285,16 @@ def _translate(args: argparse.Namespace) -> None:
             print(json.dumps({"text": text, "translation": translation}, ensure_ascii=False))
         else:
             print(translation)
+
+
+def _caption(args: argparse.Namespace) -> None:
+    model = _load(args.name, "caption")
+    captions = model.caption(list(args.images), beam_size=args.beam)
+    for image, caption in zip(args.images, captions):
+        if args.json:
+            print(json.dumps({"image": image, "caption": caption}, ensure_ascii=False))
+        else:
+            print(f"{caption}\t{image}")
 
 
 def _finetune(args: argparse.Namespace) -> None:

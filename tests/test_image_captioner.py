@@ -143,3 +143,20 @@ def test_unknown_encoders_are_refused_and_backbones_build_offline():
         embedding_dim=8,
     )
     assert backbone.caption(IMAGES[0]) is not None
+
+
+def test_the_cli_captions_files(model, tmp_path, capsys):
+    import json
+
+    from seqapps.cli import main
+
+    preset = model.save_preset(tmp_path / "captioner.keras")
+    paths = []
+    for index in (0, 3):
+        paths.append(tmp_path / f"{index}.png")
+        paths[-1].write_bytes(png(IMAGES[index]))
+    assert main(["caption", str(preset), *map(str, paths), "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [row["caption"] for row in rows] == model.caption(paths)
+    assert main(["translate", str(preset), "hello"]) == 2
+    assert "run it with `seqapps caption" in capsys.readouterr().err
