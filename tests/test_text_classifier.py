@@ -342,3 +342,71 @@ def test_a_killed_finetune_resumes_from_its_backup(tmp_path):
     result = json.loads(resumed.stdout.strip().splitlines()[-1])
     assert result["epochs"] == [2, 3, 4]  # the same five epochs in all, from where it stopped
     assert result["answer"] == "positive"
+
+
+MULTI_WORKER_FIT = """
+import json, os, sys
+ports, index = json.loads(sys.argv[1]), int(sys.argv[2])
+if index >= 0:
+    workers = [f"127.0.0.1:{port}" for port in ports]
+    os.environ["TF_CONFIG"] = json.dumps(
+        {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+    )
+import keras, numpy as np, tensorflow as tf
+from seqapps.tasks import TextClassifier
+
+keras.utils.set_random_seed(0)
+strategy = tf.distribute.MultiWorkerMirroredStrategy() if index >= 0 else tf.distribute.get_strategy()
+texts, labels = np.array(LEARNABLE_TEXTS, dtype=object), np.array(LEARNABLE_LABELS)
+data = tf.data.Dataset.from_tensor_slices((texts, labels)).batch(8)
+options = tf.data.Options()
+options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+data = data.with_options(options)
+with strategy.scope():
+    model = TextClassifier(VOCABULARY, ["negative", "positive"], units=8, embedding_dim=8)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+model.fit(data, epochs=15, verbose=0)
+accuracy = model.evaluate(data, verbose=0, return_dict=True)["accuracy"]
+answers = [r["label"] for r in model.classify(["not bad", "a good movie", "bad", "not good"])]
+print(json.dumps({"replicas": strategy.num_replicas_in_sync, "accuracy": float(np.ravel(accuracy)[0]),
+                  "answers": answers}))
+"""
+
+
+def test_fit_with_two_worker_processes_on_loopback_as_in_one_process():
+    import socket
+
+    sockets = [socket.socket() for _ in range(2)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = json.dumps([s.getsockname()[1] for s in sockets])
+    for s in sockets:
+        s.close()
+    code = (
+        f"VOCABULARY = {VOCABULARY!r}\nLEARNABLE_TEXTS = {LEARNABLE_TEXTS!r}\n"
+        f"LEARNABLE_LABELS = {LEARNABLE_LABELS!r}\n" + MULTI_WORKER_FIT
+    )
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, ports, str(index)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for index in (0, 1)
+    ]
+    results = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err[-3000:]
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    alone = subprocess.run(
+        [sys.executable, "-c", code, ports, "-1"], capture_output=True, text=True, timeout=300
+    )
+    assert alone.returncode == 0, alone.stderr[-3000:]
+    single = json.loads(alone.stdout.strip().splitlines()[-1])
+    assert [r["replicas"] for r in results] == [2, 2] and single["replicas"] == 1
+    assert results[0] == results[1]  # the workers hold one model
+    expected = ["positive", "positive", "negative", "negative"]
+    assert results[0]["answers"] == single["answers"] == expected
+    assert results[0]["accuracy"] == single["accuracy"] == 1.0

@@ -231,6 +231,23 @@ class Task(keras.Model):
             iterator = None
         return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
+    def train_step(self, data):
+        return self._logs_for_strategy(super().train_step(data))
+
+    def test_step(self, data):
+        return self._logs_for_strategy(super().test_step(data))
+
+    def _logs_for_strategy(self, logs):
+        # Under a MultiWorkerMirroredStrategy Keras 3 reduces every log over the
+        # workers along axis 0, which a scalar lacks, and fit fails
+        # (tensorflow/tensorflow#72388). A one-element log reduces to the mean.
+        from keras.src.backend.tensorflow import trainer
+
+        multi_worker = getattr(trainer, "_collective_all_reduce_multi_worker", None)
+        if multi_worker is None or not multi_worker(self.distribute_strategy):
+            return logs
+        return {name: tf.reshape(value, [1]) for name, value in logs.items()}
+
     def fit(self, x=None, y=None, *args, **kwargs):
         if isinstance(x, tf.data.Dataset):
             kwargs.setdefault("shuffle", False)  # a dataset shuffles itself; Keras would warn

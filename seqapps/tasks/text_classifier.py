@@ -213,7 +213,9 @@ class TextClassifier(Task):
         for metric in self.metrics:
             if metric.name == "loss":
                 metric.update_state(loss * replicas, sample_weight=tf.shape(ids)[0])
-        return self.compute_metrics(x, y, probabilities, sample_weight=sample_weight)
+        return self._logs_for_strategy(
+            self.compute_metrics(x, y, probabilities, sample_weight=sample_weight)
+        )
 
     # -- the plain verb --------------------------------------------------------
 
