@@ -146,7 +146,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import seqapps
-    from seqapps.zoo.recipes.translation import pairs, translation_scores
+    from seqapps.zoo.recipes.translation import pairs
 
     train_en, train_es = pairs("train")
     test_en, test_es = pairs("test")
@@ -191,7 +191,7 @@ def main() -> None:
             f"reference after {(time.time() - start) / 60:.0f} min: test BLEU "
             f"{sacrebleu.corpus_bleu(hypotheses, [test_es]).score:.2f}, chrF "
             f"{sacrebleu.corpus_chrf(hypotheses, [test_es]).score:.2f}; ours (greedy): "
-            f"{translation_scores(ours, test_en, test_es)}"
+            f"{ours.score(test_en, test_es)}"
         )
 
 

@@ -213,3 +213,12 @@ def test_export_translates_like_python_without_seqapps(model, tmp_path):
     model.export(tmp_path / "export")
     served = load_export_without_seqapps(tmp_path / "export", texts, imports=("tensorflow_text",))
     assert served["translations"] == model.translate(texts)
+
+
+def test_score_gives_corpus_bleu_and_chrf_against_raw_references(model):
+    perfect = model.score(SOURCES[:6], TARGETS[:6])
+    assert perfect == {"bleu": 100.0, "chrf": 100.0}
+    capitalised = model.score(SOURCES[:6], [t.capitalize() for t in TARGETS[:6]])
+    assert capitalised["bleu"] < 100  # no lower-casing of the references
+    with pytest.raises(ValueError, match="6 sources and 5 references"):
+        model.score(SOURCES[:6], TARGETS[:5])

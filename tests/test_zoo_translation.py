@@ -7,7 +7,7 @@ import pytest
 import seqapps
 from harness import load_export_without_seqapps
 from seqapps.cli import main
-from seqapps.zoo.recipes.translation import pairs, translation_scores
+from seqapps.zoo.recipes.translation import pairs
 
 pytestmark = pytest.mark.zoo
 
@@ -26,7 +26,7 @@ def test_books():
 
 def test_card_greedy_scores_are_reproduced_on_the_test_books(model, test_books):
     claimed = seqapps.describe(NAME)["metrics"]["test"]["greedy"]
-    measured = translation_scores(model, *test_books)
+    measured = model.score(*test_books)
     assert measured["bleu"] == pytest.approx(claimed["bleu"], abs=0.05)
     assert measured["chrf"] == pytest.approx(claimed["chrf"], abs=0.05)
 

@@ -419,6 +419,25 @@ class Translator(Task):
             results = list(zip(results, attentions))
         return results[0] if single else results
 
+    def score(self, sources, references, **options) -> dict:
+        """Corpus BLEU and chrF (sacrebleu) of the translations of `sources` against `references`.
+
+        Scored on the detokenized output against the raw references: no
+        lower-casing, no accent stripping, sacrebleu's default 13a tokenizer.
+        `options` go to `translate` (e.g. `beam_size=5`). Needs sacrebleu
+        (`pip install seqapps[translation]`).
+        """
+        import sacrebleu
+
+        if len(sources) != len(references):
+            raise ValueError(f"got {len(sources)} sources and {len(references)} references")
+        hypotheses = self.translate(list(sources), **options)
+        references = [list(references)]
+        return {
+            "bleu": round(sacrebleu.corpus_bleu(hypotheses, references).score, 2),
+            "chrf": round(sacrebleu.corpus_chrf(hypotheses, references).score, 2),
+        }
+
     def _attention(self, texts, tokens):
         """Per text, the decoder's attention over the source while it wrote `tokens`."""
         source_ids = self.source_vectorizer(texts)
