@@ -107,10 +107,10 @@ def test_the_decoder_runs_a_step_at_a_time_as_it_runs_a_sequence(attention, cell
 
 
 def test_one_step_at_a_time_equals_the_whole_sequence(model):
-    source = model.source_vectorizer(tf.constant(["the cat sees the dog", "the fish eats"]))
+    texts = tf.constant(["the cat sees the dog", "the fish eats"])
     target = model.target_vectorizer(tf.constant(["el gato ve el perro", "el pez come"]))[:, :-1]
-    whole = model((source, target)).numpy()
-    state = model.encode(source)
+    whole = model((model.source_vectorizer(texts), target)).numpy()
+    state = model.encode(texts)
     steps = []
     for index in range(target.shape[1]):
         logits, state = model.step(target[:, index], state)

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from seqapps import decoding
 from seqapps.layers import AttentionDecoder, StateBridge
+from seqapps.tasks.encoder_decoder import EncoderDecoderTask
 from seqapps.tasks.images import ImageScaler, decode_image, images_to_array
-from seqapps.tasks.inputs import check_positive_int
-from seqapps.tasks.task import Task
 from seqapps.text import SubwordVectorizer
 
-#: Upper bound of `max_length` (caption pieces written per image).
-MAX_LENGTH = 64
 #: How the decoder sees the image: through its first state only, or by attention at every step.
 CONDITIONING = ("init", "attention")
 
 
 @keras.saving.register_keras_serializable(package="seqapps")
-class ImageCaptioner(Task):
+class ImageCaptioner(EncoderDecoderTask):
     """Image → CNN feature map → recurrent decoder → caption pieces.
 
     Two ways of conditioning the decoder on the image, by one argument:
@@ -59,6 +54,7 @@ class ImageCaptioner(Task):
 
     task_name = "image-captioning"
     verb = "caption"
+    max_output_length = 64
 
     def __init__(
         self,
@@ -96,7 +92,7 @@ class ImageCaptioner(Task):
         )
         bridge = StateBridge(cell, units, 1, ["h_0"], name="bridge")
         embedding = keras.layers.Embedding(
-            vectorizer.vocabulary_size, embedding_dim, name="embedding"
+            vectorizer.vocabulary_size, embedding_dim, name="target_embedding"
         )
         embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
         head = keras.layers.Dense(vectorizer.vocabulary_size, name="head")
@@ -142,19 +138,6 @@ class ImageCaptioner(Task):
             "dropout": self.dropout,
         }
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
-        if optimizer == "auto":
-            optimizer = keras.optimizers.Adam(1e-3, clipnorm=1.0)
-        if loss == "auto":
-            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)
-        if metrics == "auto":
-            metrics = []
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
-
     # -- data --------------------------------------------------------------------
 
     def make_dataset(self, images, captions=None, *, batch_size=32, shuffle=False, seed=0):
@@ -188,6 +171,10 @@ class ImageCaptioner(Task):
 
     # -- the step function -------------------------------------------------------
 
+    @property
+    def output_vectorizer(self):
+        return self.vectorizer
+
     def encode(self, images):
         """The decoder's starting state for uint8 images `[batch, H, W, 3]`."""
         feature_map = self.get_layer("image_encoder")(
@@ -199,62 +186,6 @@ class ImageCaptioner(Task):
             "memory": memory,
             "memory_mask": tf.ones(tf.shape(memory)[:2], tf.bool),
         }
-
-    def step(self, token_ids, state):
-        """One decoder step: `token_ids [batch]` read → `(logits [batch, vocabulary], state)`."""
-        logits, state, _ = self._read(token_ids[:, None], state)
-        return logits[:, 0], state
-
-    def _read(self, token_ids, state):
-        features, states, weights = self.get_layer("decoder")(
-            self.get_layer("embedding")(token_ids),
-            memory=state["memory"],
-            memory_mask=state["memory_mask"],
-            initial_state=state["states"],
-            training=False,
-        )
-        return self.get_layer("head")(features), {**state, "states": list(states)}, weights
-
-    def _caption_ids(self, images, max_length, beam_size, temperature, top_k, top_p, seed):
-        batch = tf.shape(images)[0]
-        tokens, _ = decoding.decode(
-            self.step,
-            self.encode(images),
-            start_ids=tf.fill([batch], self.vectorizer.start_id),
-            end_id=self.vectorizer.end_id,
-            max_length=max_length,
-            excluded_ids=self.vectorizer.never_written_ids,
-            beam_size=beam_size,
-            temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
-            seed=seed,
-        )
-        return tokens
-
-    def _traced(self, beam_size):
-        functions = self.__dict__.setdefault("_caption_functions", {})
-        if beam_size not in functions:
-
-            def run(images, max_length, temperature, top_k, top_p, seed):
-                tokens = self._caption_ids(
-                    images, max_length, beam_size, temperature, top_k, top_p, seed
-                )
-                return tokens, self.vectorizer.detokenize(tokens)
-
-            scalar = tf.TensorSpec([], tf.float32)
-            functions[beam_size] = tf.function(
-                run,
-                input_signature=[
-                    tf.TensorSpec([None, *self.image_size, 3], tf.uint8),
-                    tf.TensorSpec([], tf.int32),
-                    scalar,
-                    tf.TensorSpec([], tf.int32),
-                    scalar,
-                    tf.TensorSpec([], tf.int64),
-                ],
-            )
-        return functions[beam_size]
 
     # -- the plain verb ----------------------------------------------------------
 
@@ -282,61 +213,35 @@ class ImageCaptioner(Task):
                 A file that is not an image raises naming its index.
             beam_size: 1 is greedy (or sampling with `temperature > 0`).
             max_length: the most pieces written per caption, the end not
-                counted (default and upper bound: `MAX_LENGTH`, 64).
+                counted (default and upper bound: `max_output_length`, 64).
             return_attention: with `conditioning="attention"`, also return per
                 caption `{"pieces": [...], "weights": [pieces, height, width]}`.
         """
-        check_positive_int(beam_size, "beam_size")
-        check_positive_int(batch_size, "batch_size")
-        if max_length is None:
-            max_length = MAX_LENGTH
-        check_positive_int(max_length, "max_length")
-        if max_length > MAX_LENGTH:
-            raise ValueError(f"max_length must be at most {MAX_LENGTH}, got {max_length}")
-        temperature, top_k, top_p = decoding.check_sampling_args(temperature, top_k, top_p)
-        if beam_size > 1 and (temperature > 0 or top_k or top_p < 1):
-            raise ValueError(
-                "beam search is deterministic: pass temperature=0 and no top_k/top_p with beam_size > 1"
-            )
         if return_attention and self.conditioning != "attention":
             raise ValueError("return_attention needs a model with conditioning='attention'")
-        seed = decoding.check_seed(seed)
         pixels, single = images_to_array(images, self.image_size)
-        function = self._traced(beam_size)
-        results, attentions = [], []
-        for start in range(0, len(pixels), batch_size):
-            batch = tf.constant(pixels[start : start + batch_size])
-            tokens, strings = function(
-                batch,
-                tf.constant(max_length),
-                tf.constant(temperature, tf.float32),
-                tf.constant(top_k, tf.int32),
-                tf.constant(top_p, tf.float32),
-                tf.constant(seed, tf.int64),
-            )
-            results.extend(s.decode("utf-8") for s in strings.numpy())
-            if return_attention:
-                attentions.extend(self._attention(batch, tokens))
-        if return_attention:
-            results = list(zip(results, attentions))
-        return results[0] if single else results
-
-    def _attention(self, images, tokens):
-        state = self.encode(images)
-        start = tf.fill([tf.shape(tokens)[0], 1], self.vectorizer.start_id)
-        _, _, weights = self._read(tf.concat([start, tokens], 1), state)
+        results = []
+        batches = self._write(
+            pixels,
+            tf.TensorSpec([None, *self.image_size, 3], tf.uint8),
+            beam_size=beam_size,
+            max_length=max_length,
+            length_penalty=0.6,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            seed=seed,
+            batch_size=batch_size,
+        )
         grid = self.get_layer("image_encoder").output.shape[1:3]
-        answers = []
-        for row in range(len(tokens)):
-            target = tokens[row].numpy()
-            target = np.append(target[target > 0], self.vectorizer.end_id)
-            answers.append(
-                {
-                    "pieces": [p.decode() for p in self.vectorizer.pieces(target).numpy()],
-                    "weights": weights[row, : len(target)].numpy().reshape(len(target), *grid),
-                }
-            )
-        return answers
+        for batch, tokens, strings in batches:
+            if not return_attention:
+                results.extend(strings)
+                continue
+            for string, (pieces, weights) in zip(strings, self._attention_rows(batch, tokens)):
+                attention = {"pieces": pieces, "weights": weights.reshape(len(pieces), *grid)}
+                results.append((string, attention))
+        return results[0] if single else results
 
     # -- export ------------------------------------------------------------------
 
@@ -349,7 +254,7 @@ class ImageCaptioner(Task):
                 images,
                 fn_output_signature=tf.TensorSpec([*self.image_size, 3], tf.uint8),
             )
-            tokens = self._caption_ids(pixels, MAX_LENGTH, 1, 0.0, 0, 1.0, 0)
+            tokens = self._search(pixels, tf.constant(0), 1, 0.0, 0.0, 0, 1.0, 0)
             return {"captions": self.vectorizer.detokenize(tokens)}
 
         return {"caption": (caption, [tf.TensorSpec([None], tf.string, name="images")])}

@@ -32,6 +32,11 @@ class Task(keras.Model):
     head_layers = ()
     head_arguments = ()
 
+    @classmethod
+    def from_config(cls, config):
+        # `get_config` lists exactly the constructor's arguments.
+        return cls(**config)
+
     # -- presets ---------------------------------------------------------------
 
     @classmethod

@@ -142,10 +142,6 @@ class TextClassifier(Task):
             "max_length": self.max_length,
         }
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
     def compile(
         self,
         optimizer="auto",

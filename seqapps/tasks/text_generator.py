@@ -136,10 +136,6 @@ class TextGenerator(Task):
             "dropout": self.dropout,
         }
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
     def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
         if optimizer == "auto":
             optimizer = keras.optimizers.Adam(2e-3, clipnorm=1.0)

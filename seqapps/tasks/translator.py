@@ -6,18 +6,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from seqapps import decoding
 from seqapps.layers import AttentionDecoder, RecurrentStack, StateBridge
-from seqapps.tasks.inputs import check_positive_int, standardize_texts
-from seqapps.tasks.task import Task
+from seqapps.tasks.encoder_decoder import EncoderDecoderTask
+from seqapps.tasks.inputs import standardize_texts
 from seqapps.text import SubwordVectorizer
-
-#: Upper bound of `max_length` (pieces written per text).
-MAX_LENGTH = 512
 
 
 @keras.saving.register_keras_serializable(package="seqapps")
-class Translator(Task):
+class Translator(EncoderDecoderTask):
     """Encoder-decoder with attention: source subwords → recurrent encoder → attentive decoder → target subwords.
 
     The encoder (`RecurrentStack`, bidirectional by default) reads the source
@@ -150,20 +146,6 @@ class Translator(Task):
             "max_source_length": self.max_source_length,
         }
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
-        if optimizer == "auto":
-            optimizer = keras.optimizers.Adam(1e-3, clipnorm=1.0)
-        if loss == "auto":
-            # Padding (id 0) after each target never counts.
-            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)
-        if metrics == "auto":
-            metrics = []
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
-
     # -- data --------------------------------------------------------------------
 
     def make_dataset(self, sources, targets=None, *, batch_size=64, shuffle=False, seed=0):
@@ -268,8 +250,13 @@ class Translator(Task):
 
     # -- the step function -------------------------------------------------------
 
-    def encode(self, source_ids):
-        """The decoder's starting state for `[batch, source_time]` ids: its states, the memory and its mask."""
+    @property
+    def output_vectorizer(self):
+        return self.target_vectorizer
+
+    def encode(self, texts):
+        """The decoder's starting state for source strings `[batch]`: its states, the memory, its mask."""
+        source_ids = self.source_vectorizer(texts)
         memory, *states = self._encode_with(
             source_ids,
             self.get_layer("source_embedding"),
@@ -283,69 +270,11 @@ class Translator(Task):
             "memory_mask": tf.not_equal(source_ids, 0),
         }
 
-    def step(self, token_ids, state):
-        """One decoder step: `token_ids [batch]` read → `(logits [batch, vocabulary], state)`."""
-        logits, state, _ = self._read(token_ids[:, None], state)
-        return logits[:, 0], state
-
-    def _read(self, token_ids, state):
-        features, states, weights = self.get_layer("decoder")(
-            self.get_layer("target_embedding")(token_ids),
-            memory=state["memory"],
-            memory_mask=state["memory_mask"],
-            initial_state=state["states"],
-            training=False,
-        )
-        return self.get_layer("head")(features), {**state, "states": list(states)}, weights
-
-    def _translate_ids(
-        self, texts, max_length, beam_size, length_penalty, temperature, top_k, top_p, seed
-    ):
-        source_ids = self.source_vectorizer(texts)
-        longest = tf.reduce_max(tf.reduce_sum(tf.cast(source_ids > 0, tf.int32), axis=1))
-        default = tf.minimum(2 * longest + 10, MAX_LENGTH)
-        max_length = tf.where(max_length > 0, max_length, default)
-        batch = tf.shape(source_ids)[0]
-        tokens, _ = decoding.decode(
-            self.step,
-            self.encode(source_ids),
-            start_ids=tf.fill([batch], self.target_vectorizer.start_id),
-            end_id=self.target_vectorizer.end_id,
-            max_length=max_length,
-            excluded_ids=self.target_vectorizer.never_written_ids,
-            beam_size=beam_size,
-            length_penalty=length_penalty,
-            temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
-            seed=seed,
-        )
-        return source_ids, tokens
-
-    def _traced(self, beam_size):
-        functions = self.__dict__.setdefault("_translate_functions", {})
-        if beam_size not in functions:
-
-            def run(texts, max_length, length_penalty, temperature, top_k, top_p, seed):
-                _, tokens = self._translate_ids(
-                    texts, max_length, beam_size, length_penalty, temperature, top_k, top_p, seed
-                )
-                return tokens, self.target_vectorizer.detokenize(tokens)
-
-            scalar = tf.TensorSpec([], tf.float32)
-            functions[beam_size] = tf.function(
-                run,
-                input_signature=[
-                    tf.TensorSpec([None], tf.string),
-                    tf.TensorSpec([], tf.int32),
-                    scalar,
-                    scalar,
-                    tf.TensorSpec([], tf.int32),
-                    scalar,
-                    tf.TensorSpec([], tf.int64),
-                ],
-            )
-        return functions[beam_size]
+    def default_max_length(self, texts):
+        """Twice the longest source's pieces plus 10, at most `max_output_length`."""
+        lengths = self.source_vectorizer.tokenize(texts).row_lengths()
+        longest = tf.cast(tf.reduce_max(tf.concat([lengths, [0]], 0)), tf.int32)
+        return tf.minimum(2 * longest + 10, self.max_output_length)
 
     # -- the plain verb ----------------------------------------------------------
 
@@ -373,8 +302,7 @@ class Translator(Task):
             beam_size: 1 is greedy (or sampling, with `temperature > 0`);
                 larger keeps that many hypotheses per text (beam search).
             max_length: the most pieces written per text, the end not counted
-                (default: twice the longest source's pieces plus 10, at most
-                `MAX_LENGTH`).
+                (default: twice the longest source's pieces plus 10; at most 512).
             length_penalty: GNMT length normalisation of beam scores (0: none).
             temperature, top_k, top_p, seed: sampling, as in `TextGenerator`
                 (beam search is deterministic and refuses them).
@@ -383,40 +311,31 @@ class Translator(Task):
                 as `(translation, {"source": [...], "target": [...], "weights": array})`.
         """
         texts, single = standardize_texts(texts)
-        check_positive_int(beam_size, "beam_size")
-        check_positive_int(batch_size, "batch_size")
-        if max_length is not None and (
-            isinstance(max_length, bool)
-            or not isinstance(max_length, int)
-            or not 1 <= max_length <= MAX_LENGTH
-        ):
-            raise ValueError(
-                f"max_length must be an integer in 1..{MAX_LENGTH} or None, got {max_length!r}"
-            )
-        temperature, top_k, top_p = decoding.check_sampling_args(temperature, top_k, top_p)
-        if beam_size > 1 and (temperature > 0 or top_k or top_p < 1):
-            raise ValueError(
-                "beam search is deterministic: pass temperature=0 and no top_k/top_p with beam_size > 1"
-            )
-        seed = decoding.check_seed(seed)
-        function = self._traced(beam_size)
-        results, attentions = [], []
-        for start in range(0, len(texts), batch_size):
-            batch = tf.constant(texts[start : start + batch_size], tf.string)
-            tokens, strings = function(
-                batch,
-                tf.constant(max_length or 0),
-                tf.constant(length_penalty, tf.float32),
-                tf.constant(temperature, tf.float32),
-                tf.constant(top_k, tf.int32),
-                tf.constant(top_p, tf.float32),
-                tf.constant(seed, tf.int64),
-            )
-            results.extend(s.decode("utf-8") for s in strings.numpy())
-            if return_attention:
-                attentions.extend(self._attention(batch, tokens))
-        if return_attention:
-            results = list(zip(results, attentions))
+        results = []
+        batches = self._write(
+            texts,
+            tf.TensorSpec([None], tf.string),
+            beam_size=beam_size,
+            max_length=max_length,
+            length_penalty=length_penalty,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            seed=seed,
+            batch_size=batch_size,
+        )
+        for batch, tokens, strings in batches:
+            if not return_attention:
+                results.extend(strings)
+                continue
+            source_ids = self.source_vectorizer(batch).numpy()
+            for string, ids, (pieces, weights) in zip(
+                strings, source_ids, self._attention_rows(batch, tokens)
+            ):
+                ids = ids[ids > 0]
+                source = [p.decode() for p in self.source_vectorizer.pieces(ids).numpy()]
+                attention = {"source": source, "target": pieces, "weights": weights[:, : len(ids)]}
+                results.append((string, attention))
         return results[0] if single else results
 
     def score(self, sources, references, **options) -> dict:
@@ -438,26 +357,6 @@ class Translator(Task):
             "chrf": round(sacrebleu.corpus_chrf(hypotheses, references).score, 2),
         }
 
-    def _attention(self, texts, tokens):
-        """Per text, the decoder's attention over the source while it wrote `tokens`."""
-        source_ids = self.source_vectorizer(texts)
-        start = tf.fill([tf.shape(tokens)[0], 1], self.target_vectorizer.start_id)
-        _, _, weights = self._read(tf.concat([start, tokens], 1), self.encode(source_ids))
-        answers = []
-        for row in range(len(tokens)):
-            source = source_ids[row].numpy()
-            source = source[source > 0]
-            target = tokens[row].numpy()
-            target = np.append(target[target > 0], self.target_vectorizer.end_id)
-            answers.append(
-                {
-                    "source": [p.decode() for p in self.source_vectorizer.pieces(source).numpy()],
-                    "target": [p.decode() for p in self.target_vectorizer.pieces(target).numpy()],
-                    "weights": weights[row, : len(target), : len(source)].numpy(),
-                }
-            )
-        return answers
-
     # -- export ------------------------------------------------------------------
 
     def serving_endpoints(self):
@@ -468,7 +367,7 @@ class Translator(Task):
         """
 
         def translate(texts):
-            _, tokens = self._translate_ids(texts, tf.constant(0), 1, 0.0, 0.0, 0, 1.0, 0)
+            tokens = self._search(texts, tf.constant(0), 1, 0.0, 0.0, 0, 1.0, 0)
             return {"translations": self.target_vectorizer.detokenize(tokens)}
 
         return {"translate": (translate, [tf.TensorSpec([None], tf.string, name="texts")])}
