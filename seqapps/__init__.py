@@ -22,6 +22,7 @@ _LAZY = {
     "TextGenerator": "seqapps.tasks",
     "Translator": "seqapps.tasks",
     "ImageCaptioner": "seqapps.tasks",
+    "SequenceTagger": "seqapps.tasks",
 }
 
 

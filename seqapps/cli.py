@@ -108,6 +108,15 @@ def _parser() -> argparse.ArgumentParser:
     translate.add_argument("--json", action="store_true", help="JSON lines out")
     translate.set_defaults(run=_translate, quiet=True)
 
+    tag = commands.add_parser(
+        "tag", help="tag the tokens of sentences with a tagging entry (arguments, --file or stdin)"
+    )
+    tag.add_argument("name", help="entry name or .keras preset")
+    tag.add_argument("texts", nargs="*", help="sentences; none: read lines from --file or stdin")
+    tag.add_argument("--file", help="read one sentence per line from this file ('-' for stdin)")
+    tag.add_argument("--json", action="store_true", help="JSON lines out")
+    tag.set_defaults(run=_tag, quiet=True)
+
     caption = commands.add_parser("caption", help="caption images with an image-captioning entry")
     caption.add_argument("name", help="entry name or .keras preset")
     caption.add_argument("images", nargs="+", help="image files (PNG, JPEG, GIF, BMP)")
@@ -118,7 +127,9 @@ def _parser() -> argparse.ArgumentParser:
     caption.set_defaults(run=_caption, quiet=True)
 
     finetune = commands.add_parser(
-        "finetune", help="fine-tune an entry on a CSV/TSV file, or on plain text (--text-file)"
+        "finetune",
+        help="fine-tune an entry on a CSV/TSV file, a CoNLL file (--conll) or plain text "
+        "(--text-file)",
     )
     finetune.add_argument("name")
     data = finetune.add_mutually_exclusive_group(required=True)
@@ -126,6 +137,11 @@ def _parser() -> argparse.ArgumentParser:
         "--data",
         help="CSV or TSV file with labels (classification entries), or source<TAB>target "
         "lines (translation entries)",
+    )
+    data.add_argument(
+        "--conll",
+        help="CoNLL file: 'token tag' lines, a blank line between sentences (tagging entries); "
+        "a new tag set gets a fresh head",
     )
     data.add_argument(
         "--text-file", help="a text file or a folder of *.txt files (text-generation entries)"
@@ -226,6 +242,7 @@ COMMANDS = {
     "generate": "generate",
     "translate": "translate",
     "caption": "caption",
+    "tag": "tag",
 }
 
 
@@ -287,6 +304,17 @@ def _translate(args: argparse.Namespace) -> None:
             print(translation)
 
 
+def _tag(args: argparse.Namespace) -> None:
+    texts: list[str] = list(args.texts) or _read_lines(args.file or "-")
+    model = _load(args.name, "tag")
+    for text, pairs in zip(texts, model.tag(texts, is_split_into_words=False)):
+        if args.json:
+            tokens, tags = [list(column) for column in zip(*pairs)] if pairs else ([], [])
+            print(json.dumps({"text": text, "tokens": tokens, "tags": tags}, ensure_ascii=False))
+        else:
+            print(" ".join(f"{token}/{tag}" for token, tag in pairs))
+
+
 def _caption(args: argparse.Namespace) -> None:
     model = _load(args.name, "caption")
     captions = model.caption(list(args.images), beam_size=args.beam)
@@ -318,6 +346,10 @@ def _finetune(args: argparse.Namespace) -> None:
         from seqapps import datasets
 
         data = (datasets.from_parallel_tsv(args.data),)
+    elif model.verb == "tag":
+        if not args.conll:
+            raise ValueError(f"{args.name!r} tags tokens: pass --conll FILE")
+        model, data = _conll_sentences(args, model)
     elif model.verb == "generate":
         if not args.text_file:
             raise ValueError(f"{args.name!r} generates text: pass --text-file FILE_OR_FOLDER")
@@ -342,6 +374,8 @@ def _finetune(args: argparse.Namespace) -> None:
     details = [f"best validation loss {min(history.history['val_loss']):.4f}"]
     if model.verb == "classify":
         details.insert(0, f"labels {model.labels}")
+    elif model.verb == "tag":
+        details.insert(0, f"tags {model.tags}")
     elif model.verb == "generate":
         details.append(
             f"{history.unknown_characters} characters outside the vocabulary read as [UNK]"
@@ -392,6 +426,30 @@ def _labelled_rows(args: argparse.Namespace, model):
             f"classifier needs examples of at least two labels"
         )
     return model, (texts, [int(label) for label in labels])
+
+
+def _conll_sentences(args: argparse.Namespace, model):
+    """`(model, (tagged sentences,))` from a CoNLL file, read by `seqapps.datasets.from_conll`.
+
+    Tags the model has keep its head; a file with other tags gets a fresh head
+    over the file's tag set on the pretrained layers (said on stderr).
+    """
+    import seqapps
+    from seqapps import datasets
+
+    _, names = datasets.from_conll(args.conll)
+    if set(names) <= set(model.tags):
+        names = model.tags
+    else:
+        new = sorted(set(names) - set(model.tags))
+        print(
+            f"tags {new} are not among the model's {model.tags}: a fresh head is trained for "
+            f"the file's tags {names} on the pretrained layers",
+            file=sys.stderr,
+        )
+        model = seqapps.load(args.name, tags=names)
+    dataset, _ = datasets.from_conll(args.conll, label_names=names)
+    return model, (dataset,)
 
 
 def _export(args: argparse.Namespace) -> None:

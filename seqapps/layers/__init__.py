@@ -1,7 +1,8 @@
-"""Shared recurrent blocks: the recurrent stack, attention, the step-able decoder and its state bridge."""
+"""Shared recurrent blocks: the recurrent stack, attention, the step-able decoder and its state bridge, a character encoder."""
 
 from seqapps.layers.attention import Attention
+from seqapps.layers.characters import CharacterEncoder
 from seqapps.layers.decoder import AttentionDecoder, StateBridge
 from seqapps.layers.recurrent import RecurrentStack
 
-__all__ = ["Attention", "AttentionDecoder", "RecurrentStack", "StateBridge"]
+__all__ = ["Attention", "AttentionDecoder", "CharacterEncoder", "RecurrentStack", "StateBridge"]

@@ -1,0 +1,443 @@
+"""Sequence tagging (synced many-to-many): one tag per token, e.g. part of speech or entities."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from seqapps.layers import CharacterEncoder, RecurrentStack
+from seqapps.tasks.inputs import check_positive_int, standardize_texts
+from seqapps.tasks.task import Task, string_signature
+from seqapps.text import CharacterLookup, TokenLookup, split_words
+
+#: Tag id of padded steps in the targets: never counted by the loss or the accuracy.
+PAD_TAG = -1
+
+
+@keras.saving.register_keras_serializable(package="seqapps")
+class SequenceTagger(Task):
+    """Tokens in, one tag per token out: word and spelling vectors → bidirectional stack → softmax.
+
+    Each token is the concatenation of its word vector (looked up lower-cased)
+    and a vector of its spelling (a character CNN over the token as written,
+    `CharacterEncoder`), so unseen words still get tags from their capitals,
+    digits and suffixes. A bidirectional `RecurrentStack` reads the sentence
+    both ways and a softmax head tags every step. Padded steps are masked
+    throughout: they never count in the loss or the accuracy.
+
+    The model's own input is a right-padded `[batch, time]` string tensor of
+    tokens (`""` is padding); targets are tag ids padded with -1
+    (`make_dataset` builds both). The plain verb `tag` takes raw strings, split
+    by `seqapps.text.split_words`, or pre-split tokens.
+
+    Args:
+        vocabulary: the words (lower-cased) with their own vector.
+        characters: the characters the spelling encoder knows.
+        tags: the tag names, in id order.
+        cell: `"rnn"`, `"lstm"` or `"gru"`.
+        units: hidden size per direction.
+        num_layers: depth of the recurrent stack.
+        embedding_dim: size of the word vectors.
+        char_embedding_dim: size of the character vectors.
+        char_filters: size of the spelling vector.
+        max_chars: characters read per token (a longer token keeps its start
+            and its end).
+        dropout: dropout on the token vectors, between layers and before the head.
+
+    Example:
+
+    >>> import seqapps
+    >>> model = seqapps.load("pos-brown-lstm")
+    >>> model.tag("The old man the boats .")  # doctest: +SKIP
+    [('The', 'DET'), ('old', 'NOUN'), ('man', 'VERB'), ('the', 'DET'), ('boats', 'NOUN'), ('.', '.')]
+    """
+
+    task_name = "token-classification"
+    verb = "tag"
+    head_layers = ("head",)
+    head_arguments = ("tags",)
+
+    def __init__(
+        self,
+        vocabulary,
+        characters,
+        tags,
+        cell="lstm",
+        units=128,
+        num_layers=1,
+        embedding_dim=100,
+        char_embedding_dim=32,
+        char_filters=64,
+        max_chars=16,
+        dropout=0.0,
+        **kwargs,
+    ):
+        tags = [str(tag) for tag in tags]
+        if len(tags) < 2 or len(set(tags)) != len(tags):
+            raise ValueError(f"tags must be at least two distinct names, got {tags}")
+        # Layers.
+        words = TokenLookup(vocabulary, name="words")
+        chars = CharacterLookup(characters, max_chars, name="characters")
+        embedding = keras.layers.Embedding(
+            words.vocabulary_size, embedding_dim, mask_zero=True, name="embedding"
+        )
+        spelling = CharacterEncoder(
+            chars.vocabulary_size, char_embedding_dim, char_filters, name="spelling"
+        )
+        encoder = RecurrentStack(
+            cell,
+            units,
+            num_layers=num_layers,
+            bidirectional=True,
+            dropout=dropout,
+            return_sequences=True,
+            name="encoder",
+        )
+        head = keras.layers.Dense(len(tags), activation="softmax", name="head")
+
+        # Functional graph.
+        tokens = keras.Input(shape=(None,), dtype="string", name="tokens")
+        vectors = keras.layers.Concatenate(name="token_vectors")(
+            [embedding(words(tokens)), spelling(chars(tokens))]
+        )
+        x = keras.layers.Dropout(dropout, name="token_dropout")(vectors)
+        x = encoder(x)
+        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+        super().__init__(inputs=tokens, outputs=head(x), **kwargs)
+
+        # Config.
+        self.vocabulary = list(vocabulary)
+        self.characters = list(characters)
+        self.tags = tags
+        self.cell = cell
+        self.units = units
+        self.num_layers = num_layers
+        self.embedding_dim = embedding_dim
+        self.char_embedding_dim = char_embedding_dim
+        self.char_filters = char_filters
+        self.max_chars = max_chars
+        self.dropout = dropout
+        self.compile()
+
+    def get_config(self):
+        return {
+            "vocabulary": self.vocabulary,
+            "characters": self.characters,
+            "tags": self.tags,
+            "cell": self.cell,
+            "units": self.units,
+            "num_layers": self.num_layers,
+            "embedding_dim": self.embedding_dim,
+            "char_embedding_dim": self.char_embedding_dim,
+            "char_filters": self.char_filters,
+            "max_chars": self.max_chars,
+            "dropout": self.dropout,
+        }
+
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
+        if optimizer == "auto":
+            optimizer = keras.optimizers.Adam(1e-3)
+        if loss == "auto":
+            loss = keras.losses.SparseCategoricalCrossentropy(ignore_class=PAD_TAG)
+        if metrics == "auto":
+            metrics = [TokenAccuracy(name="accuracy")]
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    # -- data --------------------------------------------------------------------
+
+    def make_dataset(self, sentences, tags=None, *, batch_size=32, shuffle=False, seed=0):
+        """Token lists and their tags → batches of `(tokens [b, t], tag ids [b, t])`.
+
+        `sentences` is a list of token lists with `tags` a list of tag lists
+        (names or ids), or a `tf.data.Dataset` of `(tokens, tag_ids)` pairs such
+        as `seqapps.datasets.from_conll(...)[0]` or the bundled `brown_pos`.
+        Sentences of similar length are batched together.
+        """
+        from seqapps import datasets
+
+        check_positive_int(batch_size, "batch_size")
+        if not isinstance(sentences, tf.data.Dataset):
+            sentences = self._token_lists(sentences, "sentences")
+            tags = self._tag_ids(tags, [len(s) for s in sentences])
+            lengths = [len(s) for s in sentences]
+            sentences = tf.data.Dataset.from_tensor_slices(
+                (
+                    tf.RaggedTensor.from_row_lengths(
+                        tf.constant([t for s in sentences for t in s], tf.string), lengths
+                    ),
+                    tf.RaggedTensor.from_row_lengths(
+                        tf.constant(np.concatenate(tags or [[]]), tf.int64), lengths
+                    ),
+                )
+            ).map(lambda tokens, ids: (tokens, ids))
+        elif tags is not None:
+            raise ValueError("pass the tags inside the tf.data.Dataset, not as tags")
+        if shuffle:
+            sentences = sentences.shuffle(50_000, seed=seed, reshuffle_each_iteration=True)
+        sentences = sentences.map(lambda tokens, ids: (tokens, tf.cast(ids, tf.int32)))
+        return datasets.bucket_by_length(
+            sentences,
+            lambda tokens, ids: tf.shape(tokens)[0],
+            [10, 20, 30, 40, 60],
+            batch_size=batch_size,
+            padding_values=("", PAD_TAG),
+        ).prefetch(tf.data.AUTOTUNE)
+
+    def _token_lists(self, sentences, name):
+        """A list of token lists, checked: strings, no whitespace inside a token."""
+        if isinstance(sentences, (str, bytes)) or not isinstance(sentences, (list, tuple)):
+            raise TypeError(f"{name} must be a list of token lists, got {type(sentences).__name__}")
+        checked = []
+        for index, tokens in enumerate(sentences):
+            if isinstance(tokens, (str, bytes)) or not isinstance(tokens, (list, tuple)):
+                raise TypeError(
+                    f"{name}[{index}] is {type(tokens).__name__}, not a list of tokens; pass raw "
+                    f"strings to tag() on their own, or split them into lists of tokens"
+                )
+            tokens, _ = standardize_texts(tokens, name=f"{name}[{index}]")
+            for position, token in enumerate(tokens):
+                if not token or token != "".join(token.split()):
+                    raise ValueError(
+                        f"{name}[{index}][{position}] is {token!r}: a token must be non-empty "
+                        f"and hold no whitespace; split it, or pass the raw sentence as a string"
+                    )
+            checked.append(tokens)
+        return checked
+
+    def _tag_ids(self, tags, lengths):
+        if tags is None or len(tags) != len(lengths):
+            raise ValueError(
+                f"need one tag list per sentence: got {len(lengths)} sentences and "
+                f"{'no' if tags is None else len(tags)} tag lists"
+            )
+        index = {name: i for i, name in enumerate(self.tags)}
+        ids = []
+        for row, (sentence_tags, length) in enumerate(zip(tags, lengths)):
+            if len(sentence_tags) != length:
+                raise ValueError(
+                    f"sentence {row} has {length} tokens but {len(sentence_tags)} tags"
+                )
+            row_ids = []
+            for tag in sentence_tags:
+                if isinstance(tag, str):
+                    if tag not in index:
+                        raise ValueError(
+                            f"sentence {row} has the tag {tag!r}, which the model lacks "
+                            f"(its tags: {self.tags}); load it with tags=[...] naming every "
+                            f"tag to get a fresh head"
+                        )
+                    tag = index[tag]
+                if isinstance(tag, bool) or not 0 <= int(tag) < len(self.tags):
+                    raise ValueError(f"sentence {row} has the tag id {tag!r}, outside the tags")
+                row_ids.append(int(tag))
+            ids.append(row_ids)
+        return ids
+
+    def finetune(
+        self,
+        x,
+        y=None,
+        *,
+        validation_data=None,
+        validation_fraction=0.1,
+        batch_size=32,
+        seed=0,
+        **options,
+    ):
+        """Trains on the user's tagged sentences (see `Task.finetune` for the options).
+
+        `x` holds token lists with their tag lists in `y` (names or ids), or is
+        a `tf.data.Dataset` of `(tokens, tag_ids)` such as
+        `seqapps.datasets.from_conll(path, label_names=model.tags)[0]`. For a
+        new tag set (e.g. named entities), load the model with `tags=[...]`
+        first: the pretrained word, spelling and recurrent layers are kept and
+        the head starts afresh. `validation_data` is `(sentences, tags)` or
+        an unbatched dataset like `x`; without it, the last
+        `validation_fraction` of the shuffled sentences is held out.
+        """
+        check_positive_int(batch_size, "batch_size")
+        if isinstance(x, tf.data.Dataset):
+            if y is not None:
+                raise ValueError("pass the tags inside the tf.data.Dataset, not as y")
+            rows = list(x.as_numpy_iterator())
+            x = [[t.decode("utf-8") for t in tokens] for tokens, _ in rows]
+            y = [ids.tolist() for _, ids in rows]
+        x = self._token_lists(x, "x")
+        y = self._tag_ids(y, [len(s) for s in x])
+        if validation_data is None:
+            order = np.random.default_rng(seed).permutation(len(x))
+            held_out = max(1, int(round(len(x) * validation_fraction)))
+            if len(x) - held_out < 1:
+                raise ValueError(f"need at least 2 sentences to fine-tune, got {len(x)}")
+            validation_data = ([x[i] for i in order[-held_out:]], [y[i] for i in order[-held_out:]])
+            x, y = [x[i] for i in order[:-held_out]], [y[i] for i in order[:-held_out]]
+        if isinstance(validation_data, tf.data.Dataset):  # unbatched (tokens, tag_ids) pairs
+            validation_data = self.make_dataset(validation_data, batch_size=batch_size)
+        else:
+            validation_data = self.make_dataset(*validation_data, batch_size=batch_size)
+        train = self.make_dataset(x, y, batch_size=batch_size, shuffle=True, seed=seed)
+        return super().finetune(
+            train, validation_data=validation_data, batch_size=batch_size, seed=seed, **options
+        )
+
+    # -- the plain verb ----------------------------------------------------------
+
+    def tag(self, sentences, *, is_split_into_words=None, all_scores=False, batch_size=64):
+        """Tags sentences: per sentence a list of `(token, tag)` pairs.
+
+        Args:
+            sentences: a raw string (one sentence, split by
+                `seqapps.text.split_words`), a list of raw strings
+                (`is_split_into_words=False`), a list of tokens
+                (`is_split_into_words=True`, one sentence), or a list of token
+                lists. A flat list of strings is ambiguous, so it needs
+                `is_split_into_words`.
+            all_scores: give `(token, {tag: probability})` pairs instead.
+
+        An empty sentence gives `[]`. Sentences have no length limit: a
+        recurrent layer reads any number of tokens, at a cost linear in it.
+        One sentence gives one list; several give a list of lists.
+        """
+        check_positive_int(batch_size, "batch_size")
+        single = isinstance(sentences, (str, bytes))
+        if single:
+            texts, _ = standardize_texts(sentences, name="sentences")
+            token_lists = self.split(texts)
+        elif isinstance(sentences, (list, tuple)) and all(
+            isinstance(s, (str, bytes)) for s in sentences
+        ):
+            if sentences and is_split_into_words is None:
+                raise ValueError(
+                    "a list of strings is ambiguous: pass is_split_into_words=True for one "
+                    "sentence given as tokens, or is_split_into_words=False for raw sentences"
+                )
+            single = bool(is_split_into_words)
+            if single:
+                token_lists = self._token_lists([sentences], "sentences")
+            else:
+                token_lists = self.split(standardize_texts(sentences, name="sentences")[0])
+        else:
+            token_lists = self._token_lists(sentences, "sentences")
+        results = []
+        for tokens, probabilities in zip(token_lists, self._probabilities(token_lists, batch_size)):
+            if all_scores:
+                results.append(
+                    [
+                        (t, dict(zip(self.tags, map(float, p))))
+                        for t, p in zip(tokens, probabilities)
+                    ]
+                )
+            else:
+                results.append(
+                    [(t, self.tags[i]) for t, i in zip(tokens, probabilities.argmax(-1))]
+                )
+        return results[0] if single else results
+
+    @staticmethod
+    def split(texts):
+        """Raw strings → token lists, by the tokenizer the model and its export use."""
+        return [[t.decode("utf-8") for t in row] for row in split_words(texts).to_list()]
+
+    def _probabilities(self, token_lists, batch_size):
+        """Per sentence, the tag probabilities of its tokens `[tokens, tags]`."""
+        order = np.argsort([len(tokens) for tokens in token_lists], kind="stable")
+        found = [None] * len(token_lists)
+        function = self.__dict__.get("_inference_function")
+        if function is None:
+            function = tf.function(
+                lambda x: self(x, training=False),
+                input_signature=[tf.TensorSpec([None, None], tf.string)],
+            )
+            self.__dict__["_inference_function"] = function
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            width = max(1, max(len(token_lists[r]) for r in rows))
+            batch = np.full((len(rows), width), "", dtype=object)
+            for i, r in enumerate(rows):
+                batch[i, : len(token_lists[r])] = token_lists[r]
+            probabilities = function(tf.constant(batch)).numpy()
+            for i, r in enumerate(rows):
+                found[r] = probabilities[i, : len(token_lists[r])]
+        return found
+
+    def score(self, sentences, tags, *, known_words=None, batch_size=64) -> dict:
+        """Token accuracy of the predicted tags (and entity F1 for BIO tags).
+
+        Args:
+            sentences: token lists; `tags`: their gold tag names.
+            known_words: the training words; adds the accuracy on tokens
+                outside them (`accuracy_unseen`) and their count.
+
+        For tag sets in the BIO scheme (`B-PER`, `I-PER`, `O`, ...), also the
+        entity-level precision, recall and F1 of seqeval (an entity counts only
+        when its type and both ends are right).
+        """
+        sentences = self._token_lists(sentences, "sentences")
+        self._tag_ids(tags, [len(s) for s in sentences])  # checks every tag name
+        predicted = [[tag for _, tag in row] for row in self.tag(sentences, batch_size=batch_size)]
+        pairs = [
+            (token, gold, guess)
+            for tokens, gold_row, guess_row in zip(sentences, tags, predicted)
+            for token, gold, guess in zip(tokens, gold_row, guess_row)
+        ]
+        result = {
+            "accuracy": round(float(np.mean([g == p for _, g, p in pairs])), 4),
+            "tokens": len(pairs),
+        }
+        if known_words is not None:
+            unseen = [g == p for t, g, p in pairs if t not in known_words]
+            result["accuracy_unseen"] = round(float(np.mean(unseen)), 4) if unseen else None
+            result["unseen_tokens"] = len(unseen)
+        if is_bio(self.tags):
+            from seqeval.metrics import f1_score, precision_score, recall_score
+
+            gold = [list(row) for row in tags]
+            for name, metric in (
+                ("precision", precision_score),
+                ("recall", recall_score),
+                ("f1", f1_score),
+            ):
+                result[f"entity_{name}"] = round(float(metric(gold, predicted)), 4)
+        return result
+
+    # -- export ------------------------------------------------------------------
+
+    def serving_endpoints(self):
+        """`tag(texts: string [batch])` → tokens and tags, both `[batch, time]` padded with `""`, and
+        `lengths [batch]`: the tokens of row i are `tokens[i, :lengths[i]]`."""
+        tag_names = tf.constant(self.tags)
+
+        def tag(texts):
+            tokens = split_words(texts)
+            padded = tokens.to_tensor("")
+            padded = tf.pad(padded, [[0, 0], [0, tf.maximum(1 - tf.shape(padded)[1], 0)]])
+            ids = tf.argmax(self(padded, training=False), axis=-1, output_type=tf.int32)
+            present = tf.not_equal(padded, "")
+            return {
+                "tokens": padded,
+                "tags": tf.where(present, tf.gather(tag_names, ids), ""),
+                "lengths": tf.cast(tokens.row_lengths(), tf.int32),
+            }
+
+        return {"tag": (tag, string_signature("texts"))}
+
+    def _write_export_assets(self, assets_dir):
+        assets_dir.mkdir(parents=True, exist_ok=True)
+        (assets_dir / "tags.txt").write_text("\n".join(self.tags) + "\n", encoding="utf-8")
+
+
+def is_bio(tags) -> bool:
+    """Whether a tag set follows the BIO (IOB2) scheme: `O` plus `B-X`/`I-X` tags."""
+    return "O" in tags and all(t == "O" or t[:2] in ("B-", "I-") for t in tags) and len(tags) > 1
+
+
+@keras.saving.register_keras_serializable(package="seqapps")
+class TokenAccuracy(keras.metrics.Mean):
+    """The share of tokens tagged right; padded steps (target -1) do not count."""
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true = tf.cast(y_true, tf.int32)
+        present = tf.cast(tf.not_equal(y_true, PAD_TAG), self.dtype)
+        if sample_weight is not None:
+            present = present * tf.cast(sample_weight, self.dtype)
+        right = tf.cast(tf.equal(tf.argmax(y_pred, -1, output_type=tf.int32), y_true), self.dtype)
+        return super().update_state(right, sample_weight=present)
