@@ -67,3 +67,56 @@ def attention_heatmap(
 def _shown(piece: str) -> str:
     """A SentencePiece piece as a reader knows it: the word-start mark becomes a space mark."""
     return piece.replace("\u2581", "\u2423")
+
+
+def attention_overlay(
+    image, attention: dict[str, Any], path: str | Path | None = None, *, title: str | None = None
+):
+    """Draws a caption's attention over its image: one panel per written piece.
+
+    Args:
+        image: the captioned image as a uint8 array `[H, W, 3]` (e.g. from
+            `seqapps.tasks.images.images_to_array`).
+        attention: what `ImageCaptioner.caption(..., return_attention=True)`
+            returns beside each caption: `{"pieces", "weights"}`, weights
+            `[pieces, grid height, grid width]` over the encoder's feature map.
+        path: where to save the picture (PNG by its suffix); None only returns it.
+        title: written below the panels.
+
+    Returns:
+        The matplotlib `Figure`.
+
+    Example:
+
+    >>> caption, attention = model.caption("dog.png", return_attention=True)  # doctest: +SKIP
+    >>> seqapps.plots.attention_overlay(image, attention, "overlay.png")  # doctest: +SKIP
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    pieces, weights = attention["pieces"], np.asarray(attention["weights"])
+    image = np.asarray(image)
+    if weights.ndim != 3 or len(weights) != len(pieces):
+        raise ValueError(
+            f"weights have shape {weights.shape}, expected (pieces, grid height, grid width) "
+            f"with {len(pieces)} pieces"
+        )
+    if image.ndim != 3 or image.shape[-1] != 3:
+        raise ValueError(f"image must be [height, width, 3], got shape {image.shape}")
+    columns = len(pieces) + 1
+    figure, axes = plt.subplots(1, columns, figsize=(1.6 * columns, 2.0))
+    extent = (0, image.shape[1], image.shape[0], 0)  # each grid cell covers its image patch
+    axes[0].imshow(image)
+    axes[0].set_title("image", fontsize=8)
+    for axis, piece, weight in zip(axes[1:], pieces, weights):
+        axis.imshow(image)
+        axis.imshow(weight, cmap="magma", alpha=0.6, extent=extent, interpolation="bilinear")
+        axis.set_title(_shown(piece), fontsize=8)
+    for axis in axes:
+        axis.axis("off")
+    if title:
+        figure.suptitle(title, y=0.02, va="bottom", fontsize=9)
+    figure.tight_layout()
+    if path is not None:
+        figure.savefig(path, dpi=120)
+    return figure

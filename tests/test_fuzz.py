@@ -67,3 +67,30 @@ def test_subword_round_trip_on_the_training_characters(subwords, text):
     back = subwords.detokenize(subwords(tf.constant([text]))).numpy()[0].decode("utf-8")
     # SentencePiece's NFKC normalisation also folds runs of spaces and trims the ends.
     assert back == " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+@pytest.fixture(scope="module")
+def tagger(tmp_path_factory):
+    from seqapps.tasks import SequenceTagger
+
+    model = SequenceTagger(["the", "cat"], sorted(set("thecat.,")), ["A", "B", "C"], units=4)
+    path = model.export(tmp_path_factory.mktemp("fuzz") / "tagger")
+    return model, tf.saved_model.load(str(path)).signatures["tag"]
+
+
+@SETTINGS
+@given(st.lists(TEXT, max_size=5))
+def test_tag_splits_any_text_losing_nothing_and_matches_the_export(tagger, texts):
+    model, served = tagger
+    answers = model.tag(texts, is_split_into_words=False)
+    assert len(answers) == len(texts)
+    for text, pairs in zip(texts, answers):
+        tokens = [token for token, _ in pairs]
+        assert all(tag in model.tags for _, tag in pairs)
+        assert all(token and not any(c.isspace() for c in token) for token in tokens)
+        assert "".join(tokens) == "".join(text.split())  # only whitespace is dropped
+    if texts:
+        out = served(texts=tf.constant(texts))
+        for row, pairs in enumerate(answers):
+            length = int(out["lengths"][row])
+            assert [t.decode() for t in out["tags"][row, :length].numpy()] == [t for _, t in pairs]

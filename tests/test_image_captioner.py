@@ -76,6 +76,10 @@ def test_every_image_form_gives_the_same_caption(model, tmp_path):
     assert model.caption([]) == []
     larger = draw("blue", "square", size=200)  # resized to the model's 32 x 32
     assert model.caption(larger) == "blue square"
+    huge = np.full((4000, 4000, 3), 255, np.uint8)
+    tiny = np.full((1, 1, 3), 30, np.uint8)
+    mixed = model.caption([image, huge, tiny, larger])  # mixed sizes in one batch
+    assert mixed[0] == mixed[3] == "blue square" and all(isinstance(c, str) for c in mixed)
 
 
 def test_other_image_kinds_are_converted():
@@ -110,7 +114,7 @@ def test_bad_images_are_refused_naming_the_index(model, tmp_path):
         model.caption(IMAGES[0], beam_size=0)
 
 
-def test_attention_maps_cover_the_feature_grid(model):
+def test_attention_maps_cover_the_feature_grid(model, tmp_path):
     if model.conditioning != "attention":
         with pytest.raises(ValueError, match="conditioning='attention'"):
             model.caption(IMAGES[0], return_attention=True)
@@ -120,6 +124,30 @@ def test_attention_maps_cover_the_feature_grid(model):
     weights = attention["weights"]
     assert weights.shape == (len(attention["pieces"]), 4, 4)  # 32 px / 2**3 pooling
     np.testing.assert_allclose(weights.sum(axis=(1, 2)), 1.0, rtol=1e-4)
+    from seqapps import plots
+
+    figure = plots.attention_overlay(IMAGES[0], attention, tmp_path / "overlay.png")
+    assert (tmp_path / "overlay.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [axis.get_title() for axis in figure.axes[1:]] == [
+        plots._shown(piece) for piece in attention["pieces"]
+    ]
+    with pytest.raises(ValueError, match="expected"):
+        plots.attention_overlay(IMAGES[0], {**attention, "weights": weights[:1]})
+
+
+def test_score_counts_every_reference_and_exact_matches(model):
+    if model.conditioning != "attention":
+        return
+    perfect = model.score(IMAGES, CAPTIONS)
+    # Two-word captions have no 4-grams: corpus BLEU-4 is 0 however right they are.
+    assert perfect == {"bleu4": 0.0, "bleu1": 100.0, "exact_match": 1.0, "distinct": 6}
+    wrong = [f"{shape} {color}" for color, shape in ITEMS]  # right words, wrong order
+    shuffled = model.score(IMAGES, [[w] for w in wrong])
+    assert shuffled["bleu1"] == 100.0 and shuffled["exact_match"] == 0
+    either = model.score(IMAGES, [[w, c] for w, c in zip(wrong, CAPTIONS)])  # any reference counts
+    assert either["exact_match"] == 1.0
+    with pytest.raises(ValueError, match="non-empty list"):
+        model.score(IMAGES, [[]] * 6)
 
 
 def test_config_preset_and_export_round_trips(model, tmp_path):

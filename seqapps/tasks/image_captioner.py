@@ -243,6 +243,25 @@ class ImageCaptioner(EncoderDecoderTask):
                 results.append((string, attention))
         return results[0] if single else results
 
+    def score(self, images, references, **options) -> dict:
+        """Corpus BLEU-1, BLEU-4 (sacrebleu) and exact match of the captions of `images`.
+
+        `references` gives per image one reference string or a list of them
+        (e.g. an emoji's name and its short names); BLEU counts n-grams against
+        all of an image's references, and a caption matches exactly when it
+        equals one of them. `options` go to `caption` (e.g. `beam_size=3`).
+        Also reported: how many different captions were written. Needs
+        sacrebleu (`pip install seqapps[translation]`).
+        """
+        references = [[r] if isinstance(r, str) else list(r) for r in references]
+        if any(not r or not all(isinstance(x, str) for x in r) for r in references):
+            raise ValueError("each image needs one reference string or a non-empty list of them")
+        captions = self.caption(images, **options)
+        captions = [captions] if isinstance(captions, str) else captions
+        if len(captions) != len(references):
+            raise ValueError(f"got {len(captions)} images and {len(references)} references")
+        return caption_scores(captions, references)
+
     # -- export ------------------------------------------------------------------
 
     def serving_endpoints(self):
@@ -266,8 +285,10 @@ def image_encoder_for(name, image_size, weights=None, freeze=False):
     if name == "cnn":
         x = inputs
         for filters in (32, 64, 128):
-            x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
-            x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+            for _ in range(2):  # convolution → batch normalization → ReLU, twice, then halve
+                x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+                x = keras.layers.BatchNormalization(momentum=0.9)(x)
+                x = keras.layers.ReLU()(x)
             x = keras.layers.MaxPooling2D()(x)
         return keras.Model(inputs, x, name="image_encoder")
     backbone_class = getattr(keras.applications, name, None)
@@ -286,3 +307,17 @@ def image_encoder_for(name, image_size, weights=None, freeze=False):
     backbone.trainable = not freeze
     # keras.applications models take 0..255 pixels and scale them themselves.
     return keras.Model(inputs, backbone(inputs * 255.0), name="image_encoder")
+
+
+def caption_scores(captions: list[str], references: list[list[str]]) -> dict:
+    """BLEU-4/BLEU-1 against every reference of each caption, exact match, distinct captions."""
+    import sacrebleu
+
+    depth = max(len(r) for r in references)
+    streams = [[r[i] if i < len(r) else None for r in references] for i in range(depth)]
+    return {
+        "bleu4": round(sacrebleu.BLEU().corpus_score(captions, streams).score, 2),
+        "bleu1": round(sacrebleu.BLEU(max_ngram_order=1).corpus_score(captions, streams).score, 2),
+        "exact_match": round(sum(c in r for c, r in zip(captions, references)) / len(captions), 4),
+        "distinct": len(set(captions)),
+    }

@@ -17,8 +17,10 @@ from seqapps.text.vectorizer import PAD, UNK, _lower
 # the end is split off ("U.S. today" → "U.S" "." "today"; abbreviations are not
 # recognised); "--" is one token.
 _SPLITS = (
+    # Every character Python's str.isspace() counts becomes a plain space.
+    (r"[\t\n\x0b\x0c\r\x1c-\x1f\x{85}\p{Z}]", " "),
     (r"--", r" -- "),
-    (r"([^\p{L}\p{N}\s'.,\-_])", r" \1 "),
+    (r"([^\p{L}\p{M}\p{N}\s'.,\-_])", r" \1 "),  # marks stay on their letter
     (r"([.,])(\s|$)", r" \1\2"),
     (r"(^|\s)([.,])", r"\1\2 "),
 )
