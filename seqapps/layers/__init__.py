@@ -1,8 +1,19 @@
-"""Shared recurrent blocks: the recurrent stack, attention, the step-able decoder and its state bridge, a character encoder."""
+"""Shared blocks: the recurrent stack, attention, the step-able decoder and its state bridge,
+a character encoder, pooling over unpadded steps and one-hot vectors."""
 
 from seqapps.layers.attention import Attention
 from seqapps.layers.characters import CharacterEncoder
 from seqapps.layers.decoder import AttentionDecoder, StateBridge
+from seqapps.layers.pooling import MaskedMaxPooling, MaskedMeanPooling, OneHot
 from seqapps.layers.recurrent import RecurrentStack
 
-__all__ = ["Attention", "AttentionDecoder", "CharacterEncoder", "RecurrentStack", "StateBridge"]
+__all__ = [
+    "Attention",
+    "AttentionDecoder",
+    "CharacterEncoder",
+    "MaskedMaxPooling",
+    "MaskedMeanPooling",
+    "OneHot",
+    "RecurrentStack",
+    "StateBridge",
+]

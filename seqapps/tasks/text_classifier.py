@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from seqapps.layers import RecurrentStack
+from seqapps.layers import MaskedMaxPooling, MaskedMeanPooling, RecurrentStack
 from seqapps.tasks.inputs import standardize_texts
 from seqapps.tasks.task import Task, string_signature
 from seqapps.text import TextVectorizer
@@ -335,43 +335,3 @@ def adversarial_perturbation(gradient, vectors, mask, epsilon):
         return tf.sqrt(tf.reduce_sum(tf.square(x), axis=[1, 2], keepdims=True))
 
     return epsilon * norm(vectors * real) * tf.math.divide_no_nan(gradient, norm(gradient))
-
-
-class _MaskedPooling(keras.layers.Layer):
-    """Pools over time the unpadded steps only; a text with none gets zeros, like "last"."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.supports_masking = True
-
-    def compute_mask(self, inputs, mask=None):
-        return None
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], input_shape[-1])
-
-
-@keras.saving.register_keras_serializable(package="seqapps")
-class MaskedMaxPooling(_MaskedPooling):
-    """Max over time of the unpadded steps only."""
-
-    def call(self, inputs, mask=None):
-        if mask is None:
-            return tf.reduce_max(inputs, axis=1)
-        pooled = tf.reduce_max(
-            tf.where(mask[..., None], inputs, tf.fill(tf.shape(inputs), -1e9)), axis=1
-        )
-        return tf.where(tf.reduce_any(mask, axis=1)[:, None], pooled, tf.zeros_like(pooled))
-
-
-@keras.saving.register_keras_serializable(package="seqapps")
-class MaskedMeanPooling(_MaskedPooling):
-    """Mean over time of the unpadded steps only."""
-
-    def call(self, inputs, mask=None):
-        if mask is None:
-            return tf.reduce_mean(inputs, axis=1)
-        weights = tf.cast(mask, inputs.dtype)[..., None]
-        return tf.math.divide_no_nan(
-            tf.reduce_sum(inputs * weights, axis=1), tf.reduce_sum(weights, axis=1)
-        )

@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqapps import decoding
-from seqapps.layers import RecurrentStack
+from seqapps.layers import OneHot, RecurrentStack
 from seqapps.tasks.inputs import standardize_texts
 from seqapps.tasks.task import Task
 from seqapps.text import TextVectorizer
@@ -555,24 +555,6 @@ class TextGenerator(Task):
         (assets_dir / "vocabulary.json").write_text(
             json.dumps(description, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
         )
-
-
-@keras.saving.register_keras_serializable(package="seqapps")
-class OneHot(keras.layers.Layer):
-    """Token ids `[batch, time]` to one-hot vectors `[batch, time, num_tokens]`."""
-
-    def __init__(self, num_tokens, **kwargs):
-        super().__init__(**kwargs)
-        self.num_tokens = num_tokens
-
-    def call(self, token_ids):
-        return tf.one_hot(tf.cast(token_ids, "int32"), self.num_tokens, dtype=self.compute_dtype)
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape, self.num_tokens)
-
-    def get_config(self):
-        return {**super().get_config(), "num_tokens": self.num_tokens}
 
 
 def read_texts(source) -> list[str]:
