@@ -217,7 +217,7 @@ def info_of(records: list[dict], base_counts: Counter[str]) -> dict:
     truncated_tokens = sum(tag.endswith(TRUNCATED_SUFFIXES) for tag in all_tags)
     return {
         "name": NAME,
-        "task": "pos_tagging",
+        "task": "token-classification",
         "description": (
             "The Brown Corpus of Present-Day Edited American English (tagged form C): 500 text "
             "samples of 1961 American English in 15 genres, one record per sentence with its "

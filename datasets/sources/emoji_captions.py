@@ -138,7 +138,7 @@ def info_of(records: list[dict], images: np.ndarray, summary: dict) -> dict:
     splits = {name: sum(r["split"] == name for r in records) for name in SPLITS}
     return {
         "name": NAME,
-        "task": "image_captioning",
+        "task": "image-captioning",
         "description": (
             "Twemoji 64x64 emoji images (composited onto white, RGB) paired with their lower-cased "
             "Unicode names as captions and their Slack/GitHub-style short names as extra "

@@ -108,7 +108,7 @@ def build_info(dropped: dict[str, int], counts: dict[str, Counter]) -> dict:
     }
     return {
         "name": "sentence_polarity",
-        "task": "sentiment",
+        "task": "text-classification",
         "version": "1.0.0",
         "description": (
             "Sentence-level English texts from four domains (movie-review snippets from the "

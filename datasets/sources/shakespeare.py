@@ -90,7 +90,7 @@ def build_info(records: list[dict]) -> dict:
     }
     return {
         "name": "shakespeare",
-        "task": "text_generation",
+        "task": "text-generation",
         "version": "1.0.0",
         "description": (
             "The complete plays and poems of William Shakespeare, 42 works in the modern-spelling "

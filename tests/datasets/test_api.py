@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from seqapps import datasets
+from seqapps.tasks import TASKS
 
 # The private modules: their registry root and network probe are what the tests replace.
 _bundled = datasets._bundled
@@ -197,6 +198,8 @@ def test_committed_datasets_are_listed_with_valid_schemas():
         _bundled.tfds_features(meta["features"])  # every schema maps onto TFDS features
         row = next(line.split() for line in table.splitlines() if line.startswith(name + " "))
         assert row[2:5] == [str(meta["splits"][split]) for split in _bundled.SPLITS]
+        # Named as the zoo names tasks, so `seqapps list --task` and `seqapps datasets` agree.
+        assert row[1] in TASKS, (name, row[1])
 
 
 # --- loading bundled datasets -------------------------------------------------------------
