@@ -11,12 +11,16 @@ printing the table must not pay for it.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import gzip
 import hashlib
+import io
 import json
+import logging
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -294,16 +298,42 @@ def prepared_builder(name: str, folder: Path, data_dir: str | os.PathLike | None
     data_dir = Path(data_dir).expanduser() if data_dir else default_data_dir()
     checksums = tuple(sorted(file_checksums(folder).items()))
     builder_class = _builder_class(name, str(folder), checksums)
-    builder = builder_class(data_dir=str(data_dir))
-    if builder.is_prepared():
-        return builder
+    with _quiet_tfds():  # an unprepared folder makes TFDS log a warning
+        builder = builder_class(data_dir=str(data_dir))
+        if builder.is_prepared():
+            return builder
+    print(
+        f"seqapps: preparing the bundled dataset {name!r} in {data_dir} (once; nothing is "
+        f"downloaded)",
+        file=sys.stderr,
+    )
     try:
-        builder.download_and_prepare(
-            download_config=tfds.download.DownloadConfig(try_download_gcs=False)
-        )
+        with _quiet_tfds():
+            builder.download_and_prepare(
+                download_config=tfds.download.DownloadConfig(try_download_gcs=False)
+            )
     except OSError:
         # Another process may have finished the same preparation first (its rename won).
         builder = builder_class(data_dir=str(data_dir))
         if not builder.is_prepared():
             raise
     return builder
+
+
+@contextlib.contextmanager
+def _quiet_tfds():
+    """TFDS's preparation without its notices: it prints "Downloading and preparing dataset
+    Unknown size" to stdout (nothing is downloaded here), logs an absl warning, and draws
+    progress bars, which write carriage returns into redirected output."""
+    from tensorflow_datasets.core.utils import tqdm_utils
+
+    absl = logging.getLogger("absl")
+    level, bars = absl.level, tqdm_utils._active
+    absl.setLevel(logging.ERROR)
+    tqdm_utils.display_progress_bar(False)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        absl.setLevel(level)
+        tqdm_utils.display_progress_bar(bars)

@@ -364,7 +364,8 @@ def _finetune(args: argparse.Namespace) -> None:
         learning_rate=args.learning_rate,
         batch_size=args.batch_size,
         freeze=tuple(args.freeze),
-        verbose=0 if args.quiet else "auto",
+        # A progress bar redraws with carriage returns; redirected output gets a line per epoch.
+        verbose=0 if args.quiet else ("auto" if sys.stdout.isatty() else 2),
         backup_dir=args.backup_dir,
         **options,
     )

@@ -311,6 +311,16 @@ def test_data_dir_argument_and_sha256_in_config_name(tmp_path):
     assert (tmp_path / "tiny_story" / f"sha256_{sha8}" / "1.0.0" / "dataset_info.json").is_file()
 
 
+def test_first_preparation_says_one_line_on_stderr_and_nothing_on_stdout(tmp_path, capfd):
+    datasets.load("tiny_story", split="test", data_dir=tmp_path)
+    out, err = capfd.readouterr()
+    assert out == ""  # no "Downloading and preparing dataset Unknown size" for a CLI's output
+    assert "preparing the bundled dataset 'tiny_story'" in err and "nothing is downloaded" in err
+    assert "\r" not in err and "absl" not in err  # no progress bars, no TFDS warnings
+    datasets.load("tiny_story", split="test", data_dir=tmp_path)
+    assert capfd.readouterr() == ("", "")  # prepared once
+
+
 def test_image_file_checksum_is_part_of_the_cache_key():
     info = datasets.info("tiny_captions")
     folder = _bundled.bundled_folders()["tiny_captions"]
