@@ -144,7 +144,8 @@ def _parser() -> argparse.ArgumentParser:
         "a new tag set gets a fresh head",
     )
     data.add_argument(
-        "--text-file", help="a text file or a folder of *.txt files (text-generation entries)"
+        "--text-file",
+        help="a text file or a folder of text files, hidden ones skipped (text-generation entries)",
     )
     finetune.add_argument("--text-column", default="text")
     finetune.add_argument("--label-column", default="label")

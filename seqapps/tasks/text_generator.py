@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -378,7 +377,7 @@ class TextGenerator(Task):
         window would overstate the loss), and its first character is predicted
         from `START`. Several texts (a list, or a `tf.data.Dataset` of strings)
         are pooled, weighted by their length; a `pathlib.Path` names a
-        file or a folder of `*.txt` files. Characters outside the vocabulary
+        file or a folder of text files (`read_texts`). Characters outside the vocabulary
         are read and predicted as `[UNK]`; they are counted in
         `unknown_characters`.
 
@@ -451,7 +450,7 @@ class TextGenerator(Task):
         """Continues training on the user's text: a string, a list of strings, or a file or folder.
 
         Pass files as `pathlib.Path` (a plain `str` is text, never a path); a
-        folder gives its `*.txt` files, sorted by name. The vocabulary is the
+        folder gives every file under it that is not hidden, sorted by path. The vocabulary is the
         pretrained one: characters outside it are read and predicted as
         `[UNK]`, and counted in the returned History's `unknown_characters`
         (a warning says how many). The text is cut into windows of `window`
@@ -558,18 +557,15 @@ class TextGenerator(Task):
 
 
 def read_texts(source) -> list[str]:
-    """Texts from a string, a list of strings, a `tf.data.Dataset` of strings, or a file/folder path."""
+    """Texts from a string, a list of strings, a `tf.data.Dataset` of strings, or a file/folder path.
+
+    Paths (`os.PathLike`) are read by `seqapps.datasets.from_text_files`, the one reader of text
+    files: a folder gives every file under it that is not hidden, in sorted path order.
+    """
     if isinstance(source, os.PathLike):
-        path = Path(source)
-        if path.is_dir():
-            files = sorted(path.glob("*.txt"))
-            if not files:
-                raise FileNotFoundError(f"no *.txt files in the folder {path}")
-        elif path.is_file():
-            files = [path]
-        else:
-            raise FileNotFoundError(f"no file or folder at {path}")
-        return [file.read_text(encoding="utf-8") for file in files]
+        from seqapps import datasets
+
+        source = datasets.from_text_files(source)
     if isinstance(source, tf.data.Dataset):
         source = [
             t.decode("utf-8") if isinstance(t, bytes) else t for t in source.as_numpy_iterator()
