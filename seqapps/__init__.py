@@ -50,9 +50,16 @@ def load(name: str, **overrides):
     return TASKS[entry.task].from_preset(name, **overrides)
 
 
+#: Submodules imported on first use: `seqapps.plots.attention_heatmap(...)` works after
+#: `import seqapps` alone.
+_SUBMODULES = ("datasets", "decoding", "inspect", "layers", "plots", "tasks", "text", "zoo")
+
+
 def __getattr__(name):
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"seqapps.{name}")
     raise AttributeError(f"module 'seqapps' has no attribute {name!r}")
 
 

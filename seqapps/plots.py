@@ -120,3 +120,74 @@ def attention_overlay(
     if path is not None:
         figure.savefig(path, dpi=120)
     return figure
+
+
+def gradient_flow_chart(
+    curves: dict[str, Any], path: str | Path | None = None, *, title: str | None = None
+):
+    """Draws gradient norms against the distance from the output, one line per model, log scale.
+
+    Args:
+        curves: `{label: norms}` with `norms[d]` the mean gradient norm `d`
+            steps before the output (`seqapps.inspect.gradient_flow`).
+        path: where to save the picture (PNG by its suffix); None only returns it.
+
+    Returns:
+        The matplotlib `Figure`.
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(6.0, 3.6))
+    for label, norms in curves.items():
+        norms = np.asarray(norms, dtype=float)
+        axes.semilogy(np.arange(len(norms)), np.maximum(norms, 1e-30), label=label)
+    axes.set_xlabel("steps before the output")
+    axes.set_ylabel("gradient norm (log scale)")
+    axes.legend()
+    axes.grid(True, which="major", alpha=0.3)
+    if title:
+        axes.set_title(title, fontsize=9)
+    figure.tight_layout()
+    if path is not None:
+        figure.savefig(path, dpi=120)
+    return figure
+
+
+def state_heatmap(
+    values, tokens, path: str | Path | None = None, *, units=None, title: str | None = None
+):
+    """Draws chosen units' values (a hidden state or a gate) over the tokens of a text.
+
+    Args:
+        values: `[time, units]`, e.g. `seqapps.inspect.trace(model, text)[0]["h"]`.
+        tokens: the token (or character) read at each step, for the labels.
+        units: the unit indices to show (default: the first 16).
+        path: where to save the picture (PNG by its suffix); None only returns it.
+
+    Returns:
+        The matplotlib `Figure`.
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    values = np.asarray(values)
+    if values.ndim != 2 or len(values) != len(tokens):
+        raise ValueError(
+            f"values have shape {values.shape}, expected (steps, units) with {len(tokens)} steps"
+        )
+    units = list(range(min(16, values.shape[1]))) if units is None else list(units)
+    shown = values[:, units].T
+    figure, axes = plt.subplots(
+        figsize=(max(4.0, 0.28 * len(tokens) + 1.5), max(2.0, 0.3 * len(units) + 1.0))
+    )
+    image = axes.imshow(shown, cmap="RdBu_r", aspect="auto", vmin=-1.0, vmax=1.0)
+    axes.set_xticks(range(len(tokens)), [repr(t)[1:-1] for t in tokens], rotation=90, fontsize=7)
+    axes.set_yticks(range(len(units)), [f"unit {u}" for u in units], fontsize=7)
+    figure.colorbar(image, ax=axes, fraction=0.03)
+    if title:
+        axes.set_title(title, fontsize=9)
+    figure.tight_layout()
+    if path is not None:
+        figure.savefig(path, dpi=120)
+    return figure

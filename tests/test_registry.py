@@ -173,6 +173,12 @@ def test_import_stays_light():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+    # Submodules load on first use, without importing them by hand.
+    code = (
+        "import seqapps; print(seqapps.plots.attention_heatmap.__name__, seqapps.inspect.__name__)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["attention_heatmap", "seqapps.inspect"]
 
 
 @pytest.mark.parametrize("bad", [None, 3, ["sentiment-lstm"]])

@@ -1,0 +1,165 @@
+"""See inside the recurrence: gradient flow through time, and hidden states and gates step by step.
+
+Both work on any `RecurrentStack`, alone or inside a task model (the
+classifier, the generator, the tagger, an encoder): for a model, the stack is
+found by type and fed exactly what the model feeds it.
+
+>>> import numpy as np
+>>> from seqapps.layers import RecurrentStack
+>>> stack = RecurrentStack("lstm", units=4)
+>>> vectors = np.random.default_rng(0).normal(size=(2, 6, 3)).astype("float32")
+>>> gradient_flow(stack, vectors).shape  # one norm per distance from the output
+(6,)
+>>> sorted(trace(stack, vectors[:1])[0])
+['c', 'candidate', 'forget_gate', 'h', 'input_gate', 'output_gate']
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from seqapps.layers import RecurrentStack
+
+
+def recurrent_stack(model) -> RecurrentStack:
+    """The model's `RecurrentStack` (the first one, for a model with several), or the stack itself."""
+    if isinstance(model, RecurrentStack):
+        return model
+    for layer in model.layers:
+        if isinstance(layer, RecurrentStack):
+            return layer
+    raise ValueError(f"{type(model).__name__} has no RecurrentStack layer to inspect")
+
+
+def stack_inputs(model, inputs):
+    """`(vectors [batch, time, features], mask [batch, time])` the stack reads for `inputs`.
+
+    For a model, `inputs` are what the model takes (e.g. raw texts); for a
+    stack, they are already the vectors (no padding).
+    """
+    if isinstance(model, RecurrentStack):
+        vectors = tf.convert_to_tensor(inputs, tf.float32)
+        return vectors, tf.ones(tf.shape(vectors)[:2], tf.bool)
+    stack = recurrent_stack(model)
+    feeder = keras.Model(model.inputs, stack.input)
+    raw = model._raw_inputs(inputs) if hasattr(model, "_raw_inputs") else inputs
+    vectors = feeder(tf.constant(raw) if isinstance(raw, np.ndarray) else raw, training=False)
+    mask = getattr(vectors, "_keras_mask", None)
+    if mask is None:
+        mask = tf.ones(tf.shape(vectors)[:2], tf.bool)
+    return tf.convert_to_tensor(vectors), mask
+
+
+def gradient_flow(model, inputs) -> np.ndarray:
+    """How much the stack's final output depends on the input `d` steps before it.
+
+    For each input row, the L2 norm of the gradient of the sum of the stack's
+    last output (its final hidden state, top layer) with respect to the input
+    vector at each step; rows are aligned at their last real step and averaged.
+    Entry `d` of the result is the mean norm `d` steps before the output (0 =
+    the last step read). A plain RNN's norms fall roughly geometrically with `d`
+    (each step multiplies by `W_hh` and tanh's derivative); gates let LSTM and
+    GRU keep them up.
+    """
+    stack = recurrent_stack(model)
+    vectors, mask = stack_inputs(model, inputs)
+    with tf.GradientTape() as tape:
+        tape.watch(vectors)
+        outputs = stack(vectors, mask=mask, training=False)
+        if stack.return_state:
+            outputs = outputs[0]
+        if stack.return_sequences:  # the last real step of each row
+            last = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1) - 1
+            outputs = tf.gather(outputs, last, batch_dims=1)
+        objective = tf.reduce_sum(outputs)
+    norms = tf.norm(tape.gradient(objective, vectors), axis=-1).numpy()
+    lengths = mask.numpy().sum(axis=1)
+    total = np.zeros(int(lengths.max()))
+    count = np.zeros(int(lengths.max()))
+    for row, length in enumerate(lengths):
+        total[:length] += norms[row, :length][::-1]
+        count[:length] += 1
+    return total / np.maximum(count, 1)
+
+
+def trace(model, inputs) -> list[dict[str, np.ndarray]]:
+    """Every step's hidden state and gates, recomputed from each layer's own weights.
+
+    Keras's fused recurrent layers return outputs only; this replays each cell
+    with NumPy, one step at a time, for the first row of `inputs`. Returns one
+    dict per layer of the stack, each value `[time, units]`:
+
+    - all cells: `h` (the hidden state / output);
+    - LSTM: `input_gate`, `forget_gate`, `output_gate`, `candidate` (the new
+      content `tanh(...)`), `c` (the cell state);
+    - GRU: `update_gate`, `reset_gate`, `candidate`.
+
+    For a bidirectional stack the keys get `forward_` and `backward_` prefixes
+    (the backward values in reading order, last step first, as Keras computes
+    them, then reversed back to text order). Runs in inference mode, from zero
+    states.
+    """
+    stack = recurrent_stack(model)
+    vectors, mask = stack_inputs(model, inputs)
+    x = vectors[0][mask[0]].numpy().astype(np.float64)
+    layers = []
+    for layer in stack.recurrent_layers:
+        if isinstance(layer, keras.layers.Bidirectional):
+            forward = _replay(layer.forward_layer, x)
+            backward = _replay(layer.backward_layer, x[::-1])
+            record = {f"forward_{k}": v for k, v in forward.items()}
+            record.update({f"backward_{k}": v[::-1] for k, v in backward.items()})
+            x = np.concatenate([forward["h"], backward["h"][::-1]], axis=-1)
+        else:
+            record = _replay(layer, x)
+            x = record["h"]
+        layers.append(record)
+    return layers
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _replay(layer, x) -> dict[str, np.ndarray]:
+    """One Keras recurrent layer over `x [time, features]`, step by step, in float64."""
+    cell = layer.cell
+    kernel = np.asarray(cell.kernel, np.float64)
+    recurrent = np.asarray(cell.recurrent_kernel, np.float64)
+    bias = np.asarray(cell.bias, np.float64) if cell.use_bias else None
+    units = recurrent.shape[0]
+    h = np.zeros(units)
+    c = np.zeros(units)
+    steps = {}
+
+    def keep(**values):
+        for key, value in values.items():
+            steps.setdefault(key, []).append(value)
+
+    for x_t in x:
+        if isinstance(layer, keras.layers.SimpleRNN):
+            h = np.tanh(x_t @ kernel + h @ recurrent + (0 if bias is None else bias))
+            keep(h=h)
+        elif isinstance(layer, keras.layers.LSTM):
+            z = x_t @ kernel + h @ recurrent + (0 if bias is None else bias)
+            i, f, g, o = np.split(z, 4)
+            i, f, g, o = _sigmoid(i), _sigmoid(f), np.tanh(g), _sigmoid(o)
+            c = f * c + i * g
+            h = o * np.tanh(c)
+            keep(h=h, c=c, input_gate=i, forget_gate=f, output_gate=o, candidate=g)
+        elif isinstance(layer, keras.layers.GRU):
+            if not cell.reset_after:
+                raise ValueError("trace replays GRUs with reset_after=True (Keras's default)")
+            input_bias, recurrent_bias = bias if bias is not None else np.zeros((2, 3 * units))
+            x_z, x_r, x_h = np.split(x_t @ kernel + input_bias, 3)
+            r_z, r_r, r_h = np.split(h @ recurrent + recurrent_bias, 3)
+            z = _sigmoid(x_z + r_z)
+            r = _sigmoid(x_r + r_r)
+            candidate = np.tanh(x_h + r * r_h)
+            h = z * h + (1 - z) * candidate
+            keep(h=h, update_gate=z, reset_gate=r, candidate=candidate)
+        else:
+            raise ValueError(f"trace cannot replay {type(layer).__name__}")
+    return {key: np.stack(values) for key, values in steps.items()}

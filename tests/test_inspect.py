@@ -1,0 +1,69 @@
+"""seqapps.inspect: exact replays of every cell's states and gates, and gradient flow through time."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from seqapps import inspect
+from seqapps.layers import RecurrentStack
+from seqapps.tasks import TextClassifier
+
+VECTORS = np.random.default_rng(0).normal(size=(1, 9, 3)).astype("float32")
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("num_layers, bidirectional", [(1, False), (2, False), (2, True)])
+def test_replayed_hidden_states_equal_the_layers_outputs(cell, num_layers, bidirectional):
+    tf.keras.utils.set_random_seed(1)
+    stack = RecurrentStack(cell, 5, num_layers, bidirectional, return_sequences=True)
+    outputs = stack(VECTORS).numpy()[0]
+    top = inspect.trace(stack, VECTORS)[-1]
+    if bidirectional:
+        replayed = np.concatenate([top["forward_h"], top["backward_h"]], axis=-1)
+    else:
+        replayed = top["h"]
+    np.testing.assert_allclose(replayed, outputs, atol=1e-5)
+
+
+def test_lstm_gates_and_cell_state_match_keras_final_states():
+    tf.keras.utils.set_random_seed(2)
+    stack = RecurrentStack("lstm", 4, return_state=True)
+    _, (h, c) = stack(VECTORS)
+    steps = inspect.trace(stack, VECTORS)[0]
+    np.testing.assert_allclose(steps["h"][-1], h.numpy()[0], atol=1e-5)
+    np.testing.assert_allclose(steps["c"][-1], c.numpy()[0], atol=1e-5)
+    for gate in ("input_gate", "forget_gate", "output_gate"):
+        assert steps[gate].shape == (9, 4) and 0 < steps[gate].min() and steps[gate].max() < 1
+
+
+def test_gradient_through_a_linear_rnn_is_the_recurrent_weight_to_the_power_of_the_distance():
+    # One unit, h_t = tanh(x_t + u h_{t-1}) at x = 0: dh_T/dx_{T-d} = u**d exactly.
+    stack = RecurrentStack("rnn", 1)
+    stack.build((None, 6, 1))
+    stack.recurrent_layers[0].set_weights([np.ones((1, 1)), np.full((1, 1), 0.5), np.zeros(1)])
+    norms = inspect.gradient_flow(stack, np.zeros((3, 6, 1), "float32"))
+    np.testing.assert_allclose(norms, 0.5 ** np.arange(6), rtol=1e-6)
+
+
+def test_a_model_is_inspected_through_what_it_feeds_its_stack():
+    model = TextClassifier(["good", "bad", "movie"], ["neg", "pos"], cell="gru", units=4)
+    norms = inspect.gradient_flow(model, ["good movie", "bad bad bad movie"])
+    assert norms.shape == (4,) and np.all(np.isfinite(norms)) and np.all(norms > 0)
+    steps = inspect.trace(model, ["good bad movie"])
+    assert steps[0]["update_gate"].shape == (3, 4)  # one row per word, padding dropped
+    with pytest.raises(ValueError, match="no RecurrentStack"):
+        inspect.recurrent_stack(tf.keras.Sequential([tf.keras.layers.Dense(1)]))
+
+
+def test_the_pictures_are_drawn(tmp_path):
+    from seqapps import plots
+
+    stack = RecurrentStack("gru", 3, return_sequences=True)
+    curves = {"gru": inspect.gradient_flow(stack, VECTORS)}
+    plots.gradient_flow_chart(curves, tmp_path / "flow.png")
+    steps = inspect.trace(stack, VECTORS)[0]
+    plots.state_heatmap(steps["update_gate"], list("abcdefghi"), tmp_path / "gates.png")
+    for name in ("flow.png", "gates.png"):
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="10 steps"):
+        plots.state_heatmap(steps["h"], list("abc") * 3 + ["extra"])
