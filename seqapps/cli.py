@@ -186,6 +186,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.set_defaults(run=_export, quiet=True)
 
+    inspect = commands.add_parser(
+        "inspect",
+        help="gradient flow through time and hidden-state pictures of entries with a recurrent "
+        "stack, as PNGs and an HTML page",
+    )
+    inspect.add_argument("names", nargs="+", help="entries or .keras presets, one curve each")
+    inspect.add_argument("--text", required=True, help="the text the models read")
+    inspect.add_argument("--out", required=True, help="a new or empty folder for the report")
+    inspect.add_argument("--units", type=_positive_int, default=16, help="units shown per picture")
+    inspect.set_defaults(run=_inspect, quiet=True)
+
     datasets = commands.add_parser("datasets", help="list the bundled datasets")
     datasets.set_defaults(run=_datasets)
     return parser
@@ -459,6 +470,39 @@ def _export(args: argparse.Namespace) -> None:
 
     path = seqapps.load(args.name).export(args.directory, overwrite=args.overwrite)
     print(f"wrote SavedModel to {path}")
+
+
+def _inspect(args: argparse.Namespace) -> None:
+    import html
+    from pathlib import Path
+
+    import seqapps
+    from seqapps import inspect, plots
+
+    out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise FileExistsError(f"{out} exists and is not an empty folder; choose a new --out")
+    models = {name: seqapps.load(name) for name in args.names}
+    out.mkdir(parents=True, exist_ok=True)
+    curves = {name: inspect.gradient_flow(model, [args.text]) for name, model in models.items()}
+    plots.gradient_flow_chart(curves, out / "gradient_flow.png", title=args.text[:60])
+    pictures = ["gradient_flow.png"]
+    for name, model in models.items():
+        tokens = inspect.tokens(model, args.text)
+        for key, values in inspect.trace(model, [args.text])[0].items():
+            if key.endswith(("h", "gate")):  # hidden states and gates of the first layer
+                picture = f"{Path(name).stem}-{key}.png"
+                units = range(min(args.units, values.shape[1]))
+                plots.state_heatmap(
+                    values, tokens, out / picture, units=units, title=f"{name}: {key}"
+                )
+                pictures.append(picture)
+    page = "".join(f'<p>{html.escape(p)}</p><img src="{html.escape(p)}">\n' for p in pictures)
+    (out / "index.html").write_text(
+        f"<!doctype html><title>seqapps inspect</title><h1>{html.escape(args.text)}</h1>\n{page}",
+        encoding="utf-8",
+    )
+    print(f"wrote {len(pictures)} pictures and {out / 'index.html'}")
 
 
 def _datasets(args: argparse.Namespace) -> None:

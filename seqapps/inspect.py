@@ -44,12 +44,28 @@ def stack_inputs(model, inputs):
         return vectors, tf.ones(tf.shape(vectors)[:2], tf.bool)
     stack = recurrent_stack(model)
     feeder = keras.Model(model.inputs, stack.input)
+    if hasattr(model, "token_ids") and all(isinstance(text, str) for text in inputs):
+        # A text generator reads token ids: its own tokenizer turns the texts into them.
+        rows = [model.token_ids(text) for text in inputs]
+        raw = np.zeros((len(rows), max(1, max(map(len, rows)))), "int32")
+        for row, ids in enumerate(rows):
+            raw[row, : len(ids)] = ids
+        inputs = raw
     raw = model._raw_inputs(inputs) if hasattr(model, "_raw_inputs") else inputs
     vectors = feeder(tf.constant(raw) if isinstance(raw, np.ndarray) else raw, training=False)
     mask = getattr(vectors, "_keras_mask", None)
     if mask is None:
         mask = tf.ones(tf.shape(vectors)[:2], tf.bool)
     return tf.convert_to_tensor(vectors), mask
+
+
+def tokens(model, text: str) -> list[str]:
+    """The tokens a model reads from `text`, one per step of `trace` (words or characters)."""
+    layers = {layer.name: layer for layer in model.layers}
+    vectorizer = getattr(model, "vectorizer", None) or layers.get("vectorizer")
+    if vectorizer is None:
+        raise ValueError(f"{type(model).__name__} has no vectorizer to split {text!r} with")
+    return [t.decode("utf-8") for t in vectorizer.tokenize([text])[0].numpy()]
 
 
 def gradient_flow(model, inputs) -> np.ndarray:

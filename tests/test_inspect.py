@@ -67,3 +67,17 @@ def test_the_pictures_are_drawn(tmp_path):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(ValueError, match="10 steps"):
         plots.state_heatmap(steps["h"], list("abc") * 3 + ["extra"])
+
+
+def test_the_command_line_writes_a_report(tmp_path, capsys):
+    from seqapps.cli import main
+
+    model = TextClassifier(["good", "bad", "movie"], ["neg", "pos"], cell="lstm", units=4)
+    preset = str(model.save_preset(tmp_path / "tiny.keras"))
+    out = tmp_path / "report"
+    assert main(["inspect", preset, "--text", "good bad movie", "--out", str(out)]) == 0
+    page = (out / "index.html").read_text()
+    for picture in ("gradient_flow.png", "tiny-h.png", "tiny-forget_gate.png"):
+        assert (out / picture).read_bytes()[:4] == b"\x89PNG" and picture in page
+    assert main(["inspect", preset, "--text", "good", "--out", str(out)]) == 2  # not empty
+    assert "not an empty folder" in capsys.readouterr().err
