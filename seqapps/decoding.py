@@ -182,7 +182,8 @@ def decode(
         start_ids: int32 `[batch]`, the first token read.
         end_id: the token that ends an output (written, then the row stops);
             None for outputs that only `max_length` ends (free text).
-        max_length: scalar, the most tokens written per row.
+        max_length: the most tokens written per row: a scalar, or int32 `[batch]`
+            for a limit per row (a row's answer never depends on its batch).
         excluded_ids: ids never written (padding, unknown, start); the
             vectorizer knows them.
         first_step: number of the first step, for the seeds of sampling; a
@@ -195,7 +196,7 @@ def decode(
         `[batch, time]` float mask of real tokens; then the state if asked.
     """
     start_ids = tf.convert_to_tensor(start_ids, tf.int32)
-    max_length = tf.cast(max_length, tf.int32)
+    max_length = tf.broadcast_to(tf.cast(max_length, tf.int32), tf.shape(start_ids))
     end_id = -1 if end_id is None else end_id
     if beam_size == 1:
         tokens, state = _sample_loop(
@@ -217,8 +218,8 @@ def decode(
         tokens = _beam_loop(
             step, state, start_ids, end_id, max_length, excluded_ids, beam_size, length_penalty
         )
-    # Everything from the end token on is padding.
-    ended = tf.cumsum(tf.cast(tf.equal(tokens, end_id), tf.int32), axis=1) > 0
+    # Everything from the end token on is padding, and so is what a finished row "wrote" (-1).
+    ended = (tf.cumsum(tf.cast(tf.equal(tokens, end_id), tf.int32), axis=1) > 0) | (tokens < 0)
     longest = tf.reduce_max(tf.reduce_sum(tf.cast(~ended, tf.int32), axis=1))
     longest = tf.maximum(longest, 0)  # the max of an empty batch
     tokens = tf.where(ended, 0, tokens)[:, :longest]
@@ -256,17 +257,19 @@ def _sample_loop(
         logits = exclude(tf.cast(logits, tf.float32), excluded_ids)
         seed_pair = step_seed(seed, first_step + tf.cast(t, tf.int64))
         token = sample(logits, seed_pair, temperature, top_k, top_p)
+        written = written.write(t, tf.where(done, -1, token))
         token = tf.where(done, 0, token)
-        return t + 1, token, state, done | tf.equal(token, end_id), written.write(t, token)
+        done = done | tf.equal(token, end_id) | (t + 1 >= max_length)
+        return t + 1, token, state, done, written
 
     _, _, state, _, written = tf.while_loop(
-        lambda t, last, state, done, written: (t < max_length) & ~tf.reduce_all(done),
+        lambda t, last, state, done, written: ~tf.reduce_all(done),
         body,
         (
             tf.constant(0),
             start_ids,
             state,
-            tf.zeros([batch], tf.bool),
+            max_length <= 0,
             tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=[None]),
         ),
     )
@@ -286,7 +289,7 @@ def _beam_loop(step, state, start_ids, end_id, max_length, excluded_ids, beam_si
     last = tf.repeat(start_ids, k)
     # Only the first beam is live at the start, so the first step picks k different tokens.
     scores = tf.tile(tf.concat([[0.0], tf.fill([k - 1], -1e9)], 0)[None], [batch, 1])
-    done = tf.zeros([batch, k], tf.bool)
+    done = tf.tile((max_length <= 0)[:, None], [1, k])
     lengths = tf.zeros([batch, k], tf.float32)
     history = tf.zeros([batch, k, 0], tf.int32)
 
@@ -304,8 +307,10 @@ def _beam_loop(step, state, start_ids, end_id, max_length, excluded_ids, beam_si
         lengths = tf.gather(lengths, beam, batch_dims=1)
         was_done = tf.gather(done, beam, batch_dims=1)
         lengths += tf.cast(~was_done, tf.float32)
-        done = was_done | tf.equal(token, end_id)
-        history = tf.concat([tf.gather(history, beam, batch_dims=1), token[:, :, None]], axis=2)
+        # A row's beams end at its own limit: what they hold then is its answer.
+        done = was_done | tf.equal(token, end_id) | (t + 1 >= max_length)[:, None]
+        written = tf.where(was_done, -1, token)
+        history = tf.concat([tf.gather(history, beam, batch_dims=1), written[:, :, None]], axis=2)
         rows = tf.reshape(beam + tf.range(batch)[:, None] * k, [-1])
         state = tf.nest.map_structure(lambda s: tf.gather(s, rows), state)
         return t + 1, tf.reshape(token, [-1]), state, scores, done, lengths, history
@@ -319,7 +324,7 @@ def _beam_loop(step, state, start_ids, end_id, max_length, excluded_ids, beam_si
         normalised = penalised(scores, lengths)
         best_done = tf.reduce_max(tf.where(done, normalised, -1e30), axis=1)
         best_live = tf.reduce_max(tf.where(done, -1e30, normalised), axis=1)
-        return (t < max_length) & ~tf.reduce_all(best_done >= best_live)
+        return ~tf.reduce_all(best_done >= best_live)
 
     _, _, _, scores, done, lengths, history = tf.while_loop(
         searching,

@@ -74,6 +74,19 @@ def test_the_loop_runs_inside_a_tf_function():
     assert function(tf.constant(6)).numpy().tolist() == [[B]]
 
 
+def test_a_limit_per_row_gives_each_row_the_answer_it_gets_alone():
+    limits = tf.constant([1, 3, 0])
+    tokens, weights = run(batch=3, max_length=limits)
+    assert tokens == [[A, 0, 0], [A, A, A], [0, 0, 0]]
+    assert weights.tolist() == [[1, 0, 0], [1, 1, 1], [0, 0, 0]]
+    for beam_size in (1, 3):
+        together, _ = run(batch=3, max_length=limits, beam_size=beam_size)
+        for row, limit in enumerate([1, 3, 0]):
+            alone, _ = run(batch=1, max_length=limit, beam_size=beam_size)
+            assert together[row][: len(alone[0])] == alone[0]
+            assert not any(together[row][len(alone[0]) :])
+
+
 def test_max_length_zero_writes_nothing():
     tokens, _ = run(max_length=0)
     assert tokens == [[], []]

@@ -94,3 +94,60 @@ def test_tag_splits_any_text_losing_nothing_and_matches_the_export(tagger, texts
         for row, pairs in enumerate(answers):
             length = int(out["lengths"][row])
             assert [t.decode() for t in out["tags"][row, :length].numpy()] == [t for _, t in pairs]
+
+
+SHORT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
+FEW = settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@pytest.fixture(scope="module")
+def translator(tmp_path_factory):
+    from seqapps.tasks import Translator
+
+    model = Translator(
+        train_subword_model(SUBWORD_CORPUS, 60), train_subword_model(SUBWORD_CORPUS, 60), units=8
+    )
+    path = model.export(tmp_path_factory.mktemp("fuzz") / "translator")
+    import tensorflow_text  # noqa: F401  (the export's tokenizer ops)
+
+    return model, tf.saved_model.load(str(path)).signatures["translate"]
+
+
+@FEW
+@given(st.lists(SHORT, max_size=3))
+def test_translate_answers_any_text_in_order_as_the_export_does(translator, texts):
+    model, served = translator
+    answers = model.translate(texts)
+    assert len(answers) == len(texts) and all(isinstance(a, str) for a in answers)
+    if texts:
+        assert [model.translate(t) for t in texts] == answers
+        exported = served(texts=tf.constant(texts))["translations"].numpy()
+        assert [t.decode("utf-8") for t in exported] == answers
+
+
+@pytest.fixture(scope="module")
+def generator(tmp_path_factory):
+    from seqapps.tasks import TextGenerator
+
+    model = TextGenerator(sorted(set("abc xyz\n")), units=8, embedding_dim=4)
+    path = model.export(tmp_path_factory.mktemp("fuzz") / "generator")
+    return model, tf.saved_model.load(str(path)).signatures["generate"]
+
+
+@FEW
+@given(SHORT, st.integers(0, 2**63 - 1), st.floats(0, 5))
+def test_generate_continues_any_prompt_as_the_export_does(generator, prompt, seed, temperature):
+    model, served = generator
+    text = model.generate(prompt, max_length=12, temperature=temperature, seed=seed)
+    assert isinstance(text, str) and len(text) == 12
+    exported = served(
+        prompt=tf.constant(prompt),
+        num_chars=tf.constant(12),
+        temperature=tf.constant(temperature, tf.float32),
+        top_k=tf.constant(0),
+        top_p=tf.constant(1.0),
+        seed=tf.constant(seed, tf.int64),
+    )["text"].numpy()
+    assert exported.decode("utf-8") == text

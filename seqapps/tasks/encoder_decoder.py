@@ -62,7 +62,7 @@ class EncoderDecoderTask(Task):
         return self.get_layer("head")(features), {**state, "states": list(states)}, weights
 
     def default_max_length(self, inputs):
-        """Pieces written when `max_length` is not given (a scalar tensor)."""
+        """Pieces written when `max_length` is not given: a scalar or `[batch]` tensor."""
         return tf.constant(self.max_output_length)
 
     def _search(

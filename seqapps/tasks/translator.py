@@ -271,10 +271,9 @@ class Translator(EncoderDecoderTask):
         }
 
     def default_max_length(self, texts):
-        """Twice the longest source's pieces plus 10, at most `max_output_length`."""
-        lengths = self.source_vectorizer.tokenize(texts).row_lengths()
-        longest = tf.cast(tf.reduce_max(tf.concat([lengths, [0]], 0)), tf.int32)
-        return tf.minimum(2 * longest + 10, self.max_output_length)
+        """Per text, twice its source's pieces plus 10, at most `max_output_length` (`[batch]`)."""
+        lengths = tf.cast(self.source_vectorizer.tokenize(texts).row_lengths(), tf.int32)
+        return tf.minimum(2 * lengths + 10, self.max_output_length)
 
     # -- the plain verb ----------------------------------------------------------
 
@@ -302,7 +301,7 @@ class Translator(EncoderDecoderTask):
             beam_size: 1 is greedy (or sampling, with `temperature > 0`);
                 larger keeps that many hypotheses per text (beam search).
             max_length: the most pieces written per text, the end not counted
-                (default: twice the longest source's pieces plus 10; at most 512).
+                (default: twice the text's own source pieces plus 10; at most 512).
             length_penalty: GNMT length normalisation of beam scores (0: none).
             temperature, top_k, top_p, seed: sampling, as in `TextGenerator`
                 (beam search is deterministic and refuses them).
