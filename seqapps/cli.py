@@ -147,6 +147,11 @@ def _parser() -> argparse.ArgumentParser:
         "--text-file",
         help="a text file or a folder of text files, hidden ones skipped (text-generation entries)",
     )
+    finetune.add_argument(
+        "--image-dir",
+        help="captioning entries: the folder of images that --data (a CSV with columns image, "
+        "caption; several rows per image allowed) names",
+    )
     finetune.add_argument("--text-column", default="text")
     finetune.add_argument("--label-column", default="label")
     finetune.add_argument(
@@ -358,6 +363,14 @@ def _finetune(args: argparse.Namespace) -> None:
         from seqapps import datasets
 
         data = (datasets.from_parallel_tsv(args.data),)
+    elif model.verb == "caption":
+        if not (args.data and args.image_dir):
+            raise ValueError(
+                f"{args.name!r} captions images: pass --image-dir FOLDER and --data captions.csv"
+            )
+        from seqapps import datasets
+
+        data = (datasets.from_image_folder(args.image_dir, args.data, image_size=model.image_size),)
     elif model.verb == "tag":
         if not args.conll:
             raise ValueError(f"{args.name!r} tags tokens: pass --conll FILE")
@@ -368,6 +381,8 @@ def _finetune(args: argparse.Namespace) -> None:
         data = (Path(args.text_file),)
     else:
         raise ValueError(f"{args.name!r} is a {model.task_name!r} entry, which finetune lacks")
+    if args.image_dir and model.verb != "caption":
+        raise ValueError("--image-dir applies to captioning entries only")
     if args.adversarial_epsilon and model.verb != "classify":
         raise ValueError("--adversarial-epsilon applies to classification entries only")
     history = model.finetune(
@@ -387,6 +402,14 @@ def _finetune(args: argparse.Namespace) -> None:
     details = [f"best validation loss {min(history.history['val_loss']):.4f}"]
     if model.verb == "classify":
         details.insert(0, f"labels {model.labels}")
+    elif model.verb == "caption":
+        if not (args.data and args.image_dir):
+            raise ValueError(
+                f"{args.name!r} captions images: pass --image-dir FOLDER and --data captions.csv"
+            )
+        from seqapps import datasets
+
+        data = (datasets.from_image_folder(args.image_dir, args.data, image_size=model.image_size),)
     elif model.verb == "tag":
         details.insert(0, f"tags {model.tags}")
     elif model.verb == "generate":

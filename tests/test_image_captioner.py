@@ -188,3 +188,29 @@ def test_the_cli_captions_files(model, tmp_path, capsys):
     assert [row["caption"] for row in rows] == model.caption(paths)
     assert main(["translate", str(preset), "hello"]) == 2
     assert "run it with `seqapps caption" in capsys.readouterr().err
+
+
+def test_finetune_on_an_image_folder_and_a_captions_csv(model, tmp_path, capsys):
+    from seqapps import datasets
+    from seqapps.cli import main
+
+    if model.conditioning != "attention":
+        return
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    lines = ["image,caption"]
+    for index, (color, shape) in enumerate(ITEMS):
+        (folder / f"{index}.png").write_bytes(png(draw(color, shape, size=48)))
+        lines += [f"{index}.png,{color} {shape}", f"{index}.png,a {color} {shape}"]  # two each
+    (folder / "captions.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    pairs = datasets.from_image_folder(folder, folder / "captions.csv", image_size=(32, 32))
+    tuned = Task.from_preset(model.save_preset(tmp_path / "base.keras"))
+    history = tuned.finetune(pairs, epochs=2, verbose=0)
+    assert len(history.history["val_loss"]) == 2
+    assert tuned.get_config() == model.get_config()  # the caption vocabulary is kept
+    out = tmp_path / "tuned.keras"
+    args = ["finetune", str(tmp_path / "base.keras"), "--data", str(folder / "captions.csv")]
+    assert main([*args, "--image-dir", str(folder), "--out", str(out), "--epochs", "1"]) == 0
+    assert out.is_file() and "wrote" in capsys.readouterr().out
+    assert main([*args, "--out", str(tmp_path / "x.keras")]) == 2  # no --image-dir
+    assert "--image-dir" in capsys.readouterr().err

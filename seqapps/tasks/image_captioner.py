@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import keras
+import numpy as np
 import tensorflow as tf
 
 from seqapps.layers import AttentionDecoder, StateBridge
 from seqapps.tasks.encoder_decoder import EncoderDecoderTask
 from seqapps.tasks.images import ImageScaler, decode_image, images_to_array
+from seqapps.tasks.inputs import standardize_texts
 from seqapps.text import SubwordVectorizer
 
 #: How the decoder sees the image: through its first state only, or by attention at every step.
@@ -167,6 +171,68 @@ class ImageCaptioner(EncoderDecoderTask):
         batches = pairs.map(vectorize).padded_batch(batch_size)
         return batches.map(lambda image, ids: ((image, ids[:, :-1]), ids[:, 1:])).prefetch(
             tf.data.AUTOTUNE
+        )
+
+    def finetune(
+        self,
+        images,
+        captions=None,
+        *,
+        validation_fraction=0.1,
+        batch_size=32,
+        seed=0,
+        **options,
+    ):
+        """Continues training on the user's captioned images (see `Task.finetune` for the options).
+
+        `images` is a `tf.data.Dataset` of `(image, caption)` pairs, such as
+        `seqapps.datasets.from_image_folder(folder, "captions.csv")` (several
+        rows per image give it several captions), or anything `caption` takes
+        with one caption each in `captions`. The caption vocabulary is kept: a
+        word it lacks is written as the pieces it has, down to single
+        characters; a character it lacks is read as `<unk>` and cannot be
+        written. The last `validation_fraction` of the shuffled images (all
+        captions of an image on one side) is held out for early stopping.
+        """
+        if isinstance(images, tf.data.Dataset):
+            if captions is not None:
+                raise ValueError("pass the captions inside the tf.data.Dataset, not as captions")
+            rows = list(images.as_numpy_iterator())
+            pixels, _ = images_to_array([image for image, _ in rows], self.image_size)
+            captions = [caption.decode("utf-8") for _, caption in rows]
+        else:
+            pixels, _ = images_to_array(images, self.image_size)
+            captions, _ = standardize_texts(list(captions or []), name="captions")
+        if len(pixels) != len(captions) or len(pixels) < 2:
+            raise ValueError(
+                f"finetune needs at least 2 captioned images, got {len(pixels)} images and "
+                f"{len(captions)} captions"
+            )
+        groups = {}
+        image_of = [
+            groups.setdefault(hashlib.sha1(p.tobytes()).digest(), len(groups)) for p in pixels
+        ]
+        order = np.random.default_rng(seed).permutation(len(groups))
+        held_out = set(order[-max(1, int(round(len(groups) * validation_fraction))) :].tolist())
+        if len(held_out) == len(groups):
+            raise ValueError("finetune needs at least 2 different images")
+        sides = [[i for i, g in enumerate(image_of) if (g in held_out) == side] for side in (0, 1)]
+
+        def dataset(rows, shuffle):
+            return self.make_dataset(
+                pixels[rows],
+                [captions[i] for i in rows],
+                batch_size=batch_size,
+                shuffle=shuffle,
+                seed=seed,
+            )
+
+        return super().finetune(
+            dataset(sides[0], True),
+            validation_data=dataset(sides[1], False),
+            batch_size=batch_size,
+            seed=seed,
+            **options,
         )
 
     # -- the step function -------------------------------------------------------
