@@ -145,7 +145,7 @@ def write_card(args, model, weights: Path, metrics, best_epoch, history, num_tra
         if key not in ("vocabulary", "characters")
     }
     architecture["vocabulary_size"] = len(model.vocabulary) + 2
-    architecture["characters"] = len(model.characters) + 2
+    architecture["character_vocabulary_size"] = len(model.characters) + 2
     tagset = "12 universal tags" if args.tagset == "upos" else f"{len(model.tags)} Brown tags"
     save_card(
         {
