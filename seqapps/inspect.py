@@ -119,6 +119,8 @@ def trace(model, inputs) -> list[dict[str, np.ndarray]]:
     """
     stack = recurrent_stack(model)
     vectors, mask = stack_inputs(model, inputs)
+    if not stack.built:
+        stack(vectors[:1])
     x = vectors[0][mask[0]].numpy().astype(np.float64)
     layers = []
     for layer in stack.recurrent_layers:
@@ -179,3 +181,69 @@ def _replay(layer, x) -> dict[str, np.ndarray]:
         else:
             raise ValueError(f"trace cannot replay {type(layer).__name__}")
     return {key: np.stack(values) for key, values in steps.items()}
+
+
+def character_features(text: str) -> dict[str, np.ndarray]:
+    """Simple per-character features of a play's text, for `find_units`.
+
+    `inside_brackets` (within `[...]`, a stage direction), `position_in_line`
+    (characters since the last newline), `speaker_name` (within a line written
+    in capitals ending with a colon or a period, e.g. `ROMEO:`), `after_newline`
+    (the first character of a line), `inside_quotes`.
+    """
+    n = len(text)
+    features = {name: np.zeros(n) for name in ("inside_brackets", "position_in_line")}
+    features.update(
+        {name: np.zeros(n) for name in ("speaker_name", "after_newline", "inside_quotes")}
+    )
+    depth, column, quoted = 0, 0, False
+    line_start = 0
+    for i, char in enumerate(text):
+        depth += char == "["
+        features["inside_brackets"][i] = depth > 0
+        depth -= char == "]" and depth > 0
+        features["position_in_line"][i] = column
+        features["after_newline"][i] = column == 0
+        quoted ^= char in '"“”'
+        features["inside_quotes"][i] = quoted
+        column = 0 if char == "\n" else column + 1
+        if char == "\n" or i == n - 1:
+            line = text[line_start : i + 1].strip()
+            if line and line.rstrip(":.").isupper() and line[-1] in ":.":
+                features["speaker_name"][line_start : i + 1] = 1
+            line_start = i + 1
+    return features
+
+
+def find_units(model, text, features=None, *, layer=0, top=3) -> dict[str, list]:
+    """The hidden units whose activation follows each feature of the text most closely.
+
+    `text` is a string the model reads (or, for a bare stack, its input vectors).
+    Reads `text` once (`trace`), then correlates every unit of the chosen
+    layer's hidden state with every feature (Pearson, over the characters;
+    default: `character_features(text)`). Returns per feature the `top` units
+    as `(unit, correlation)`, strongest first (by absolute value). After
+    Karpathy, Johnson and Fei-Fei (2015), "Visualizing and Understanding
+    Recurrent Networks".
+    """
+    features = character_features(text) if features is None else features
+    record = trace(model, [text] if isinstance(text, str) else text)[layer]
+    states = record["h"] if "h" in record else record["forward_h"]
+    if any(len(values) != len(states) for values in features.values()):
+        raise ValueError(
+            f"each feature needs one value per step read ({len(states)}); the model read "
+            f"{len(states)} tokens of the text"
+        )
+    centred = states - states.mean(axis=0)
+    scale = np.linalg.norm(centred, axis=0)
+    found = {}
+    for name, values in features.items():
+        values = np.asarray(values, np.float64) - np.mean(values)
+        norm = np.linalg.norm(values)
+        if norm == 0:
+            found[name] = []
+            continue
+        correlation = (values @ centred) / np.maximum(scale * norm, 1e-12)
+        best = np.argsort(-np.abs(correlation))[:top]
+        found[name] = [(int(u), round(float(correlation[u]), 3)) for u in best]
+    return found

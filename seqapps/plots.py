@@ -191,3 +191,56 @@ def state_heatmap(
     if path is not None:
         figure.savefig(path, dpi=120)
     return figure
+
+
+def unit_text(text: str, activations, path: str | Path | None = None, *, title: str | None = None):
+    """Writes `text` with each character's background coloured by one unit's activation.
+
+    Args:
+        text: the passage, one activation per character (newlines start new lines).
+        activations: `[len(text)]` values in -1..1, e.g. a column of
+            `seqapps.inspect.trace(model, [text])[0]["h"]`; red is positive, blue negative.
+        path: where to save the picture (PNG by its suffix); None only returns it.
+
+    Returns:
+        The matplotlib `Figure`.
+    """
+    import numpy as np
+
+    plt = _pyplot()
+    activations = np.asarray(activations, dtype=float)
+    if activations.shape != (len(text),):
+        raise ValueError(
+            f"need one activation per character ({len(text)}), got {activations.shape}"
+        )
+    lines = text.split("\n")
+    width = max(1, max(len(line) for line in lines) + 1)
+    figure, axes = plt.subplots(figsize=(0.11 * width + 0.4, 0.22 * len(lines) + 0.5))
+    colours = plt.get_cmap("RdBu_r")
+    index = 0
+    for row, line in enumerate(lines):
+        for column, char in enumerate(line + "\n"):
+            if index >= len(text):
+                break
+            value = (np.clip(activations[index], -1, 1) + 1) / 2
+            axes.add_patch(plt.Rectangle((column, -row - 1), 1, 1, color=colours(value), lw=0))
+            shown = "↵" if char == "\n" else char
+            axes.text(
+                column + 0.5,
+                -row - 0.5,
+                shown,
+                ha="center",
+                va="center",
+                fontsize=7,
+                family="monospace",
+            )
+            index += 1
+    axes.set_xlim(0, width)
+    axes.set_ylim(-len(lines), 0)
+    axes.axis("off")
+    if title:
+        axes.set_title(title, fontsize=9)
+    figure.tight_layout()
+    if path is not None:
+        figure.savefig(path, dpi=120)
+    return figure

@@ -81,3 +81,24 @@ def test_the_command_line_writes_a_report(tmp_path, capsys):
         assert (out / picture).read_bytes()[:4] == b"\x89PNG" and picture in page
     assert main(["inspect", preset, "--text", "good", "--out", str(out)]) == 2  # not empty
     assert "not an empty folder" in capsys.readouterr().err
+
+
+def test_find_units_finds_a_planted_unit_and_reads_a_play():
+    stack = RecurrentStack("lstm", 6, return_sequences=True)
+    states = inspect.trace(stack, VECTORS)[0]["h"]
+    found = inspect.find_units(stack, VECTORS, {"planted": states[:, 4], "flat": np.ones(9)}, top=2)
+    assert found["planted"][0] == (4, 1.0) and found["flat"] == []
+    text = "ROMEO:\n[Aside] But soft!\n\nJULIET.\nAy me."
+    features = inspect.character_features(text)
+    assert features["speaker_name"][:7].all() and not features["speaker_name"][8:20].any()
+    assert features["inside_brackets"][7:14].all() and features["after_newline"][7] == 1
+    assert features["position_in_line"][9] == 2
+
+
+def test_a_unit_colours_its_text(tmp_path):
+    from seqapps import plots
+
+    plots.unit_text("ab\ncd", [-1, 0, 0.5, 1, 0.2], tmp_path / "unit.png", title="unit 3")
+    assert (tmp_path / "unit.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="one activation per character"):
+        plots.unit_text("abc", [0.1])
