@@ -37,7 +37,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--conditioning", default="attention", choices=["init", "attention"])
     p.add_argument("--units", type=int, default=256)
     p.add_argument("--embedding-dim", type=int, default=128)
-    p.add_argument("--vocabulary-size", type=int, default=1000, help="caption pieces")
+    p.add_argument("--vocabulary-size", type=int, default=800, help="caption pieces")
+    p.add_argument(
+        "--model-type",
+        default="word",
+        choices=["word", "unigram", "bpe"],
+        help="SentencePiece model of the captions: whole words, or subword pieces",
+    )
     p.add_argument("--dropout", type=float, default=0.3)
     p.add_argument("--learning-rate", type=float, default=2e-3)
     p.add_argument("--batch-size", type=int, default=32)
@@ -47,11 +53,11 @@ def parser() -> argparse.ArgumentParser:
         help="train on every reference of an image (its name and short names), not the name only",
     )
     p.add_argument(
-        "--shift", type=int, default=0, help="random shifts of up to this many pixels in training"
+        "--shift", type=int, default=4, help="random shifts of up to this many pixels in training"
     )
-    p.add_argument("--epochs", type=int, default=200, help="at most this many epochs")
+    p.add_argument("--epochs", type=int, default=60, help="at most this many epochs")
     p.add_argument("--eval-every", type=int, default=5, help="epochs between validation runs")
-    p.add_argument("--patience", type=int, default=8, help="validation runs without a gain")
+    p.add_argument("--patience", type=int, default=4, help="validation runs without a gain")
     p.add_argument("--minutes", type=float, default=30, help="training time budget")
     p.add_argument("--beam-size", type=int, default=3)
     p.add_argument("--seed", type=int, default=1)
@@ -164,7 +170,7 @@ def main(argv=None) -> dict:
         pairs_captions = [r for refs in train_references for r in refs]
 
     model = ImageCaptioner(
-        train_subword_model(pairs_captions, args.vocabulary_size),
+        train_subword_model(pairs_captions, args.vocabulary_size, model_type=args.model_type),
         conditioning=args.conditioning,
         cell=args.cell,
         units=args.units,
@@ -242,7 +248,9 @@ def write_card(args, model, weights: Path, metrics, best_epoch, history, num_tra
             "task": "image-captioning",
             "description": (
                 f"Emoji image → small CNN (trained from scratch) → {CELL_NAMES[args.cell]} decoder "
-                f"({args.units} units) with {how} → SentencePiece caption pieces."
+                f"({args.units} units) with {how} → caption "
+                f"{'words' if args.model_type == 'word' else 'subword pieces'} (SentencePiece "
+                f"{args.model_type} model of {model.vectorizer.vocabulary_size} ids)."
             ),
             "architecture": architecture,
             "weights": weights_entry(weights),
