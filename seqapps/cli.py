@@ -402,14 +402,6 @@ def _finetune(args: argparse.Namespace) -> None:
     details = [f"best validation loss {min(history.history['val_loss']):.4f}"]
     if model.verb == "classify":
         details.insert(0, f"labels {model.labels}")
-    elif model.verb == "caption":
-        if not (args.data and args.image_dir):
-            raise ValueError(
-                f"{args.name!r} captions images: pass --image-dir FOLDER and --data captions.csv"
-            )
-        from seqapps import datasets
-
-        data = (datasets.from_image_folder(args.image_dir, args.data, image_size=model.image_size),)
     elif model.verb == "tag":
         details.insert(0, f"tags {model.tags}")
     elif model.verb == "generate":
