@@ -15,19 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
-from seqapps.zoo.recipes._cards import (
-    CELL_NAMES,
-    ZOO_DIR,
-    recipe_command,
-    save_card,
-    weights_entry,
-)
+from seqapps.zoo.recipes._cards import CELL_NAMES, recipe_command, save_card, weights_entry
+from seqapps.zoo.recipes._training import ship, train_selecting_on_validation
 
 
 def parser() -> argparse.ArgumentParser:
@@ -54,6 +47,9 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--shift", type=int, default=4, help="random shifts of up to this many pixels in training"
+    )
+    p.add_argument(
+        "--word-dropout", type=float, default=0.0, help="share of input words read as <unk>"
     )
     p.add_argument("--epochs", type=int, default=60, help="at most this many epochs")
     p.add_argument("--eval-every", type=int, default=5, help="epochs between validation runs")
@@ -86,6 +82,17 @@ def shifted(images, pixels):
         images, [[0, 0], [pixels, pixels], [pixels, pixels], [0, 0]], constant_values=255
     )
     return tf.map_fn(lambda image: tf.image.random_crop(image, tf.concat([size, [3]], 0)), padded)
+
+
+def unknown_words(ids, rate):
+    """Teacher-forced inputs with a share `rate` of the words read as `<unk>` (word dropout):
+    the decoder cannot finish a caption from its first words alone and must look at the image."""
+    import tensorflow as tf
+
+    from seqapps.text.subword import END_ID, UNK_ID
+
+    drop = (tf.random.uniform(tf.shape(ids)) < rate) & (ids > END_ID)  # pieces only
+    return tf.where(drop, tf.cast(UNK_ID, ids.dtype), ids)
 
 
 def nearest_captions(train_vectors, train_captions, vectors) -> list[str]:
@@ -157,7 +164,7 @@ def main(argv=None) -> dict:
     args = parser().parse_args(argv)
     import keras
 
-    from seqapps.tasks import ImageCaptioner, Task
+    from seqapps.tasks import ImageCaptioner
     from seqapps.text import train_subword_model
 
     keras.utils.set_random_seed(args.seed)
@@ -184,37 +191,20 @@ def main(argv=None) -> dict:
 
     if args.shift:
         data = data.map(lambda x, y: ((shifted(x[0], args.shift), x[1]), y))
+    if args.word_dropout:
+        data = data.map(lambda x, y: ((x[0], unknown_words(x[1], args.word_dropout)), y))
 
-    best, history, waited = None, [], 0
-    started = time.time()
-    checkpoint = Path(tempfile.mkdtemp()) / "best.keras"
-    for epoch in range(args.eval_every, args.epochs + 1, args.eval_every):
-        logs = model.fit(data, epochs=args.eval_every, verbose=0).history
-        scores = model.score(validation[0], validation[2])
-        minutes = (time.time() - started) / 60
-        history.append(
-            {
-                "epoch": epoch,
-                "minutes": round(minutes, 1),
-                "train_loss": round(logs["loss"][-1], 4),
-                **scores,
-            }
-        )
-        improved = best is None or scores["bleu4"] > best["bleu4"]
-        if improved:
-            best, waited = {"epoch": epoch, **scores}, 0
-            model.save_preset(checkpoint, overwrite=True)
-        else:
-            waited += 1
-        print(json.dumps({**history[-1], "best": improved}), flush=True)
-        if waited >= args.patience or minutes * (epoch + args.eval_every) / epoch > args.minutes:
-            break
-
-    model = Task.from_preset(checkpoint)
-    if not args.dry_run:
-        weights = ZOO_DIR / "weights" / f"{args.name}.keras"
-        model.save_preset(weights, weights_dtype="float16", overwrite=True)
-        model = Task.from_preset(weights)  # measure what ships
+    model, best_epoch, history = train_selecting_on_validation(
+        model,
+        data,
+        lambda model: model.score(validation[0], validation[2]),
+        "bleu4",
+        epochs=args.epochs,
+        minutes=args.minutes,
+        epochs_per_round=args.eval_every,
+        patience=args.patience,
+    )
+    model, weights = ship(model, args.name, args.dry_run)
     metrics = {
         "validation": {"greedy": evaluate(model, validation, train_captions)},
         "test": {
@@ -230,7 +220,7 @@ def main(argv=None) -> dict:
     ]
     print(json.dumps({"name": args.name, "metrics": metrics, "examples": examples}), flush=True)
     if not args.dry_run:
-        write_card(args, model, weights, metrics, best["epoch"], history, len(train_images))
+        write_card(args, model, weights, metrics, best_epoch, history, len(train_images))
     return metrics
 
 

@@ -14,17 +14,10 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import tempfile
-import time
 from pathlib import Path
 
-from seqapps.zoo.recipes._cards import (
-    CELL_NAMES,
-    ZOO_DIR,
-    recipe_command,
-    save_card,
-    weights_entry,
-)
+from seqapps.zoo.recipes._cards import CELL_NAMES, recipe_command, save_card, weights_entry
+from seqapps.zoo.recipes._training import ship, train_selecting_on_validation
 
 
 def parser() -> argparse.ArgumentParser:
@@ -71,7 +64,7 @@ def main(argv=None) -> dict:
     args = parser().parse_args(argv)
     import keras
 
-    from seqapps.tasks import SequenceTagger, Task
+    from seqapps.tasks import SequenceTagger
 
     keras.utils.set_random_seed(args.seed)
     train_tokens, train_tags, tags = sentences("train", args.tagset)
@@ -97,44 +90,23 @@ def main(argv=None) -> dict:
         train_tokens, train_tags, batch_size=args.batch_size, shuffle=True, seed=args.seed
     )
 
-    best, history = None, []
-    started = time.time()
-    checkpoint = Path(tempfile.mkdtemp()) / "best.keras"
-    for epoch in range(1, args.epochs + 1):
-        logs = model.fit(train, epochs=1, verbose=0).history
-        validation = model.score(val_tokens, val_tags, known_words=known)
-        minutes = (time.time() - started) / 60
-        history.append(
-            {
-                "epoch": epoch,
-                "minutes": round(minutes, 1),
-                "train_loss": round(logs["loss"][-1], 4),
-                **validation,
-            }
-        )
-        improved = best is None or validation["accuracy"] > best["accuracy"]
-        if improved:
-            best = {"epoch": epoch, **validation}
-            model.save_preset(checkpoint, overwrite=True)
-        else:  # a plateau on validation halves the step size
-            rate = model.optimizer.learning_rate
-            rate.assign(rate * 0.5)
-        print(json.dumps({**history[-1], "best": improved}), flush=True)
-        if minutes * (epoch + 1) / epoch > args.minutes:
-            break
-
-    model = Task.from_preset(checkpoint)
-    if not args.dry_run:
-        weights = ZOO_DIR / "weights" / f"{args.name}.keras"
-        model.save_preset(weights, weights_dtype="float16", overwrite=True)
-        model = Task.from_preset(weights)  # measure what ships
+    model, best_epoch, history = train_selecting_on_validation(
+        model,
+        train,
+        lambda model: model.score(val_tokens, val_tags, known_words=known),
+        "accuracy",
+        epochs=args.epochs,
+        minutes=args.minutes,
+        halve_on_plateau=True,
+    )
+    model, weights = ship(model, args.name, args.dry_run)
     metrics = {
         "validation": model.score(val_tokens, val_tags, known_words=known),
         "test": model.score(test_tokens, test_tags, known_words=known),
     }
     print(json.dumps({"name": args.name, "metrics": metrics}), flush=True)
     if not args.dry_run:
-        write_card(args, model, weights, metrics, best["epoch"], history, len(train_tokens))
+        write_card(args, model, weights, metrics, best_epoch, history, len(train_tokens))
     return metrics
 
 

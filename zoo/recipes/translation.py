@@ -12,17 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
-import time
 from pathlib import Path
 
-from seqapps.zoo.recipes._cards import (
-    CELL_NAMES,
-    ZOO_DIR,
-    recipe_command,
-    save_card,
-    weights_entry,
-)
+from seqapps.zoo.recipes._cards import CELL_NAMES, recipe_command, save_card, weights_entry
+from seqapps.zoo.recipes._training import ship, train_selecting_on_validation
 
 
 def parser() -> argparse.ArgumentParser:
@@ -59,7 +52,7 @@ def main(argv=None) -> dict:
     args = parser().parse_args(argv)
     import keras
 
-    from seqapps.tasks import Task, Translator
+    from seqapps.tasks import Translator
     from seqapps.text import train_subword_model
 
     keras.utils.set_random_seed(args.seed)
@@ -82,37 +75,16 @@ def main(argv=None) -> dict:
         train_en, train_es, batch_size=args.batch_size, shuffle=True, seed=args.seed
     )
 
-    best, history = None, []
-    started = time.time()
-    checkpoint = Path(tempfile.mkdtemp()) / "best.keras"
-    for epoch in range(1, args.epochs + 1):
-        logs = model.fit(train, epochs=1, verbose=0).history
-        validation = model.score(val_en, val_es)
-        minutes = (time.time() - started) / 60
-        history.append(
-            {
-                "epoch": epoch,
-                "minutes": round(minutes, 1),
-                "train_loss": round(logs["loss"][-1], 4),
-                **validation,
-            }
-        )
-        improved = best is None or validation["bleu"] > best["bleu"]
-        if improved:
-            best = {"epoch": epoch, **validation}
-            model.save_preset(checkpoint, overwrite=True)
-        else:  # a plateau on validation halves the step size
-            rate = model.optimizer.learning_rate
-            rate.assign(rate * 0.5)
-        print(json.dumps({**history[-1], "best": improved}), flush=True)
-        if minutes * (epoch + 1) / epoch > args.minutes:
-            break
-
-    model = Task.from_preset(checkpoint)
-    if not args.dry_run:
-        weights = ZOO_DIR / "weights" / f"{args.name}.keras"
-        model.save_preset(weights, weights_dtype="float16", overwrite=True)
-        model = Task.from_preset(weights)  # measure what ships
+    model, best_epoch, history = train_selecting_on_validation(
+        model,
+        train,
+        lambda model: model.score(val_en, val_es),
+        "bleu",
+        epochs=args.epochs,
+        minutes=args.minutes,
+        halve_on_plateau=True,
+    )
+    model, weights = ship(model, args.name, args.dry_run)
     metrics = {
         "validation": {"greedy": model.score(val_en, val_es)},
         "test": {
@@ -122,7 +94,7 @@ def main(argv=None) -> dict:
     }
     print(json.dumps({"name": args.name, "metrics": metrics}), flush=True)
     if not args.dry_run:
-        write_card(args, model, weights, metrics, best["epoch"], history, len(train_en))
+        write_card(args, model, weights, metrics, best_epoch, history, len(train_en))
     return metrics
 
 
