@@ -294,6 +294,9 @@ def _beam_loop(step, state, start_ids, end_id, max_length, excluded_ids, beam_si
     history = tf.zeros([batch, k, 0], tf.int32)
 
     def body(t, last, state, scores, done, lengths, history):
+        # A settled row stops changing (all its beams count as done), so it ends exactly as
+        # it would alone, however long the other rows of its batch search on.
+        done = done | settled(scores, done, lengths)[:, None]
         logits, state = step(last, state)
         logits = exclude(tf.cast(logits, tf.float32), excluded_ids)
         vocabulary = tf.shape(logits)[-1]
@@ -318,13 +321,16 @@ def _beam_loop(step, state, start_ids, end_id, max_length, excluded_ids, beam_si
     def penalised(scores, lengths):
         return scores / tf.pow((5.0 + lengths) / 6.0, length_penalty)
 
-    def searching(t, last, state, scores, done, lengths, history):
+    def settled(scores, done, lengths):
         # A row is settled when its best finished output outscores every live
         # one as it stands (the usual beam-search stopping rule).
         normalised = penalised(scores, lengths)
         best_done = tf.reduce_max(tf.where(done, normalised, -1e30), axis=1)
         best_live = tf.reduce_max(tf.where(done, -1e30, normalised), axis=1)
-        return ~tf.reduce_all(best_done >= best_live)
+        return best_done >= best_live
+
+    def searching(t, last, state, scores, done, lengths, history):
+        return ~tf.reduce_all(settled(scores, done, lengths))
 
     _, _, _, scores, done, lengths, history = tf.while_loop(
         searching,

@@ -87,6 +87,35 @@ def test_a_limit_per_row_gives_each_row_the_answer_it_gets_alone():
             assert not any(together[row][len(alone[0]) :])
 
 
+def test_a_settled_beam_row_is_not_changed_by_rows_that_search_on():
+    # Token C loops on itself almost surely: a row started at C stays live for long.
+    # From START, ending at once and A are even: the row settles on the empty output, while a
+    # live A beam, could it go on, would outscore it under a strong length penalty.
+    c = 6
+    table = np.full((7, 7), 1e-6, "float32")
+    table[START, [END, A]] = [0.5, 0.5]
+    table[A, [A, END]] = [0.999, 0.001]
+    table[c, [c, END]] = [0.99, 0.01]
+
+    def looping(token_ids, state):
+        return tf.math.log(tf.gather(table, token_ids)), state
+
+    def search(starts):
+        tokens, _ = decoding.decode(
+            looping,
+            {"x": tf.zeros([len(starts), 1])},
+            start_ids=tf.constant(starts),
+            end_id=END,
+            max_length=30,
+            excluded_ids=(PAD, UNK, START),
+            beam_size=3,
+            length_penalty=2.0,
+        )
+        return [[t for t in row if t] for row in tokens.numpy().tolist()]
+
+    assert search([START])[0] == [] == search([START, c])[0]
+
+
 def test_max_length_zero_writes_nothing():
     tokens, _ = run(max_length=0)
     assert tokens == [[], []]
