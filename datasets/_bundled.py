@@ -314,8 +314,10 @@ def prepared_builder(name: str, folder: Path, data_dir: str | os.PathLike | None
             )
     except OSError:
         # Another process may have finished the same preparation first (its rename won).
-        builder = builder_class(data_dir=str(data_dir))
-        if not builder.is_prepared():
+        with _quiet_tfds():
+            builder = builder_class(data_dir=str(data_dir))
+            prepared = builder.is_prepared()
+        if not prepared:
             raise
     return builder
 
@@ -328,7 +330,7 @@ def _quiet_tfds():
     from tensorflow_datasets.core.utils import tqdm_utils
 
     absl = logging.getLogger("absl")
-    level, bars = absl.level, tqdm_utils._active
+    level, bars = absl.level, getattr(tqdm_utils, "_active", True)
     absl.setLevel(logging.ERROR)
     tqdm_utils.display_progress_bar(False)
     try:

@@ -351,6 +351,8 @@ def _finetune(args: argparse.Namespace) -> None:
     out = Path(args.out if args.out.endswith(".keras") else os.path.join(args.out, "model.keras"))
     safe_write.check_file_target(out, overwrite=args.overwrite)  # before training, not after
     model = seqapps.load(args.name)
+    if args.image_dir and model.verb != "caption":
+        raise ValueError("--image-dir applies to captioning entries only")
     options = {}
     if model.verb == "classify":
         if not args.data:
@@ -381,8 +383,6 @@ def _finetune(args: argparse.Namespace) -> None:
         data = (Path(args.text_file),)
     else:
         raise ValueError(f"{args.name!r} is a {model.task_name!r} entry, which finetune lacks")
-    if args.image_dir and model.verb != "caption":
-        raise ValueError("--image-dir applies to captioning entries only")
     if args.adversarial_epsilon and model.verb != "classify":
         raise ValueError("--adversarial-epsilon applies to classification entries only")
     history = model.finetune(
@@ -502,11 +502,11 @@ def _inspect(args: argparse.Namespace) -> None:
     curves = {name: inspect.gradient_flow(model, [args.text]) for name, model in models.items()}
     plots.gradient_flow_chart(curves, out / "gradient_flow.png", title=args.text[:60])
     pictures = ["gradient_flow.png"]
-    for name, model in models.items():
+    for number, (name, model) in enumerate(models.items(), start=1):
         tokens = inspect.tokens(model, args.text)
         for key, values in inspect.trace(model, [args.text])[0].items():
             if key.endswith(("h", "gate")):  # hidden states and gates of the first layer
-                picture = f"{Path(name).stem}-{key}.png"
+                picture = f"{number}-{Path(name).stem}-{key}.png"
                 units = range(min(args.units, values.shape[1]))
                 plots.state_heatmap(
                     values, tokens, out / picture, units=units, title=f"{name}: {key}"

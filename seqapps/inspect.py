@@ -43,24 +43,40 @@ def stack_inputs(model, inputs):
         vectors = tf.convert_to_tensor(inputs, tf.float32)
         return vectors, tf.ones(tf.shape(vectors)[:2], tf.bool)
     stack = recurrent_stack(model)
-    feeder = keras.Model(model.inputs, stack.input)
-    if hasattr(model, "token_ids") and all(isinstance(text, str) for text in inputs):
-        # A text generator reads token ids: its own tokenizer turns the texts into them.
-        rows = [model.token_ids(text) for text in inputs]
-        raw = np.zeros((len(rows), max(1, max(map(len, rows)))), "int32")
-        for row, ids in enumerate(rows):
-            raw[row, : len(ids)] = ids
+    # A stack called with an explicit mask (the tagger) has [vectors, mask] as its input.
+    fed = stack.input[0] if isinstance(stack.input, (list, tuple)) else stack.input
+    feeder = keras.Model(model.inputs, fed)
+    lengths = None
+    texts = all(isinstance(text, str) for text in inputs)
+    if texts and (hasattr(model, "token_ids") or callable(getattr(model, "split", None))):
+        # A text generator reads token ids, a tagger tokens: the model's own tokenizer makes
+        # them, padded with 0 / "" (read from a zero state, without a start token).
+        if hasattr(model, "token_ids"):
+            rows, pad = [model.token_ids(text) for text in inputs], 0
+        else:
+            rows, pad = model.split(list(inputs)), ""
+        lengths = [len(row) for row in rows]
+        raw = np.full((len(rows), max([1, *lengths])), pad, dtype="int32" if pad == 0 else object)
+        for row, tokens in enumerate(rows):
+            raw[row, : len(tokens)] = tokens
         inputs = raw
     raw = model._raw_inputs(inputs) if hasattr(model, "_raw_inputs") else inputs
     vectors = feeder(tf.constant(raw) if isinstance(raw, np.ndarray) else raw, training=False)
-    mask = getattr(vectors, "_keras_mask", None)
-    if mask is None:
-        mask = tf.ones(tf.shape(vectors)[:2], tf.bool)
+    if lengths is not None:
+        mask = tf.sequence_mask(lengths, tf.shape(vectors)[1])
+    else:
+        mask = getattr(vectors, "_keras_mask", None)
+        if mask is None:
+            mask = tf.ones(tf.shape(vectors)[:2], tf.bool)
+    if not tf.reduce_all(tf.reduce_any(mask, axis=1)):
+        raise ValueError("every input needs at least one token to inspect; got an empty one")
     return tf.convert_to_tensor(vectors), mask
 
 
 def tokens(model, text: str) -> list[str]:
     """The tokens a model reads from `text`, one per step of `trace` (words or characters)."""
+    if callable(getattr(model, "split", None)):  # a tagger: its tokenizer for raw text
+        return model.split([text])[0]
     layers = {layer.name: layer for layer in model.layers}
     vectorizer = getattr(model, "vectorizer", None) or layers.get("vectorizer")
     if vectorizer is None:
@@ -229,11 +245,12 @@ def find_units(model, text, features=None, *, layer=0, top=3) -> dict[str, list]
     features = character_features(text) if features is None else features
     record = trace(model, [text] if isinstance(text, str) else text)[layer]
     states = record["h"] if "h" in record else record["forward_h"]
-    if any(len(values) != len(states) for values in features.values()):
-        raise ValueError(
-            f"each feature needs one value per step read ({len(states)}); the model read "
-            f"{len(states)} tokens of the text"
-        )
+    for name, values in features.items():
+        if len(values) != len(states):
+            raise ValueError(
+                f"feature {name!r} has {len(values)} values; it needs one per step the model "
+                f"read ({len(states)})"
+            )
     centred = states - states.mean(axis=0)
     scale = np.linalg.norm(centred, axis=0)
     found = {}

@@ -77,7 +77,7 @@ def test_the_command_line_writes_a_report(tmp_path, capsys):
     out = tmp_path / "report"
     assert main(["inspect", preset, "--text", "good bad movie", "--out", str(out)]) == 0
     page = (out / "index.html").read_text()
-    for picture in ("gradient_flow.png", "tiny-h.png", "tiny-forget_gate.png"):
+    for picture in ("gradient_flow.png", "1-tiny-h.png", "1-tiny-forget_gate.png"):
         assert (out / picture).read_bytes()[:4] == b"\x89PNG" and picture in page
     assert main(["inspect", preset, "--text", "good", "--out", str(out)]) == 2  # not empty
     assert "not an empty folder" in capsys.readouterr().err
@@ -102,3 +102,20 @@ def test_a_unit_colours_its_text(tmp_path):
     assert (tmp_path / "unit.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(ValueError, match="one activation per character"):
         plots.unit_text("abc", [0.1])
+
+
+def test_a_tagger_and_a_generator_are_inspected_from_raw_text():
+    from seqapps.tasks import SequenceTagger, TextGenerator
+
+    tagger = SequenceTagger(["the", "cat"], sorted(set("thecat.")), ["A", "B"], units=3)
+    assert inspect.tokens(tagger, "The cat.") == ["The", "cat", "."]
+    assert inspect.trace(tagger, ["The cat."])[0]["forward_h"].shape == (3, 3)
+    norms = inspect.gradient_flow(tagger, ["The cat.", "cat"])
+    assert norms.shape == (3,) and np.all(norms > 0)
+    generator = TextGenerator(sorted(set("abc ")), units=4, embedding_dim=None, cell="gru")
+    short, long = (inspect.gradient_flow(generator, [text]) for text in ("ab", "abcabc"))
+    together = inspect.gradient_flow(generator, ["ab", "abcabc"])  # rows aligned, padding unread
+    np.testing.assert_allclose(together[:2], (short + long[:2]) / 2, rtol=1e-5)
+    np.testing.assert_allclose(together[2:], long[2:], rtol=1e-5)
+    with pytest.raises(ValueError, match="at least one token"):
+        inspect.gradient_flow(generator, ["ab", ""])

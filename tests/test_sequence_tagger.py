@@ -64,6 +64,8 @@ def test_tags_held_out_sentences_and_unseen_words_by_their_spelling(model):
     result = model.score(held_out, gold, known_words={t for row in corpus(300)[0] for t in row})
     assert result["accuracy"] > 0.95
     assert result["unseen_tokens"] > 50 and result["accuracy_unseen"] > 0.9
+    ids = [[TAGS.index(tag) for tag in row] for row in gold]  # tag ids score the same as names
+    assert model.score(held_out, ids)["accuracy"] == result["accuracy"]
 
 
 def test_padding_never_changes_an_answer_or_counts(model):

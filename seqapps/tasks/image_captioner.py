@@ -178,6 +178,7 @@ class ImageCaptioner(EncoderDecoderTask):
         images,
         captions=None,
         *,
+        validation_data=None,
         validation_fraction=0.1,
         batch_size=32,
         seed=0,
@@ -188,52 +189,61 @@ class ImageCaptioner(EncoderDecoderTask):
         `images` is a `tf.data.Dataset` of `(image, caption)` pairs, such as
         `seqapps.datasets.from_image_folder(folder, "captions.csv")` (several
         rows per image give it several captions), or anything `caption` takes
-        with one caption each in `captions`. The caption vocabulary is kept: a
-        word it lacks is written as the pieces it has, down to single
-        characters; a character it lacks is read as `<unk>` and cannot be
-        written. The last `validation_fraction` of the shuffled images (all
-        captions of an image on one side) is held out for early stopping.
+        with one caption each in `captions`. The caption vocabulary is kept,
+        not extended: with a word-level vocabulary a word it lacks is read as
+        `<unk>` and cannot be written; with subword pieces it is written as the
+        pieces it has. The last `validation_fraction` of the shuffled images
+        (all captions of an image on one side) is held out for early stopping
+        unless `validation_data` (images and captions, as for `images`) is given.
         """
+        pixels, captions = self._captioned(images, captions)
+        if validation_data is None:
+            if len(pixels) < 2:
+                raise ValueError(f"finetune needs at least 2 captioned images, got {len(pixels)}")
+            # All captions of one image go to the same side.
+            groups = {}
+            image_of = [
+                groups.setdefault(hashlib.sha1(p.tobytes()).digest(), len(groups)) for p in pixels
+            ]
+            if len(groups) < 2:
+                raise ValueError("finetune needs at least 2 different images")
+            order = np.random.default_rng(seed).permutation(len(groups))
+            count = min(len(groups) - 1, max(1, int(round(len(groups) * validation_fraction))))
+            held_out = set(order[-count:].tolist())
+            rows = [
+                [i for i, g in enumerate(image_of) if (g in held_out) == side] for side in (0, 1)
+            ]
+            validation_data = (pixels[rows[1]], [captions[i] for i in rows[1]])
+            pixels, captions = pixels[rows[0]], [captions[i] for i in rows[0]]
+        elif isinstance(validation_data, tuple):
+            validation_data = self._captioned(*validation_data)
+        else:
+            validation_data = self._captioned(validation_data)
+        return super().finetune(
+            self.make_dataset(pixels, captions, batch_size=batch_size, shuffle=True, seed=seed),
+            validation_data=self.make_dataset(*validation_data, batch_size=batch_size),
+            batch_size=batch_size,
+            seed=seed,
+            **options,
+        )
+
+    def _captioned(self, images, captions=None):
+        """`(uint8 images [n, height, width, 3], caption strings)`, checked."""
         if isinstance(images, tf.data.Dataset):
             if captions is not None:
                 raise ValueError("pass the captions inside the tf.data.Dataset, not as captions")
             rows = list(images.as_numpy_iterator())
             pixels, _ = images_to_array([image for image, _ in rows], self.image_size)
-            captions = [caption.decode("utf-8") for _, caption in rows]
-        else:
-            pixels, _ = images_to_array(images, self.image_size)
-            captions, _ = standardize_texts(list(captions or []), name="captions")
-        if len(pixels) != len(captions) or len(pixels) < 2:
+            return pixels, [caption.decode("utf-8") for _, caption in rows]
+        if captions is None:
             raise ValueError(
-                f"finetune needs at least 2 captioned images, got {len(pixels)} images and "
-                f"{len(captions)} captions"
+                "pass one caption per image as captions, or a tf.data.Dataset of pairs"
             )
-        groups = {}
-        image_of = [
-            groups.setdefault(hashlib.sha1(p.tobytes()).digest(), len(groups)) for p in pixels
-        ]
-        order = np.random.default_rng(seed).permutation(len(groups))
-        held_out = set(order[-max(1, int(round(len(groups) * validation_fraction))) :].tolist())
-        if len(held_out) == len(groups):
-            raise ValueError("finetune needs at least 2 different images")
-        sides = [[i for i, g in enumerate(image_of) if (g in held_out) == side] for side in (0, 1)]
-
-        def dataset(rows, shuffle):
-            return self.make_dataset(
-                pixels[rows],
-                [captions[i] for i in rows],
-                batch_size=batch_size,
-                shuffle=shuffle,
-                seed=seed,
-            )
-
-        return super().finetune(
-            dataset(sides[0], True),
-            validation_data=dataset(sides[1], False),
-            batch_size=batch_size,
-            seed=seed,
-            **options,
-        )
+        pixels, _ = images_to_array(images, self.image_size)
+        captions, single = standardize_texts(captions, name="captions")
+        if single or len(pixels) != len(captions):
+            raise ValueError(f"got {len(pixels)} images and {len(captions)} captions")
+        return pixels, captions
 
     # -- the step function -------------------------------------------------------
 

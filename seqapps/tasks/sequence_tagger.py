@@ -168,7 +168,7 @@ class SequenceTagger(Task):
                         tf.constant(np.concatenate(tags or [[]]), tf.int64), lengths
                     ),
                 )
-            ).map(lambda tokens, ids: (tokens, ids))
+            )
         elif tags is not None:
             raise ValueError("pass the tags inside the tf.data.Dataset, not as tags")
         if shuffle:
@@ -247,7 +247,9 @@ class SequenceTagger(Task):
 
         `x` holds token lists with their tag lists in `y` (names or ids), or is
         a `tf.data.Dataset` of `(tokens, tag_ids)` such as
-        `seqapps.datasets.from_conll(path, label_names=model.tags)[0]`. For a
+        `seqapps.datasets.from_conll(path, label_names=model.tags)[0]`: ids
+        must follow the order of `model.tags` (without `label_names`,
+        `from_conll` numbers the file's own tags in sorted order). For a
         new tag set (e.g. named entities), load the model with `tags=[...]`
         first: the pretrained word, spelling and recurrent layers are kept and
         the head starts afresh. `validation_data` is `(sentences, tags)` or
@@ -372,7 +374,8 @@ class SequenceTagger(Task):
         when its type and both ends are right).
         """
         sentences = self._token_lists(sentences, "sentences")
-        self._tag_ids(tags, [len(s) for s in sentences])  # checks every tag name
+        ids = self._tag_ids(tags, [len(s) for s in sentences])  # names or ids, checked
+        tags = [[self.tags[i] for i in row] for row in ids]
         predicted = [[tag for _, tag in row] for row in self.tag(sentences, batch_size=batch_size)]
         pairs = [
             (token, gold, guess)
@@ -427,7 +430,7 @@ class SequenceTagger(Task):
 
 def is_bio(tags) -> bool:
     """Whether a tag set follows the BIO (IOB2) scheme: `O` plus `B-X`/`I-X` tags."""
-    return "O" in tags and all(t == "O" or t[:2] in ("B-", "I-") for t in tags) and len(tags) > 1
+    return "O" in tags and all(t == "O" or t[:2] in ("B-", "I-") for t in tags)
 
 
 @keras.saving.register_keras_serializable(package="seqapps")

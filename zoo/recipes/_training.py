@@ -34,6 +34,8 @@ def train_selecting_on_validation(
     """
     from seqapps.tasks import Task
 
+    if not 1 <= epochs_per_round <= epochs:
+        raise ValueError(f"need 1 <= epochs_per_round ({epochs_per_round}) <= epochs ({epochs})")
     best, history, waited = None, [], 0
     started = time.time()
     checkpoint = Path(tempfile.mkdtemp()) / "best.keras"
