@@ -46,8 +46,13 @@ def images_to_array(images, size) -> tuple[np.ndarray, bool]:
     bytes, a PIL image, or a uint8 array `[H, W]`, `[H, W, 3]` or `[H, W, 4]`;
     or one uint8 array `[batch, H, W, 3]`. Every image goes through
     `decode_image` (arrays are encoded losslessly first), so all take the same
-    conversion. A bad item raises naming its index.
+    conversion. A bad item raises naming its index. A uint8 batch already
+    `[batch, height, width, 3]` at `size` is that conversion's fixed point and
+    is returned as it is.
     """
+    if isinstance(images, np.ndarray) and images.dtype == np.uint8:
+        if images.shape[1:] == (*size, 3):
+            return images, False
     if isinstance(images, np.ndarray) and images.ndim == 4:
         return np.stack([_one(image, size, index) for index, image in enumerate(images)]), False
     single = isinstance(images, (str, bytes, os.PathLike, np.ndarray)) or _is_pil(images)
