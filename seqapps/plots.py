@@ -58,6 +58,11 @@ def attention_heatmap(
     axes.xaxis.set_label_position("top")
     if title:
         figure.suptitle(title, y=0.02, va="bottom", fontsize=9)
+    return _finished(figure, path)
+
+
+def _finished(figure, path):
+    """Lays the figure out and saves it to `path` (PNG by its suffix) unless None; returns it."""
     figure.tight_layout()
     if path is not None:
         figure.savefig(path, dpi=120)
@@ -116,10 +121,7 @@ def attention_overlay(
         axis.axis("off")
     if title:
         figure.suptitle(title, y=0.02, va="bottom", fontsize=9)
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=120)
-    return figure
+    return _finished(figure, path)
 
 
 def gradient_flow_chart(
@@ -148,10 +150,7 @@ def gradient_flow_chart(
     axes.grid(True, which="major", alpha=0.3)
     if title:
         axes.set_title(title, fontsize=9)
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=120)
-    return figure
+    return _finished(figure, path)
 
 
 def state_heatmap(
@@ -187,10 +186,7 @@ def state_heatmap(
     figure.colorbar(image, ax=axes, fraction=0.03)
     if title:
         axes.set_title(title, fontsize=9)
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=120)
-    return figure
+    return _finished(figure, path)
 
 
 def unit_text(text: str, activations, path: str | Path | None = None, *, title: str | None = None):
@@ -240,7 +236,4 @@ def unit_text(text: str, activations, path: str | Path | None = None, *, title: 
     axes.axis("off")
     if title:
         axes.set_title(title, fontsize=9)
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=120)
-    return figure
+    return _finished(figure, path)
