@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from seqapps.layers import AttentionDecoder, StateBridge
 from seqapps.tasks.encoder_decoder import EncoderDecoderTask
 from seqapps.tasks.images import ImageScaler, decode_image, images_to_array
 from seqapps.tasks.inputs import standardize_texts
+from seqapps.tasks.task import held_out_split
 from seqapps.text import SubwordVectorizer
 
 #: How the decoder sees the image: through its first state only, or by attention at every step.
@@ -207,9 +207,8 @@ class ImageCaptioner(EncoderDecoderTask):
             ]
             if len(groups) < 2:
                 raise ValueError("finetune needs at least 2 different images")
-            order = np.random.default_rng(seed).permutation(len(groups))
-            count = min(len(groups) - 1, max(1, int(round(len(groups) * validation_fraction))))
-            held_out = set(order[-count:].tolist())
+            _, held_out = held_out_split(len(groups), validation_fraction, seed, "images")
+            held_out = set(held_out.tolist())
             rows = [
                 [i for i, g in enumerate(image_of) if (g in held_out) == side] for side in (0, 1)
             ]

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from seqapps.layers import CharacterEncoder, RecurrentStack
 from seqapps.tasks.inputs import check_positive_int, standardize_texts
-from seqapps.tasks.task import Task, string_signature
+from seqapps.tasks.task import Task, held_out_split, string_signature
 from seqapps.text import CharacterLookup, TokenLookup, split_words
 
 #: Tag id of padded steps in the targets: never counted by the loss or the accuracy.
@@ -266,12 +266,9 @@ class SequenceTagger(Task):
         x = self._token_lists(x, "x")
         y = self._tag_ids(y, [len(s) for s in x])
         if validation_data is None:
-            order = np.random.default_rng(seed).permutation(len(x))
-            held_out = max(1, int(round(len(x) * validation_fraction)))
-            if len(x) - held_out < 1:
-                raise ValueError(f"need at least 2 sentences to fine-tune, got {len(x)}")
-            validation_data = ([x[i] for i in order[-held_out:]], [y[i] for i in order[-held_out:]])
-            x, y = [x[i] for i in order[:-held_out]], [y[i] for i in order[:-held_out]]
+            order, held_out = held_out_split(len(x), validation_fraction, seed, "sentences")
+            validation_data = ([x[i] for i in held_out], [y[i] for i in held_out])
+            x, y = [x[i] for i in order], [y[i] for i in order]
         if isinstance(validation_data, tf.data.Dataset):  # unbatched (tokens, tag_ids) pairs
             validation_data = self.make_dataset(validation_data, batch_size=batch_size)
         else:

@@ -192,13 +192,11 @@ class Task(keras.Model):
                     f"fine-tune on examples of at least two labels",
                     stacklevel=2,
                 )
-            order = np.random.default_rng(seed).permutation(len(x))
             if validation_data is None:
-                held_out = max(1, int(round(len(x) * validation_fraction)))
-                if len(x) - held_out < 1:
-                    raise ValueError(f"need at least 2 examples to fine-tune, got {len(x)}")
-                validation_data = (x[order[-held_out:]], y[order[-held_out:]])
-                order = order[:-held_out]
+                order, held_out = held_out_split(len(x), validation_fraction, seed)
+                validation_data = (x[held_out], y[held_out])
+            else:
+                order = np.random.default_rng(seed).permutation(len(x))
             train = tf.data.Dataset.from_tensor_slices((x[order], y[order]))
             train = train.shuffle(len(order), seed=seed).batch(batch_size)
             vx, vy = validation_data
@@ -332,6 +330,23 @@ class Task(keras.Model):
 
     def _write_export_assets(self, assets_dir):
         """Hook for tasks that ship readable files (e.g. label names) with an export."""
+
+
+def held_out_split(count, fraction, seed, what="examples"):
+    """`(train rows, held-out rows)` of `range(count)`, shuffled with `seed`.
+
+    The last `fraction` of the shuffled rows (at least one) is held out for
+    validation; at least one row must be left to train on.
+    """
+    order = np.random.default_rng(seed).permutation(count)
+    held = max(1, int(round(count * fraction)))
+    if count < 2:
+        raise ValueError(f"need at least 2 {what} to fine-tune, got {count}")
+    if count - held < 1:
+        raise ValueError(
+            f"validation_fraction={fraction} of {count} {what} leaves none to train on"
+        )
+    return order[:-held], order[-held:]
 
 
 def _load_keras_file(path):

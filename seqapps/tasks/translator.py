@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from seqapps.layers import AttentionDecoder, RecurrentStack, StateBridge
 from seqapps.tasks.encoder_decoder import EncoderDecoderTask
 from seqapps.tasks.inputs import standardize_texts
+from seqapps.tasks.task import held_out_split
 from seqapps.text import SubwordVectorizer
 
 
@@ -224,9 +224,7 @@ class Translator(EncoderDecoderTask):
                 f"finetune needs at least 2 (source, target) pairs, got {len(sources)} sources "
                 f"and {len(targets)} targets"
             )
-        order = np.random.default_rng(seed).permutation(len(sources))
-        held_out = max(1, int(round(len(sources) * validation_fraction)))
-        train, validation = order[:-held_out], order[-held_out:]
+        train, validation = held_out_split(len(sources), validation_fraction, seed, "pairs")
 
         def dataset(rows, shuffle):
             return self.make_dataset(
