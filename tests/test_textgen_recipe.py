@@ -104,3 +104,17 @@ def test_a_stateful_run_trains_and_resets_the_state_every_pass(trained, tmp_path
     assert len(result["history"]) == 2
     assert np.isfinite(result["best"])
     assert len(resets) == 3  # 6 batches, 2 per pass
+
+
+def test_the_ids_stage_does_not_import_the_tensorflow_recipe():
+    """`textgen_ids` runs where only Keras is installed: it must not pull in `textgen`."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, seqapps.zoo.recipes.textgen_ids; "
+        "print('seqapps.zoo.recipes.textgen' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

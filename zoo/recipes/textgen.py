@@ -45,6 +45,7 @@ from seqapps.zoo.recipes._cards import (
     save_card,
     weights_entry,
 )
+from seqapps.zoo.recipes._windows import add_network_arguments
 
 DATASET = "shakespeare"
 
@@ -82,7 +83,7 @@ def training_batches(model, texts: list[str], args: argparse.Namespace):
     import numpy as np
     import tensorflow as tf
 
-    from seqapps.zoo.recipes.textgen_ids import shuffled_batches
+    from seqapps.zoo.recipes._windows import shuffled_batches
 
     stream = model.token_stream(texts)
     if args.train_chars:
@@ -390,16 +391,6 @@ def write_card(
         "notes": notes,
     }
     print(f"wrote {weights} and {save_card(card)}")
-
-
-def add_network_arguments(p: argparse.ArgumentParser) -> None:
-    """The network's flags and the window length, shared with `textgen_ids`."""
-    p.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm")
-    p.add_argument("--units", type=int, default=512)
-    p.add_argument("--num-layers", type=int, default=1)
-    p.add_argument("--embedding-dim", type=int, default=64)
-    p.add_argument("--dropout", type=float, default=0.0)
-    p.add_argument("--window", type=int, default=100, help="characters per training window")
 
 
 def parser() -> argparse.ArgumentParser:

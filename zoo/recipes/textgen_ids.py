@@ -39,7 +39,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from seqapps.zoo.recipes.textgen import add_network_arguments
+from seqapps.zoo.recipes._windows import add_network_arguments, shuffled_batches
 
 
 def layers(vocabulary_size: int, args: argparse.Namespace, stateful: bool = False):
@@ -105,17 +105,6 @@ def validation_bpc(reader, ids: np.ndarray, segments: int, units: int, chunk: in
         nats -= np.take_along_axis(log_probs, targets[..., None], -1).sum()
         count += targets.size
     return nats / count / math.log(2)
-
-
-def shuffled_batches(stream: np.ndarray, args: argparse.Namespace, rng: np.random.Generator):
-    """Endless `(inputs, targets)` batches of shuffled windows, a new random offset every pass."""
-    index = np.arange(args.window)[None, :]
-    while True:
-        starts = np.arange(int(rng.integers(args.window)), len(stream) - args.window, args.window)
-        rng.shuffle(starts)
-        for first in range(0, len(starts) - args.batch_size + 1, args.batch_size):
-            rows = starts[first : first + args.batch_size, None] + index
-            yield stream[rows], stream[rows + 1]
 
 
 def batches_per_pass(stream: np.ndarray, args: argparse.Namespace) -> int:
