@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import tensorflow as tf
 
 DEFAULT_BUFFER_SIZE = 10_000
@@ -59,6 +60,11 @@ def bucket_by_length(
     0 for numbers and ``""`` for strings unless ``padding_values`` says otherwise, and always
     after the real values, which keeps recurrent layers cuDNN-eligible.
 
+    When ``dataset``'s size is known, the batches' number is counted with one pass of
+    ``length_fn`` over it and set as the result's cardinality, so Keras knows an epoch's
+    length from the first epoch on (a progress bar with a total, no "Your input ran out of
+    data" warning at the first epoch's end).
+
     Args:
         length_fn: maps an element (its components as arguments, like ``Dataset.map``) to
             its int32/int64 length, e.g. ``lambda tokens, tags: tf.shape(tokens)[0]``.
@@ -85,13 +91,24 @@ def bucket_by_length(
         )
     if any(size < 1 for size in batch_sizes):
         raise ValueError(f"batch sizes must be at least 1, got {batch_sizes}")
-    return dataset.bucket_by_sequence_length(
+    batches = dataset.bucket_by_sequence_length(
         element_length_func=length_fn,
         bucket_boundaries=boundaries,
         bucket_batch_sizes=batch_sizes,
         padding_values=padding_values,
         drop_remainder=drop_remainder,
     )
+    if dataset.cardinality() < 0:  # unknown or infinite: nothing to count
+        return batches
+    per_bucket = np.zeros(len(batch_sizes), np.int64)
+    for lengths in dataset.map(length_fn).batch(8192).as_numpy_iterator():
+        # Bucket i holds lengths in [boundaries[i-1], boundaries[i]), as tf.data's.
+        per_bucket += np.bincount(
+            np.searchsorted(boundaries, lengths, side="right"), minlength=len(batch_sizes)
+        )
+    sizes = np.array(batch_sizes)
+    count = per_bucket // sizes if drop_remainder else -(-per_bucket // sizes)
+    return batches.apply(tf.data.experimental.assert_cardinality(int(count.sum())))
 
 
 def prepare(

@@ -125,3 +125,40 @@ def test_deterministic_batches_are_the_same_in_a_new_process():
 def test_prepare_rejects_bad_batch_size():
     with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
         datasets.prepare(tf.data.Dataset.range(3), 0)
+
+
+@pytest.mark.parametrize("drop_remainder", [False, True])
+def test_bucket_by_length_knows_how_many_batches_it_makes(drop_remainder):
+    # lengths < 3: 1, 2, 1 (2 batches of 2); 3..4: 3 (1 of 3); >= 5: 5, 6, 7 (3 of 1)
+    dataset = sequences([1, 5, 2, 6, 1, 7, 3]).shuffle(7, seed=1)
+    batches = datasets.bucket_by_length(
+        dataset,
+        lambda x: tf.shape(x)[0],
+        [3, 5],
+        batch_sizes=[2, 3, 1],
+        drop_remainder=drop_remainder,
+    )
+    assert int(batches.cardinality()) == len(list(batches)) == (4 if drop_remainder else 6)
+    unknown = dataset.filter(lambda x: True)  # size unknown: left unknown, not guessed
+    assert (
+        datasets.bucket_by_length(
+            unknown, lambda x: tf.shape(x)[0], [3], batch_size=2
+        ).cardinality()
+        == tf.data.UNKNOWN_CARDINALITY
+    )
+
+
+def test_fitting_on_bucketed_batches_does_not_warn_that_the_input_ran_out():
+    import warnings
+
+    import keras
+
+    tokens = sequences([1, 5, 2, 6, 1, 7, 3, 4])
+    pairs = tokens.map(lambda x: (tf.cast(x, tf.float32)[:, None], tf.reduce_sum(x) % 2))
+    batches = datasets.bucket_by_length(pairs, lambda x, y: tf.shape(x)[0], [3], batch_size=2)
+    model = keras.Sequential([keras.layers.SimpleRNN(2), keras.layers.Dense(2)])
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(batches, epochs=2, verbose=0)
+    assert not [w for w in caught if "ran out of data" in str(w.message)]
