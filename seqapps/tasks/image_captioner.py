@@ -270,6 +270,7 @@ class ImageCaptioner(EncoderDecoderTask):
         *,
         beam_size=1,
         max_length=None,
+        length_penalty=0.0,
         temperature=0.0,
         top_k=None,
         top_p=None,
@@ -289,6 +290,11 @@ class ImageCaptioner(EncoderDecoderTask):
             beam_size: 1 is greedy (or sampling with `temperature > 0`).
             max_length: the most pieces written per caption, the end not
                 counted (default and upper bound: `max_output_length`, 64).
+            length_penalty: GNMT length normalisation of beam scores. The
+                default 0 (none) suits captions of a few words: on the emoji
+                validation split it beat 0.6 and 1.0 for beam 3 and 5.
+            temperature, top_k, top_p, seed: sampling, as in `TextGenerator`
+                (beam search is deterministic and refuses them).
             return_attention: with `conditioning="attention"`, also return per
                 caption `{"pieces": [...], "weights": [pieces, height, width]}`.
         """
@@ -301,7 +307,7 @@ class ImageCaptioner(EncoderDecoderTask):
             tf.TensorSpec([None, *self.image_size, 3], tf.uint8),
             beam_size=beam_size,
             max_length=max_length,
-            length_penalty=0.6,
+            length_penalty=length_penalty,
             temperature=temperature,
             top_k=top_k,
             top_p=top_p,

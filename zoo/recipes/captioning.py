@@ -55,7 +55,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-every", type=int, default=5, help="epochs between validation runs")
     p.add_argument("--patience", type=int, default=4, help="validation runs without a gain")
     p.add_argument("--minutes", type=float, default=30, help="training time budget")
-    p.add_argument("--beam-size", type=int, default=3)
+    p.add_argument("--beam-size", type=int, default=3, help="beam search measured on test")
+    p.add_argument(
+        "--select-beam-size",
+        type=int,
+        default=1,
+        help="beam size of the captions that select the epoch on validation (1: greedy)",
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--dry-run", action="store_true", help="measure, write no entry")
     return p
@@ -197,7 +203,7 @@ def main(argv=None) -> dict:
     model, best_epoch, history = train_selecting_on_validation(
         model,
         data,
-        lambda model: model.score(validation[0], validation[2]),
+        lambda model: model.score(validation[0], validation[2], beam_size=args.select_beam_size),
         "bleu4",
         epochs=args.epochs,
         minutes=args.minutes,
