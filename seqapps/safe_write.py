@@ -164,3 +164,42 @@ def _locked(folder: Path) -> Iterator[None]:
         yield
     finally:
         os.close(descriptor)
+
+
+#: What `keras.callbacks.BackupAndRestore` writes into its folder.
+KERAS_BACKUP_FILES = frozenset(
+    {"latest.weights.h5", "training_metadata.json"}
+    | {f"{name}.bkp" for name in ("latest.weights.h5", "training_metadata.json")}
+)
+
+
+def backup_and_restore(folder, *, also=()):
+    """`keras.callbacks.BackupAndRestore` on `folder`, which must be new, empty or a backup.
+
+    Keras removes its backup folder, contents and all, when training ends, so a
+    folder holding anything but a training backup (the files Keras writes and
+    the names in `also`) is refused before training starts, as are the working
+    directory and its parents.
+    """
+    import keras
+
+    path = Path(os.fspath(folder))
+    resolved = path.resolve()
+    if resolved == Path.cwd().resolve() or resolved in Path.cwd().resolve().parents:
+        raise FileExistsError(
+            f"backup_dir {str(path) or '.'!r} is the working directory or one of its parents; "
+            f"it is removed when training ends. Name a new folder, e.g. backups/run1"
+        )
+    if path.exists() and not path.is_dir():
+        raise FileExistsError(f"backup_dir {str(path)!r} exists and is not a folder")
+    if path.is_dir():
+        others = sorted(
+            p.name for p in path.iterdir() if p.name not in KERAS_BACKUP_FILES | set(also)
+        )
+        if others:
+            raise FileExistsError(
+                f"backup_dir {str(path)!r} holds {', '.join(others[:3])}"
+                f"{' and more' if len(others) > 3 else ''}, which is not a training backup; it "
+                f"is removed when training ends. Name a new or empty folder"
+            )
+    return keras.callbacks.BackupAndRestore(str(path))

@@ -226,3 +226,21 @@ def test_the_staging_never_lands_in_the_users_folder(tmp_path):
     write_export(tmp_path / "a" / "b" / "export")
     assert listing(tmp_path / "a" / "b") == ["export"]
     assert not [p for p in os.listdir(tmp_path / "a") if p.startswith(".")]
+
+
+def test_a_backup_folder_holding_user_files_is_refused_before_training(tmp_path, monkeypatch):
+    """Keras removes its backup folder when training ends: only a new, empty or backup folder."""
+    model = TextClassifier(["good", "bad"], ["negative", "positive"], units=2, embedding_dim=2)
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="holds notes.txt, which is not a training backup"):
+        model.finetune(["good", "bad"] * 4, [1, 0] * 4, epochs=1, backup_dir=folder)
+    assert (folder / "notes.txt").read_text() == "keep me"
+    monkeypatch.chdir(folder)
+    with pytest.raises(FileExistsError, match="working directory or one of its parents"):
+        model.finetune(["good", "bad"] * 4, [1, 0] * 4, epochs=1, backup_dir=".")
+    assert (folder / "notes.txt").read_text() == "keep me"
+    backup = tmp_path / "backup"  # a new folder is used and removed at the end
+    model.finetune(["good", "bad"] * 4, [1, 0] * 4, epochs=1, backup_dir=backup, verbose=0)
+    assert not backup.exists()

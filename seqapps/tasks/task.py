@@ -158,8 +158,9 @@ class Task(keras.Model):
             backup_dir: a folder where the training state is saved after every
                 epoch (`keras.callbacks.BackupAndRestore`): a run that is killed
                 resumes there when started again with the same arguments, and
-                ends with the same number of epochs; the folder is emptied when
-                training completes.
+                ends with the same number of epochs; the folder is removed when
+                training completes, so it must be new, empty or an earlier backup
+                (anything else is refused before training).
             callbacks: further Keras callbacks for `fit`.
             **compile_options: further arguments to `compile`, e.g.
                 `adversarial_epsilon=0.2` for a `TextClassifier`.
@@ -209,7 +210,7 @@ class Task(keras.Model):
         )
         callbacks = [stop, *callbacks]
         if backup_dir is not None:
-            callbacks.insert(0, keras.callbacks.BackupAndRestore(str(backup_dir)))
+            callbacks.insert(0, safe_write.backup_and_restore(backup_dir))
         return super().fit(
             train,
             validation_data=validation_data,
