@@ -47,6 +47,7 @@ def recipe_command(
 ) -> str:
     """The command that retrains the entry: the module and every non-default option."""
     required = list(required)
+    skipped = {*skipped, "backup_dir"}  # where a run is kept changes nothing it makes
     head = [
         part for key in required for part in (f"--{key.replace('_', '-')}", str(getattr(args, key)))
     ]

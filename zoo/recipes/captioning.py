@@ -20,7 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from seqapps.zoo.recipes._cards import CELL_NAMES, recipe_command, save_card, weights_entry
-from seqapps.zoo.recipes._training import ship, train_selecting_on_validation
+from seqapps.zoo.recipes._training import (
+    add_backup_argument,
+    ship,
+    train_selecting_on_validation,
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -63,6 +67,7 @@ def parser() -> argparse.ArgumentParser:
         help="beam size of the captions that select the epoch on validation (1: greedy)",
     )
     p.add_argument("--seed", type=int, default=1)
+    add_backup_argument(p)
     p.add_argument("--dry-run", action="store_true", help="measure, write no entry")
     return p
 
@@ -209,6 +214,7 @@ def main(argv=None) -> dict:
         minutes=args.minutes,
         epochs_per_round=args.eval_every,
         patience=args.patience,
+        backup_dir=args.backup_dir,
     )
     model, weights = ship(model, args.name, args.dry_run)
     metrics = {

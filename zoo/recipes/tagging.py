@@ -17,7 +17,11 @@ import json
 from pathlib import Path
 
 from seqapps.zoo.recipes._cards import CELL_NAMES, recipe_command, save_card, weights_entry
-from seqapps.zoo.recipes._training import ship, train_selecting_on_validation
+from seqapps.zoo.recipes._training import (
+    add_backup_argument,
+    ship,
+    train_selecting_on_validation,
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -36,6 +40,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=20, help="at most this many epochs")
     p.add_argument("--minutes", type=float, default=40, help="training time budget")
     p.add_argument("--seed", type=int, default=1)
+    add_backup_argument(p)
     p.add_argument("--dry-run", action="store_true", help="measure, write no entry")
     return p
 
@@ -98,6 +103,7 @@ def main(argv=None) -> dict:
         epochs=args.epochs,
         minutes=args.minutes,
         halve_on_plateau=True,
+        backup_dir=args.backup_dir,
     )
     model, weights = ship(model, args.name, args.dry_run)
     metrics = {

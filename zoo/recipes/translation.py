@@ -15,7 +15,11 @@ import json
 from pathlib import Path
 
 from seqapps.zoo.recipes._cards import CELL_NAMES, recipe_command, save_card, weights_entry
-from seqapps.zoo.recipes._training import ship, train_selecting_on_validation
+from seqapps.zoo.recipes._training import (
+    add_backup_argument,
+    ship,
+    train_selecting_on_validation,
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -34,6 +38,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--minutes", type=float, default=90, help="training time budget")
     p.add_argument("--beam-size", type=int, default=5)
     p.add_argument("--seed", type=int, default=1)
+    add_backup_argument(p)
     p.add_argument("--dry-run", action="store_true", help="measure, write no entry")
     return p
 
@@ -83,6 +88,7 @@ def main(argv=None) -> dict:
         epochs=args.epochs,
         minutes=args.minutes,
         halve_on_plateau=True,
+        backup_dir=args.backup_dir,
     )
     model, weights = ship(model, args.name, args.dry_run)
     metrics = {

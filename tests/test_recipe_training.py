@@ -1,0 +1,52 @@
+"""The recipes' shared training loop: selection on validation, and a killed run that resumes."""
+
+import json
+import subprocess
+import sys
+
+KILLED_RECIPE = """
+import json, os, sys
+import keras, numpy as np, tensorflow as tf
+from seqapps.tasks import TextClassifier
+from seqapps.zoo.recipes._training import train_selecting_on_validation
+
+backup, kill_at = sys.argv[1], int(sys.argv[2])
+texts = ["a good movie", "good !", "bad", "a bad movie", "not bad", "not good"] * 8
+labels = [1, 1, 0, 0, 1, 0] * 8
+keras.utils.set_random_seed(0)
+model = TextClassifier(["good", "bad", "movie", "not", "a", "!"], ["negative", "positive"],
+                       cell="gru", units=4, embedding_dim=4)
+model.compile(optimizer=keras.optimizers.Adam(1e-2))
+data = tf.data.Dataset.from_tensor_slices((texts, labels)).batch(8)
+rounds = []
+
+def validate(model):
+    rounds.append(1)
+    if len(rounds) == kill_at:
+        os._exit(3)  # as a killed process: no cleanup, no exception handling
+    answers = [model.classify(t)["label"] for t in ("a good movie", "not good")]
+    return {"correct": (answers[0] == "positive") + (answers[1] == "negative")}
+
+best, epoch, history = train_selecting_on_validation(
+    model, data, validate, "correct", epochs=6, minutes=60, epochs_per_round=2,
+    backup_dir=backup,
+)
+print(json.dumps({"rounds": [h["epoch"] for h in history], "scored_here": len(rounds),
+                  "answer": best.classify("a good movie")["label"]}))
+"""
+
+
+def test_a_killed_recipe_run_resumes_from_its_backup_folder(tmp_path):
+    backup = tmp_path / "backup"
+    run = [sys.executable, "-c", KILLED_RECIPE, str(backup)]
+    killed = subprocess.run([*run, "2"], capture_output=True, text=True, timeout=300)
+    assert killed.returncode == 3, killed.stderr[-2000:]
+    assert json.loads((backup / "selection" / "state.json").read_text())["history"][0]["epoch"] == 2
+    resumed = subprocess.run([*run, "0"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    result = json.loads(resumed.stdout.strip().splitlines()[-1])
+    # Killed while scoring epoch 4: epoch 4 runs again; three rounds in all, as unbroken.
+    assert result["rounds"] == [2, 4, 6]
+    assert result["scored_here"] == 2  # epochs 1-3 were not trained again
+    assert result["answer"] == "positive"
+    assert not backup.exists()  # removed when training ends
