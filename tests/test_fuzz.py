@@ -151,3 +151,67 @@ def test_generate_continues_any_prompt_as_the_export_does(generator, prompt, see
         seed=tf.constant(seed, tf.int64),
     )["text"].numpy()
     assert exported.decode("utf-8") == text
+
+
+@pytest.fixture(scope="module")
+def captioner(tmp_path_factory):
+    from seqapps.tasks import ImageCaptioner
+
+    model = ImageCaptioner(
+        train_subword_model(["red circle", "blue square", "green face"] * 20, 30),
+        image_size=(16, 16),
+        units=8,
+        embedding_dim=4,
+    )
+    path = model.export(tmp_path_factory.mktemp("fuzz") / "captioner")
+    return model, tf.saved_model.load(str(path)).signatures["caption"]
+
+
+def png(array):
+    return tf.io.encode_png(array).numpy()
+
+
+# An image of any size from 1x1, gray, RGB or RGBA, with arbitrary pixels.
+IMAGE = st.builds(
+    lambda shape, seed: np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8),
+    st.tuples(st.integers(1, 300), st.integers(1, 300), st.sampled_from([1, 3, 4])),
+    st.integers(0, 2**32 - 1),
+)
+
+
+@FEW
+@given(st.lists(IMAGE, min_size=1, max_size=3))
+def test_caption_takes_any_image_size_and_mode_in_order_as_the_export_does(captioner, images):
+    model, served = captioner
+    answers = model.caption(images, max_length=6)
+    assert len(answers) == len(images) and all(isinstance(a, str) for a in answers)
+    assert [model.caption(image, max_length=6) for image in images] == answers
+    exported = served(images=tf.constant([png(image) for image in images]))["captions"]
+    full = model.caption(images)  # the export writes up to the model's own limit
+    assert [c.decode("utf-8") for c in exported.numpy()] == full
+
+
+# Bytes that are no image, and PNG files cut short or with bytes changed.
+GOOD_PNG = png(np.full((8, 8, 3), 200, np.uint8))
+DAMAGED = st.one_of(
+    st.binary(max_size=200),
+    st.integers(0, len(GOOD_PNG) - 1).map(lambda n: GOOD_PNG[:n]),
+    st.tuples(st.integers(0, len(GOOD_PNG) - 1), st.integers(0, 255)).map(
+        lambda change: GOOD_PNG[: change[0]] + bytes([change[1]]) + GOOD_PNG[change[0] + 1 :]
+    ),
+)
+
+
+@FEW
+@given(DAMAGED)
+def test_damaged_image_bytes_are_refused_by_index_or_read_as_the_export_reads_them(captioner, data):
+    model, served = captioner
+    try:
+        answer = model.caption([GOOD_PNG, data])
+    except ValueError as error:
+        assert str(error).startswith("images[1] cannot be decoded as an image")
+        with pytest.raises(tf.errors.InvalidArgumentError):
+            served(images=tf.constant([GOOD_PNG, data]))
+        return
+    exported = served(images=tf.constant([GOOD_PNG, data]))["captions"].numpy()
+    assert [c.decode("utf-8") for c in exported] == answer
