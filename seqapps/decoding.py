@@ -123,6 +123,12 @@ def top_p_filter(logits, top_p):
 def sample(logits, seed, temperature=1.0, top_k=0, top_p=1.0):
     """One token id per row (int32 `[batch]`), drawn from `softmax(logits / temperature)`.
 
+    Every row draws with the same random numbers (the Gumbel-max trick: the
+    most likely token after adding one Gumbel noise vector per `seed`), so a
+    row's token depends on its own logits and the seed only, not on the other
+    rows or its place in the batch: a text sampled in a batch gets what it gets
+    alone. Rows with equal logits draw the same token.
+
     Args:
         logits: float `[batch, vocabulary]`.
         seed: int64 `[2]` stateless seed, e.g. `step_seed(seed, step)`.
@@ -137,7 +143,11 @@ def sample(logits, seed, temperature=1.0, top_k=0, top_p=1.0):
     # Excluded tokens stay excluded at any temperature (logits / inf would make them 0).
     scaled = tf.where(logits <= EXCLUDED / 2, tf.cast(EXCLUDED, tf.float32), scaled)
     scaled = top_p_filter(top_k_filter(scaled, top_k), top_p)
-    drawn = tf.random.stateless_categorical(scaled, 1, seed=seed, dtype=tf.int32)[:, 0]
+    uniform = tf.random.stateless_uniform(
+        tf.shape(scaled)[-1:], seed=seed, minval=1e-20, maxval=1.0, dtype=tf.float32
+    )
+    gumbel = -tf.math.log(-tf.math.log(uniform))  # within -3.9 .. 17: excluded stay excluded
+    drawn = tf.argmax(scaled + gumbel, axis=-1, output_type=tf.int32)
     return tf.where(temperature > 0, drawn, greedy(logits))
 
 

@@ -152,6 +152,9 @@ def test_max_length_bounds_the_pieces_written(model):
 def test_sampling_is_seeded(model):
     first = model.translate(SOURCES[:4], temperature=1.5, seed=7)
     assert model.translate(SOURCES[:4], temperature=1.5, seed=7) == first
+    # A text sampled in a batch gets what it gets alone, wherever it sits.
+    assert [model.translate(s, temperature=1.5, seed=7) for s in SOURCES[:4]] == first
+    assert model.translate(SOURCES[3::-1], temperature=1.5, seed=7) == first[::-1]
 
 
 def test_return_attention_gives_pieces_and_weights(model):

@@ -294,7 +294,10 @@ class ImageCaptioner(EncoderDecoderTask):
                 default 0 (none) suits captions of a few words: on the emoji
                 validation split it beat 0.6 and 1.0 for beam 3 and 5.
             temperature, top_k, top_p, seed: sampling, as in `TextGenerator`
-                (beam search is deterministic and refuses them).
+                (beam search is deterministic and refuses them). Every row of a
+                batch draws with the seed's random numbers, so an input gets the
+                same answer alone or anywhere in a batch (equal inputs get equal
+                answers; use other seeds for other samples).
             return_attention: with `conditioning="attention"`, also return per
                 caption `{"pieces": [...], "weights": [pieces, height, width]}`.
         """

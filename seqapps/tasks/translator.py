@@ -302,7 +302,10 @@ class Translator(EncoderDecoderTask):
                 (default: twice the text's own source pieces plus 10; at most 512).
             length_penalty: GNMT length normalisation of beam scores (0: none).
             temperature, top_k, top_p, seed: sampling, as in `TextGenerator`
-                (beam search is deterministic and refuses them).
+                (beam search is deterministic and refuses them). Every row of a
+                batch draws with the seed's random numbers, so an input gets the
+                same answer alone or anywhere in a batch (equal inputs get equal
+                answers; use other seeds for other samples).
             return_attention: also return, per text, the attention weights
                 `[target_pieces, source_pieces]` with the pieces on both sides,
                 as `(translation, {"source": [...], "target": [...], "weights": array})`.
