@@ -99,9 +99,13 @@ def top_k_filter(logits, top_k):
     logits = tf.convert_to_tensor(logits, tf.float32)
     vocabulary_size = tf.shape(logits)[-1]
     top_k = tf.cast(top_k, tf.int32)
-    k = tf.where((top_k <= 0) | (top_k > vocabulary_size), vocabulary_size, top_k)
-    kth = tf.math.top_k(logits, k=k).values[:, -1:]
-    return tf.where(logits < kth, tf.cast(EXCLUDED, logits.dtype), logits)
+
+    def keep_top_k():
+        kth = tf.math.top_k(logits, k=top_k).values[:, -1:]
+        return tf.where(logits < kth, tf.cast(EXCLUDED, logits.dtype), logits)
+
+    # Skipped unless it filters: a top-k of the whole vocabulary is a full sort per row.
+    return tf.cond((top_k > 0) & (top_k < vocabulary_size), keep_top_k, lambda: logits)
 
 
 def top_p_filter(logits, top_p):
@@ -111,13 +115,16 @@ def top_p_filter(logits, top_p):
     """
     logits = tf.convert_to_tensor(logits, tf.float32)
     top_p = tf.cast(top_p, tf.float32)
-    ordered = tf.sort(logits, axis=-1, direction="DESCENDING")
-    # Mass of the tokens ranked above each one: a token is kept while that is below top_p.
-    mass_before = tf.cumsum(tf.nn.softmax(ordered, axis=-1), axis=-1, exclusive=True)
-    kept = tf.where(mass_before < top_p, ordered, tf.fill(tf.shape(ordered), float("inf")))
-    threshold = tf.reduce_min(kept, axis=-1, keepdims=True)
-    filtered = tf.where(logits < threshold, tf.cast(EXCLUDED, logits.dtype), logits)
-    return tf.where(top_p >= 1.0, logits, filtered)
+
+    def nucleus():
+        ordered = tf.sort(logits, axis=-1, direction="DESCENDING")
+        # Mass of the tokens ranked above each one: a token is kept while that is below top_p.
+        mass_before = tf.cumsum(tf.nn.softmax(ordered, axis=-1), axis=-1, exclusive=True)
+        kept = tf.where(mass_before < top_p, ordered, tf.fill(tf.shape(ordered), float("inf")))
+        threshold = tf.reduce_min(kept, axis=-1, keepdims=True)
+        return tf.where(logits < threshold, tf.cast(EXCLUDED, logits.dtype), logits)
+
+    return tf.cond(top_p < 1.0, nucleus, lambda: logits)
 
 
 def sample(logits, seed, temperature=1.0, top_k=0, top_p=1.0):
@@ -139,16 +146,19 @@ def sample(logits, seed, temperature=1.0, top_k=0, top_p=1.0):
     """
     logits = tf.convert_to_tensor(logits, tf.float32)
     temperature = tf.cast(temperature, tf.float32)
-    scaled = logits / tf.maximum(temperature, 1e-6)
-    # Excluded tokens stay excluded at any temperature (logits / inf would make them 0).
-    scaled = tf.where(logits <= EXCLUDED / 2, tf.cast(EXCLUDED, tf.float32), scaled)
-    scaled = top_p_filter(top_k_filter(scaled, top_k), top_p)
-    uniform = tf.random.stateless_uniform(
-        tf.shape(scaled)[-1:], seed=seed, minval=1e-20, maxval=1.0, dtype=tf.float32
-    )
-    gumbel = -tf.math.log(-tf.math.log(uniform))  # within -3.9 .. 17: excluded stay excluded
-    drawn = tf.argmax(scaled + gumbel, axis=-1, output_type=tf.int32)
-    return tf.where(temperature > 0, drawn, greedy(logits))
+
+    def draw():
+        scaled = logits / tf.maximum(temperature, 1e-6)
+        # Excluded tokens stay excluded at any temperature (logits / inf would make them 0).
+        scaled = tf.where(logits <= EXCLUDED / 2, tf.cast(EXCLUDED, tf.float32), scaled)
+        scaled = top_p_filter(top_k_filter(scaled, top_k), top_p)
+        uniform = tf.random.stateless_uniform(
+            tf.shape(scaled)[-1:], seed=seed, minval=1e-20, maxval=1.0, dtype=tf.float32
+        )
+        gumbel = -tf.math.log(-tf.math.log(uniform))  # within -3.9 .. 17: excluded stay excluded
+        return tf.argmax(scaled + gumbel, axis=-1, output_type=tf.int32)
+
+    return tf.cond(temperature > 0, draw, lambda: greedy(logits))
 
 
 # -- the decode loop -------------------------------------------------------------
