@@ -58,6 +58,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=60, help="at most this many epochs")
     p.add_argument("--eval-every", type=int, default=5, help="epochs between validation runs")
     p.add_argument("--patience", type=int, default=4, help="validation runs without a gain")
+    p.add_argument(
+        "--halve-on-plateau",
+        action="store_true",
+        help="halve the learning rate after each validation run without a gain",
+    )
     p.add_argument("--minutes", type=float, default=30, help="training time budget")
     p.add_argument("--beam-size", type=int, default=3, help="beam search measured on test")
     p.add_argument(
@@ -214,6 +219,7 @@ def main(argv=None) -> dict:
         minutes=args.minutes,
         epochs_per_round=args.eval_every,
         patience=args.patience,
+        halve_on_plateau=args.halve_on_plateau,
         backup_dir=args.backup_dir,
     )
     model, weights = ship(model, args.name, args.dry_run)
