@@ -1,6 +1,6 @@
 """Captioning speed: images per second for `caption` and for the exported signature.
 
-    python bench/captioning.py [--model caption-emoji-gru] [--images 256]
+    python bench/captioning.py [--model caption-emoji-gru] [--images 206] [--picture docs/x.png]
 
 Printed: images per second captioned at batch 1 and batch 64, greedy and beam
 search (k=3), and through the exported SavedModel's `caption` signature (PNG
@@ -30,6 +30,12 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="caption-emoji-gru", help="zoo entry or .keras preset")
     p.add_argument("--images", type=int, default=206, help="test images to caption")
+    p.add_argument(
+        "--picture",
+        metavar="PNG",
+        help="also draw the attention of the caption of test image --picture-index here",
+    )
+    p.add_argument("--picture-index", type=int, default=0)
     args = p.parse_args(argv)
 
     import tensorflow as tf
@@ -66,6 +72,15 @@ def main(argv=None):
             len(encoded),
         )
     print(f"{'export, greedy (PNG bytes)':28} {one:9.1f} {many:9.1f}")
+
+    if args.picture:
+        image = images[args.picture_index]
+        caption, attention = model.caption(image, return_attention=True)
+        reference = split("test")[1][args.picture_index]
+        seqapps.plots.attention_overlay(
+            image, attention, args.picture, title=f"{caption!r} (reference: {reference!r})"
+        )
+        print(f"wrote {args.picture}: {caption!r}, reference {reference!r}")
 
 
 if __name__ == "__main__":
