@@ -9,8 +9,11 @@ LOGITS = tf.math.log(tf.constant([[0.5, 0.3, 0.15, 0.05]]))
 
 def draws(logits, count=400, seed=11, **kwargs):
     """`count` draws from one row of logits, one seed each."""
-    sample = tf.function(lambda seed: decoding.sample(logits, seed, **kwargs)[0])
-    return np.array([int(sample(decoding.step_seed(seed, step))) for step in range(count)])
+    seeds = tf.stack(
+        [tf.fill([count], tf.constant(seed, tf.int64)), tf.range(count, dtype=tf.int64)], 1
+    )
+    one = lambda pair: decoding.sample(logits, pair, **kwargs)[0]  # noqa: E731
+    return tf.function(lambda: tf.map_fn(one, seeds, fn_output_signature=tf.int32))().numpy()
 
 
 def test_temperature_zero_is_greedy_whatever_the_filters():
