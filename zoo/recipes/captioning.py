@@ -243,6 +243,7 @@ def main(argv=None) -> dict:
 
 
 def write_card(args, model, weights: Path, metrics, best_epoch, history, num_train) -> None:
+    search = "greedy" if args.select_beam_size == 1 else f"beam {args.select_beam_size}"
     architecture = {k: v for k, v in model.get_config().items() if k != "caption_model"}
     architecture["caption_vocabulary_size"] = model.vectorizer.vocabulary_size
     how = (
@@ -266,7 +267,10 @@ def write_card(args, model, weights: Path, metrics, best_epoch, history, num_tra
             "dataset": {
                 "name": "emoji_captions",
                 "train": f"train ({num_train} emoji)",
-                "selection": f"validation BLEU-4 (greedy, all references), best epoch {best_epoch}",
+                "selection": (
+                    f"validation BLEU-4 ({search}, all references) every {args.eval_every} "
+                    f"epochs, best epoch {best_epoch}"
+                ),
                 "test": "test (206 emoji, none seen in training)",
                 "history": history,
             },
