@@ -57,10 +57,14 @@ def check_file_target(path: Path, *, overwrite: bool) -> None:
         )
 
 
+def _is_working_directory_or_above(path: Path) -> bool:
+    resolved, here = path.resolve(), Path.cwd().resolve()
+    return resolved == here or resolved in here.parents
+
+
 def check_directory_target(path: Path, *, overwrite: bool) -> None:
     """Raises unless an export may be written at the folder `path` (see the module rules)."""
-    resolved = path.resolve()
-    if resolved == Path.cwd().resolve() or resolved in Path.cwd().resolve().parents:
+    if _is_working_directory_or_above(path):
         raise FileExistsError(
             f"{str(path) or '.'!r} is the working directory or one of its parents; refusing "
             f"to write an export over it. Name a new folder, e.g. exports/model/1"
@@ -184,8 +188,7 @@ def backup_and_restore(folder, *, also=()):
     import keras
 
     path = Path(os.fspath(folder))
-    resolved = path.resolve()
-    if resolved == Path.cwd().resolve() or resolved in Path.cwd().resolve().parents:
+    if _is_working_directory_or_above(path):
         raise FileExistsError(
             f"backup_dir {str(path) or '.'!r} is the working directory or one of its parents; "
             f"it is removed when training ends. Name a new folder, e.g. backups/run1"
