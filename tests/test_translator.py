@@ -225,3 +225,10 @@ def test_score_gives_corpus_bleu_and_chrf_against_raw_references(model):
     assert capitalised["bleu"] < 100  # no lower-casing of the references
     with pytest.raises(ValueError, match="6 sources and 5 references"):
         model.score(SOURCES[:6], TARGETS[:5])
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), "0.6", True])
+def test_a_length_penalty_that_is_not_a_finite_number_is_refused(model, bad):
+    # NaN used to keep beam search from ever settling a row: translate never returned.
+    with pytest.raises(ValueError, match="length_penalty must be a finite number"):
+        model.translate("the cat", beam_size=2, length_penalty=bad)
