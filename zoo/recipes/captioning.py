@@ -2,7 +2,8 @@
 
 A SentencePiece model is learned from the train captions, the CNN encoder and
 the recurrent decoder are trained together from scratch with teacher forcing,
-the epoch with the best validation BLEU-4 (greedy, against every reference) is
+the epoch with the best validation BLEU-4 (`--select-on`: against every
+reference, or against the name alone; `--select-beam-size`: greedy or beam) is
 kept, and the card gets BLEU-1, BLEU-4 and exact match on the 206 unseen test
 emoji, beside two nearest-neighbour baselines measured in the same run: the
 caption of the training image closest by cosine of mean-centred pixels, and
@@ -70,6 +71,13 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         help="beam size of the captions that select the epoch on validation (1: greedy)",
+    )
+    p.add_argument(
+        "--select-on",
+        default="bleu4",
+        choices=["bleu4", "bleu4_name_only"],
+        help="the validation score that selects the epoch: BLEU-4 against all references, "
+        "or against the name alone (which also penalises captions shorter than the name)",
     )
     p.add_argument("--seed", type=int, default=1)
     add_backup_argument(p)
@@ -213,8 +221,8 @@ def main(argv=None) -> dict:
     model, best_epoch, history = train_selecting_on_validation(
         model,
         data,
-        lambda model: model.score(validation[0], validation[2], beam_size=args.select_beam_size),
-        "bleu4",
+        lambda model: evaluate(model, validation, None, beam_size=args.select_beam_size),
+        args.select_on,
         epochs=args.epochs,
         minutes=args.minutes,
         epochs_per_round=args.eval_every,
@@ -268,8 +276,9 @@ def write_card(args, model, weights: Path, metrics, best_epoch, history, num_tra
                 "name": "emoji_captions",
                 "train": f"train ({num_train} emoji)",
                 "selection": (
-                    f"validation BLEU-4 ({search}, all references) every {args.eval_every} "
-                    f"epochs, best epoch {best_epoch}"
+                    f"validation BLEU-4 ({search}, against "
+                    f"{'the name alone' if args.select_on.endswith('name_only') else 'all references'}"
+                    f") every {args.eval_every} epochs, best epoch {best_epoch}"
                 ),
                 "test": "test (206 emoji, none seen in training)",
                 "history": history,
