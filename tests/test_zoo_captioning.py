@@ -38,7 +38,7 @@ def test_card_scores_are_reproduced_and_beat_both_baselines(model, data):
         test,
     )
     assert pixels == pytest.approx(card["test_baselines"]["nearest_pixels"], abs=0.01)
-    # issue 12's bar: above the better baseline on BLEU-4 and BLEU-1, against the name and all
+    # The entry's bar: above the better baseline on BLEU-4 and BLEU-1, against the name and all
     # references, and mostly not a verbatim training caption.
     for key in ("bleu4", "bleu1", "bleu4_name_only", "bleu1_name_only"):
         best_baseline = max(baseline[key] for baseline in card["test_baselines"].values())
