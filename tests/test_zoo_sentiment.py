@@ -1,5 +1,6 @@
 """The sentiment entries, re-measured on the held-out test split and fine-tuned on new labels."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -60,8 +61,12 @@ def test_finetune_on_a_new_three_class_problem():
         label = rng.choice(list(cues))
         texts.append(rng.choice(frames).format(rng.choice(cues[label])))
         labels.append(str(label))
+    # The new head's first weights come from Keras's global seed: fixed here, so that the result
+    # does not depend on which tests ran before. From some starts the head learns slowly (val
+    # loss still falling at epoch 15 from seed 0), hence the budget and the patience.
+    keras.utils.set_random_seed(0)
     model = seqapps.load("sentiment-lstm", labels=list(cues))
-    model.finetune(texts[:150], labels[:150], epochs=15, learning_rate=3e-3, verbose=0)
+    model.finetune(texts[:150], labels[:150], epochs=30, patience=5, learning_rate=3e-3, verbose=0)
     predicted = [r["label"] for r in model.classify(texts[150:])]
     accuracy = np.mean([p == t for p, t in zip(predicted, labels[150:])])
     assert accuracy > 0.8  # chance is 1/3
