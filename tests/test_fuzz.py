@@ -12,10 +12,14 @@ from seqapps.tasks import TextClassifier
 from seqapps.text import SubwordVectorizer, TextVectorizer, train_subword_model
 
 # Arbitrary Unicode without lone surrogates (refused by name, see test_text_classifier),
-# with control characters, combining marks, NUL and long runs.
+# with control characters, combining marks, NUL and long runs. The examples are derived from
+# each test's name (derandomize): every run, CI's included, tries the same ones.
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=300)
 SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 
@@ -38,7 +42,11 @@ def test_classify_answers_every_text_in_order_as_the_export_does(model, served, 
     answers = model.classify(texts, all_scores=True)
     assert len(answers) == len(texts)
     for text, answer in zip(texts, answers):
-        assert model.classify(text) == {k: answer[k] for k in ("label", "score")}
+        # Alone, a text is padded to its own length, not the batch's: the same answer up to
+        # float rounding (CI once saw 0.52263457 against 0.52263451).
+        alone = model.classify(text)
+        assert alone["label"] == answer["label"]
+        assert alone["score"] == pytest.approx(answer["score"], abs=1e-6)
     if texts:
         probabilities = served(tf.constant(texts))["probabilities"].numpy()
         expected = [[a["scores"][label] for label in model.labels] for a in answers]
@@ -98,7 +106,10 @@ def test_tag_splits_any_text_losing_nothing_and_matches_the_export(tagger, texts
 
 SHORT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
 FEW = settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=15,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 
