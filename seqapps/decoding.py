@@ -38,6 +38,20 @@ import tensorflow as tf
 EXCLUDED = -1e9
 
 
+def check_length_penalty(length_penalty) -> float:
+    """Validates beam search's `length_penalty` (any finite real number); returns it as a float.
+
+    A NaN would never let a beam row settle, so the search would not end.
+    """
+    if (
+        isinstance(length_penalty, bool)
+        or not isinstance(length_penalty, numbers.Real)
+        or not math.isfinite(length_penalty)
+    ):
+        raise ValueError(f"length_penalty must be a finite number, got {length_penalty!r}")
+    return float(length_penalty)
+
+
 def check_sampling_args(
     temperature: float, top_k: int | None, top_p: float | None
 ) -> tuple[float, int, float]:

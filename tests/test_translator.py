@@ -232,3 +232,8 @@ def test_a_length_penalty_that_is_not_a_finite_number_is_refused(model, bad):
     # NaN used to keep beam search from ever settling a row: translate never returned.
     with pytest.raises(ValueError, match="length_penalty must be a finite number"):
         model.translate("the cat", beam_size=2, length_penalty=bad)
+
+
+def test_a_numpy_length_penalty_is_taken_like_a_float(model):
+    expected = model.translate("the cat", beam_size=2, length_penalty=0.5)
+    assert model.translate("the cat", beam_size=2, length_penalty=np.float32(0.5)) == expected

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -133,13 +131,7 @@ class EncoderDecoderTask(Task):
                     f"max_length must be at most {self.max_output_length}, got {max_length}"
                 )
         temperature, top_k, top_p = decoding.check_sampling_args(temperature, top_k, top_p)
-        if (
-            isinstance(length_penalty, bool)
-            or not isinstance(length_penalty, (int, float))
-            or (not math.isfinite(length_penalty))
-        ):
-            # A NaN would never let a beam row settle: the search would not end.
-            raise ValueError(f"length_penalty must be a finite number, got {length_penalty!r}")
+        length_penalty = decoding.check_length_penalty(length_penalty)
         if beam_size > 1 and (temperature > 0 or top_k or top_p < 1):
             raise ValueError(
                 "beam search is deterministic: pass temperature=0 and no top_k/top_p "
