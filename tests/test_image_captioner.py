@@ -110,6 +110,8 @@ def test_bad_images_are_refused_naming_the_index(model, tmp_path):
         model.caption(np.zeros((4, 4), np.float32))
     with pytest.raises(TypeError, match=r"images\[1\] is NoneType"):
         model.caption([IMAGES[0], None])
+    with pytest.raises(TypeError, match=r"images is NoneType, not an image or a list of images"):
+        model.caption(None)
     with pytest.raises(ValueError, match="beam_size"):
         model.caption(IMAGES[0], beam_size=0)
 

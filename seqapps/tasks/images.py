@@ -56,7 +56,13 @@ def images_to_array(images, size) -> tuple[np.ndarray, bool]:
     if isinstance(images, np.ndarray) and images.ndim == 4:
         return np.stack([_one(image, size, index) for index, image in enumerate(images)]), False
     single = isinstance(images, (str, bytes, os.PathLike, np.ndarray)) or _is_pil(images)
-    items = [images] if single else list(images)
+    try:
+        items = [images] if single else list(images)
+    except TypeError:
+        raise TypeError(
+            f"images is {type(images).__name__}, not an image or a list of images; pass a file "
+            f"path, encoded bytes, a PIL image or a uint8 array, or a list of them"
+        ) from None
     converted = [_one(item, size, index) for index, item in enumerate(items)]
     if not converted:
         return np.zeros((0, *size, 3), np.uint8), single
