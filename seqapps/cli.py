@@ -105,6 +105,12 @@ def _parser() -> argparse.ArgumentParser:
     translate.add_argument(
         "--max-length", type=_positive_int, default=None, help="most pieces written per text"
     )
+    translate.add_argument(
+        "--no-repeat-ngram-size",
+        type=_positive_int,
+        default=None,
+        help="never write an n-gram of pieces twice in one output (default: no such rule)",
+    )
     translate.add_argument("--json", action="store_true", help="JSON lines out")
     translate.set_defaults(run=_translate, quiet=True)
 
@@ -122,6 +128,12 @@ def _parser() -> argparse.ArgumentParser:
     caption.add_argument("images", nargs="+", help="image files (PNG, JPEG, GIF, BMP)")
     caption.add_argument(
         "--beam", type=_positive_int, default=1, help="beam size (default: 1, greedy)"
+    )
+    caption.add_argument(
+        "--no-repeat-ngram-size",
+        type=_positive_int,
+        default=None,
+        help="never write an n-gram of pieces twice in one output (default: no such rule)",
     )
     caption.add_argument("--json", action="store_true", help="JSON lines out")
     caption.set_defaults(run=_caption, quiet=True)
@@ -313,7 +325,12 @@ def _generate(args: argparse.Namespace) -> None:
 def _translate(args: argparse.Namespace) -> None:
     texts: list[str] = list(args.texts) or _read_lines(args.file or "-")
     model = _load(args.name, "translate")
-    translations = model.translate(texts, beam_size=args.beam, max_length=args.max_length)
+    translations = model.translate(
+        texts,
+        beam_size=args.beam,
+        max_length=args.max_length,
+        no_repeat_ngram_size=args.no_repeat_ngram_size,
+    )
     for text, translation in zip(texts, translations):
         if args.json:
             print(json.dumps({"text": text, "translation": translation}, ensure_ascii=False))
@@ -334,7 +351,9 @@ def _tag(args: argparse.Namespace) -> None:
 
 def _caption(args: argparse.Namespace) -> None:
     model = _load(args.name, "caption")
-    captions = model.caption(list(args.images), beam_size=args.beam)
+    captions = model.caption(
+        list(args.images), beam_size=args.beam, no_repeat_ngram_size=args.no_repeat_ngram_size
+    )
     for image, caption in zip(args.images, captions):
         if args.json:
             print(json.dumps({"image": image, "caption": caption}, ensure_ascii=False))

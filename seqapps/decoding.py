@@ -82,6 +82,18 @@ def check_sampling_args(
     return temperature, top_k, top_p
 
 
+def check_no_repeat_ngram_size(size) -> int:
+    """Validates `no_repeat_ngram_size`: `None` or 0 switches the rule off, else an int >= 1."""
+    if size is None:
+        return 0
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 0:
+        raise ValueError(
+            f"no_repeat_ngram_size must be a positive integer, or None or 0 for no rule, "
+            f"got {size!r}"
+        )
+    return int(size)
+
+
 def check_seed(seed: int | None) -> int:
     """A valid seed for the stateless draws: `None` draws a fresh one; else an int in 0..2**63-1."""
     if seed is None:
@@ -195,6 +207,7 @@ def decode(
     excluded_ids=(),
     beam_size=1,
     length_penalty=0.6,
+    no_repeat_ngram_size=0,
     temperature=0.0,
     top_k=0,
     top_p=1.0,
@@ -220,6 +233,12 @@ def decode(
             for a limit per row (a row's answer never depends on its batch).
         excluded_ids: ids never written (padding, unknown, start); the
             vectorizer knows them.
+        no_repeat_ngram_size: a Python int n > 0 never writes an n-gram (of
+            output ids) twice in a row's output (`repeated_ngrams`); 0
+            (default): no rule. Like `excluded_ids`, a banned token's logit
+            is pushed down before the softmax, so beam scores are those of
+            the distribution over the tokens allowed. With an `end_id` a row
+            can always end, as the end token is never in a live row's output.
         first_step: number of the first step, for the seeds of sampling; a
             caller writing in pieces (streaming) passes how many it has written.
         return_state: also return the state after the last token (sampling only).
@@ -240,6 +259,7 @@ def decode(
             end_id,
             max_length,
             excluded_ids,
+            no_repeat_ngram_size,
             temperature,
             top_k,
             top_p,
@@ -250,7 +270,15 @@ def decode(
         raise ValueError("beam search returns no state: its beams end in different states")
     else:
         tokens = _beam_loop(
-            step, state, start_ids, end_id, max_length, excluded_ids, beam_size, length_penalty
+            step,
+            state,
+            start_ids,
+            end_id,
+            max_length,
+            excluded_ids,
+            no_repeat_ngram_size,
+            beam_size,
+            length_penalty,
         )
     # Everything from the end token on is padding, and so is what a finished row "wrote" (-1).
     ended = (tf.cumsum(tf.cast(tf.equal(tokens, end_id), tf.int32), axis=1) > 0) | (tokens < 0)
@@ -270,6 +298,34 @@ def exclude(logits, excluded_ids):
     return logits + mask * EXCLUDED
 
 
+def repeated_ngrams(history, size, vocabulary):
+    """Which next tokens would repeat an n-gram of `history`: float `[batch, vocabulary]`, 1 = banned.
+
+    `history` is int32 `[batch, time]`, what each row has written so far
+    (negative ids: nothing, as after a row's end). A token is banned when the
+    row's last `size - 1` tokens followed by it already occur in the row;
+    `size == 1` bans every token written so far. The n-grams of the input (a
+    source text, a prompt) do not count, only those of the output.
+
+    >>> repeated_ngrams(tf.constant([[4, 5, 4]]), 2, 7).numpy().tolist()
+    [[0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0]]
+    """
+    batch = tf.shape(history)[0]
+    # Padded on the left, so that every position has `size - 1` tokens before it;
+    # the padding (-2) matches no written token, so no n-gram of it is ever banned.
+    padded = tf.pad(history, [[0, 0], [size - 1, 0]], constant_values=-2)
+    ngrams = tf.signal.frame(padded, size, 1, axis=1)  # [batch, time, size]
+    prefix = padded[:, tf.shape(padded)[1] - (size - 1) :]  # the last size - 1 tokens
+    follower = ngrams[:, :, -1]
+    matches = tf.reduce_all(tf.equal(ngrams[:, :, :-1], prefix[:, None, :]), axis=2)
+    matches &= follower >= 0
+    rows = tf.broadcast_to(tf.range(batch)[:, None], tf.shape(follower))
+    indices = tf.reshape(tf.stack([rows, tf.maximum(follower, 0)], axis=-1), [-1, 2])
+    return tf.tensor_scatter_nd_max(
+        tf.zeros([batch, vocabulary]), indices, tf.reshape(tf.cast(matches, tf.float32), [-1])
+    )
+
+
 def _sample_loop(
     step,
     state,
@@ -277,6 +333,7 @@ def _sample_loop(
     end_id,
     max_length,
     excluded_ids,
+    no_repeat_ngram_size,
     temperature,
     top_k,
     top_p,
@@ -285,29 +342,43 @@ def _sample_loop(
 ):
     batch = tf.shape(start_ids)[0]
     first_step = tf.cast(first_step, tf.int64)
+    # What the rows wrote: one TensorArray entry per step (constant time each), or, where
+    # the n-gram rule reads it back every step, a `[batch, time]` tensor one column longer.
+    if no_repeat_ngram_size:
+        written = tf.zeros([batch, 0], tf.int32)
+    else:
+        written = tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=[None])
 
     def body(t, last, state, done, written):
         logits, state = step(last, state)
         logits = exclude(tf.cast(logits, tf.float32), excluded_ids)
+        if no_repeat_ngram_size:
+            vocabulary = tf.shape(logits)[-1]
+            logits += repeated_ngrams(written, no_repeat_ngram_size, vocabulary) * EXCLUDED
         seed_pair = step_seed(seed, first_step + tf.cast(t, tf.int64))
         token = sample(logits, seed_pair, temperature, top_k, top_p)
-        written = written.write(t, tf.where(done, -1, token))
+        output = tf.where(done, -1, token)
+        if no_repeat_ngram_size:
+            written = tf.concat([written, output[:, None]], axis=1)
+        else:
+            written = written.write(t, output)
         token = tf.where(done, 0, token)
         done = done | tf.equal(token, end_id) | (t + 1 >= max_length)
         return t + 1, token, state, done, written
 
+    loop_vars = (tf.constant(0), start_ids, state, max_length <= 0, written)
+    invariants = None
+    if no_repeat_ngram_size:
+        # Every loop variable keeps its shape but the written tokens, which grow in time.
+        shapes = tf.nest.map_structure(lambda v: tf.convert_to_tensor(v).shape, loop_vars[:4])
+        invariants = (*shapes, tf.TensorShape([None, None]))
     _, _, state, _, written = tf.while_loop(
         lambda t, last, state, done, written: ~tf.reduce_all(done),
         body,
-        (
-            tf.constant(0),
-            start_ids,
-            state,
-            max_length <= 0,
-            tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=[None]),
-        ),
+        loop_vars,
+        shape_invariants=invariants,
     )
-    return _stacked(written, batch), state
+    return (written if no_repeat_ngram_size else _stacked(written, batch)), state
 
 
 def _stacked(written, batch):
@@ -315,7 +386,17 @@ def _stacked(written, batch):
     return tf.reshape(tf.transpose(written.stack()), [batch, -1])
 
 
-def _beam_loop(step, state, start_ids, end_id, max_length, excluded_ids, beam_size, length_penalty):
+def _beam_loop(
+    step,
+    state,
+    start_ids,
+    end_id,
+    max_length,
+    excluded_ids,
+    no_repeat_ngram_size,
+    beam_size,
+    length_penalty,
+):
     batch = tf.shape(start_ids)[0]
     k = beam_size
     # Every row's state, repeated for each of its beams: [batch * k, ...].
@@ -334,6 +415,9 @@ def _beam_loop(step, state, start_ids, end_id, max_length, excluded_ids, beam_si
         logits, state = step(last, state)
         logits = exclude(tf.cast(logits, tf.float32), excluded_ids)
         vocabulary = tf.shape(logits)[-1]
+        if no_repeat_ngram_size:
+            written = tf.reshape(history, [batch * k, -1])
+            logits += repeated_ngrams(written, no_repeat_ngram_size, vocabulary) * EXCLUDED
         log_probs = tf.reshape(tf.nn.log_softmax(logits), [batch, k, vocabulary])
         # A finished beam continues with padding only, at no cost, so its score stays put.
         pad_only = tf.where(tf.range(vocabulary) == 0, 0.0, -1e9)

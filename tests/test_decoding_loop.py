@@ -131,3 +131,66 @@ def test_bad_temperatures_are_refused_naming_the_argument(bad):
 def test_bad_seeds_are_refused_naming_the_argument(bad):
     with pytest.raises((TypeError, ValueError), match="seed"):
         decoding.check_seed(bad)
+
+
+def repeats(row, size):
+    ngrams = [tuple(row[i : i + size]) for i in range(len(row) - size + 1)]
+    return len(ngrams) != len(set(ngrams))
+
+
+def test_no_repeat_ngram_size_takes_the_best_token_that_repeats_nothing():
+    assert run(max_length=6)[0][0] == [A] * 6
+    assert run(max_length=6, no_repeat_ngram_size=1)[0][0] == [A, B]  # then END
+    assert run(max_length=6, no_repeat_ngram_size=2)[0][0] == [A, A, B]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_no_sample_repeats_an_ngram(size):
+    # At infinite temperature every token not excluded or banned is as likely.
+    for seed in range(10):
+        tokens, _ = run(
+            batch=3, max_length=20, no_repeat_ngram_size=size, temperature=float("inf"), seed=seed
+        )
+        for row in tokens:
+            written = [t for t in row if t]
+            assert not repeats(written, size), written
+
+
+def test_beam_search_keeps_the_best_output_that_repeats_no_ngram():
+    # A loops on itself: without the rule the beam writes A until max_length.
+    table = np.full((6, 6), 1e-6, "float32")
+    table[START, A] = 1.0
+    table[A, [A, B, END]] = [0.9, 0.06, 0.04]
+    table[B, END] = 1.0
+
+    def looping(token_ids, state):
+        return tf.math.log(tf.gather(table, token_ids)), state
+
+    def search(size):
+        tokens, _ = decoding.decode(
+            looping,
+            {"x": tf.zeros([1, 1])},
+            start_ids=tf.constant([START]),
+            end_id=END,
+            max_length=4,
+            excluded_ids=(PAD, UNK, START),
+            beam_size=3,
+            no_repeat_ngram_size=size,
+        )
+        return tokens.numpy().tolist()[0]
+
+    assert search(0) == [A, A, A, A]
+    assert search(1) == [A, B]
+    assert search(2) == [A, A, B]
+
+
+def test_a_finished_row_does_not_ban_tokens_of_the_others():
+    # Row 0 stops after one token; the padding it then "writes" bans nothing for row 1.
+    tokens, _ = run(batch=2, max_length=tf.constant([1, 4]), no_repeat_ngram_size=2)
+    assert tokens == [[A, 0, 0], [A, A, B]]
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "2", True])
+def test_bad_no_repeat_ngram_sizes_are_refused_naming_the_argument(bad):
+    with pytest.raises(ValueError, match="no_repeat_ngram_size"):
+        decoding.check_no_repeat_ngram_size(bad)

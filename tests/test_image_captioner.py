@@ -188,6 +188,9 @@ def test_the_cli_captions_files(model, tmp_path, capsys):
     assert main(["caption", str(preset), *map(str, paths), "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [row["caption"] for row in rows] == model.caption(paths)
+    assert main(["caption", str(preset), *map(str, paths), "--no-repeat-ngram-size", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[0] for line in lines] == model.caption(paths, no_repeat_ngram_size=1)
     assert main(["translate", str(preset), "hello"]) == 2
     assert "run it with `seqapps caption" in capsys.readouterr().err
 

@@ -1,5 +1,6 @@
 """Translator on a tiny config: subwords, attention, the step-able decoder, translate, export."""
 
+import json
 import unicodedata
 
 import numpy as np
@@ -157,6 +158,27 @@ def test_sampling_is_seeded(model):
     assert model.translate(SOURCES[3::-1], temperature=1.5, seed=7) == first[::-1]
 
 
+def test_no_repeat_ngram_size_never_writes_a_piece_ngram_twice(model):
+    # Greedy output changes exactly where it would repeat a pair of pieces.
+    free = model.translate(SOURCES, return_attention=True)
+    ruled = model.translate(SOURCES, no_repeat_ngram_size=2)
+    changed = []
+    for (translation, attention), other in zip(free, ruled):
+        pieces = attention["target"][:-1]  # the end piece not counted
+        pairs = list(zip(pieces, pieces[1:]))
+        changed.append(other != translation)
+        assert changed[-1] == (len(set(pairs)) < len(pairs)), (pieces, other)
+    assert any(changed)
+    for beam_size in (1, 3):
+        results = model.translate(
+            SOURCES, no_repeat_ngram_size=1, beam_size=beam_size, return_attention=True
+        )
+        for _, attention in results:
+            pieces = attention["target"][:-1]  # the end piece not counted
+            assert pieces and len(set(pieces)) == len(pieces), pieces
+        assert [translation for translation, _ in results] != TARGETS
+
+
 def test_return_attention_gives_pieces_and_weights(model):
     translation, attention = model.translate("the cat sees the dog", return_attention=True)
     assert translation == "el gato ve el perro"
@@ -187,11 +209,26 @@ def test_the_attention_heatmap_is_drawn_to_png(model, tmp_path):
         ({"beam_size": 2, "temperature": 0.5}, "deterministic"),
         ({"seed": "abc"}, "seed"),
         ({"temperature": float("nan")}, "temperature"),
+        ({"no_repeat_ngram_size": -1}, "no_repeat_ngram_size"),
     ],
 )
 def test_bad_options_are_refused_naming_them(model, options, message):
     with pytest.raises((TypeError, ValueError), match=message):
         model.translate("the cat", **options)
+
+
+def test_the_cli_takes_the_search_options(model, tmp_path, capsys):
+    from seqapps.cli import main
+
+    preset = model.save_preset(tmp_path / "translator.keras")
+    options = ["--beam", "3", "--no-repeat-ngram-size", "1", "--json"]
+    assert main(["translate", str(preset), *SOURCES[:2], *options]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    expected = model.translate(SOURCES[:2], beam_size=3, no_repeat_ngram_size=1)
+    assert [row["translation"] for row in rows] == expected
+    with pytest.raises(SystemExit) as stop:  # argparse refuses it naming the option
+        main(["translate", str(preset), "the cat", "--no-repeat-ngram-size", "0"])
+    assert stop.value.code == 2 and "--no-repeat-ngram-size" in capsys.readouterr().err
 
 
 def test_bad_inputs_are_refused_naming_the_item(model):

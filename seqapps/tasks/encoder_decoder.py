@@ -66,7 +66,16 @@ class EncoderDecoderTask(Task):
         return tf.constant(self.max_output_length)
 
     def _search(
-        self, inputs, max_length, beam_size, length_penalty, temperature, top_k, top_p, seed
+        self,
+        inputs,
+        max_length,
+        beam_size,
+        length_penalty,
+        temperature,
+        top_k,
+        top_p,
+        seed,
+        no_repeat_ngram_size=0,
     ):
         """Output ids `[batch, time]` for a batch of inputs; `max_length <= 0` means the default."""
         state = self.encode(inputs)
@@ -81,6 +90,7 @@ class EncoderDecoderTask(Task):
             excluded_ids=vectorizer.never_written_ids,
             beam_size=beam_size,
             length_penalty=length_penalty,
+            no_repeat_ngram_size=no_repeat_ngram_size,
             temperature=temperature,
             top_k=top_k,
             top_p=top_p,
@@ -88,24 +98,33 @@ class EncoderDecoderTask(Task):
         )
         return tokens
 
-    def _traced(self, beam_size, input_spec):
-        """The search traced once per beam size: `(inputs, options...) → (ids, strings)`."""
+    def _traced(self, beam_size, no_repeat_ngram_size, input_spec):
+        """Traced once per beam size and n-gram rule: `(inputs, options...) → (ids, strings)`."""
         functions = self.__dict__.setdefault("_search_functions", {})
-        if beam_size not in functions:
+        key = (beam_size, no_repeat_ngram_size)
+        if key not in functions:
 
             def run(inputs, max_length, length_penalty, temperature, top_k, top_p, seed):
                 tokens = self._search(
-                    inputs, max_length, beam_size, length_penalty, temperature, top_k, top_p, seed
+                    inputs,
+                    max_length,
+                    beam_size,
+                    length_penalty,
+                    temperature,
+                    top_k,
+                    top_p,
+                    seed,
+                    no_repeat_ngram_size,
                 )
                 return tokens, self.output_vectorizer.detokenize(tokens)
 
             scalar = tf.TensorSpec([], tf.float32)
             integer = tf.TensorSpec([], tf.int32)
             signature = [input_spec, integer, scalar, scalar, integer, scalar]
-            functions[beam_size] = tf.function(
+            functions[key] = tf.function(
                 run, input_signature=[*signature, tf.TensorSpec([], tf.int64)]
             )
-        return functions[beam_size]
+        return functions[key]
 
     def _write(
         self,
@@ -115,6 +134,7 @@ class EncoderDecoderTask(Task):
         beam_size,
         max_length,
         length_penalty,
+        no_repeat_ngram_size,
         temperature,
         top_k,
         top_p,
@@ -132,6 +152,7 @@ class EncoderDecoderTask(Task):
                 )
         temperature, top_k, top_p = decoding.check_sampling_args(temperature, top_k, top_p)
         length_penalty = decoding.check_length_penalty(length_penalty)
+        no_repeat_ngram_size = decoding.check_no_repeat_ngram_size(no_repeat_ngram_size)
         if beam_size > 1 and (temperature > 0 or top_k or top_p < 1):
             raise ValueError(
                 "beam search is deterministic: pass temperature=0 and no top_k/top_p "
@@ -145,7 +166,7 @@ class EncoderDecoderTask(Task):
             tf.constant(top_p, tf.float32),
             tf.constant(decoding.check_seed(seed), tf.int64),
         )
-        function = self._traced(beam_size, input_spec)
+        function = self._traced(beam_size, no_repeat_ngram_size, input_spec)
         for start in range(0, len(inputs), batch_size):
             batch = tf.constant(inputs[start : start + batch_size], dtype=input_spec.dtype)
             tokens, strings = function(batch, *options)

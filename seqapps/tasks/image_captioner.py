@@ -271,6 +271,7 @@ class ImageCaptioner(EncoderDecoderTask):
         beam_size=1,
         max_length=None,
         length_penalty=0.0,
+        no_repeat_ngram_size=None,
         temperature=0.0,
         top_k=None,
         top_p=None,
@@ -293,6 +294,9 @@ class ImageCaptioner(EncoderDecoderTask):
             length_penalty: GNMT length normalisation of beam scores. The
                 default 0 (none) suits captions of a few words: on the emoji
                 validation split it beat 0.6 and 1.0 for beam 3 and 5.
+            no_repeat_ngram_size: n never writes an n-gram of pieces twice
+                in one output (greedy, sampling and beam search alike); None
+                or 0: no such rule.
             temperature, top_k, top_p, seed: sampling, as in `TextGenerator`
                 (beam search is deterministic and refuses them). Every row of a
                 batch draws with the seed's random numbers, so an input gets the
@@ -311,6 +315,7 @@ class ImageCaptioner(EncoderDecoderTask):
             beam_size=beam_size,
             max_length=max_length,
             length_penalty=length_penalty,
+            no_repeat_ngram_size=no_repeat_ngram_size,
             temperature=temperature,
             top_k=top_k,
             top_p=top_p,

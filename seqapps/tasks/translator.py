@@ -282,6 +282,7 @@ class Translator(EncoderDecoderTask):
         beam_size=1,
         max_length=None,
         length_penalty=0.6,
+        no_repeat_ngram_size=None,
         temperature=0.0,
         top_k=None,
         top_p=None,
@@ -301,6 +302,9 @@ class Translator(EncoderDecoderTask):
             max_length: the most pieces written per text, the end not counted
                 (default: twice the text's own source pieces plus 10; at most 512).
             length_penalty: GNMT length normalisation of beam scores (0: none).
+            no_repeat_ngram_size: n never writes an n-gram of pieces twice
+                in one output (greedy, sampling and beam search alike); None
+                or 0: no such rule.
             temperature, top_k, top_p, seed: sampling, as in `TextGenerator`
                 (beam search is deterministic and refuses them). Every row of a
                 batch draws with the seed's random numbers, so an input gets the
@@ -318,6 +322,7 @@ class Translator(EncoderDecoderTask):
             beam_size=beam_size,
             max_length=max_length,
             length_penalty=length_penalty,
+            no_repeat_ngram_size=no_repeat_ngram_size,
             temperature=temperature,
             top_k=top_k,
             top_p=top_p,
