@@ -326,6 +326,15 @@ def repeated_ngrams(history, size, vocabulary):
     )
 
 
+def _allowed(logits, excluded_ids, written, no_repeat_ngram_size):
+    """Float32 `logits` with the excluded ids and (under the n-gram rule) repeats of `written` banned."""
+    logits = exclude(tf.cast(logits, tf.float32), excluded_ids)
+    if no_repeat_ngram_size:
+        vocabulary = tf.shape(logits)[-1]
+        logits += repeated_ngrams(written, no_repeat_ngram_size, vocabulary) * EXCLUDED
+    return logits
+
+
 def _sample_loop(
     step,
     state,
@@ -351,10 +360,7 @@ def _sample_loop(
 
     def body(t, last, state, done, written):
         logits, state = step(last, state)
-        logits = exclude(tf.cast(logits, tf.float32), excluded_ids)
-        if no_repeat_ngram_size:
-            vocabulary = tf.shape(logits)[-1]
-            logits += repeated_ngrams(written, no_repeat_ngram_size, vocabulary) * EXCLUDED
+        logits = _allowed(logits, excluded_ids, written, no_repeat_ngram_size)
         seed_pair = step_seed(seed, first_step + tf.cast(t, tf.int64))
         token = sample(logits, seed_pair, temperature, top_k, top_p)
         output = tf.where(done, -1, token)
@@ -413,11 +419,9 @@ def _beam_loop(
         # it would alone, however long the other rows of its batch search on.
         done = done | settled(scores, done, lengths)[:, None]
         logits, state = step(last, state)
-        logits = exclude(tf.cast(logits, tf.float32), excluded_ids)
+        written = tf.reshape(history, [batch * k, -1])
+        logits = _allowed(logits, excluded_ids, written, no_repeat_ngram_size)
         vocabulary = tf.shape(logits)[-1]
-        if no_repeat_ngram_size:
-            written = tf.reshape(history, [batch * k, -1])
-            logits += repeated_ngrams(written, no_repeat_ngram_size, vocabulary) * EXCLUDED
         log_probs = tf.reshape(tf.nn.log_softmax(logits), [batch, k, vocabulary])
         # A finished beam continues with padding only, at no cost, so its score stays put.
         pad_only = tf.where(tf.range(vocabulary) == 0, 0.0, -1e9)
