@@ -169,6 +169,8 @@ def test_no_repeat_ngram_size_never_writes_a_piece_ngram_twice(model):
         changed.append(other != translation)
         assert changed[-1] == (len(set(pairs)) < len(pairs)), (pieces, other)
     assert any(changed)
+    # No output is long enough to repeat an n-gram this long: the same as no rule.
+    assert model.translate(SOURCES[:2], no_repeat_ngram_size=10**9) == model.translate(SOURCES[:2])
     for beam_size in (1, 3):
         results = model.translate(
             SOURCES, no_repeat_ngram_size=1, beam_size=beam_size, return_attention=True

@@ -153,6 +153,8 @@ class EncoderDecoderTask(Task):
         temperature, top_k, top_p = decoding.check_sampling_args(temperature, top_k, top_p)
         length_penalty = decoding.check_length_penalty(length_penalty)
         no_repeat_ngram_size = decoding.check_no_repeat_ngram_size(no_repeat_ngram_size)
+        if no_repeat_ngram_size >= self.max_output_length:
+            no_repeat_ngram_size = 0  # no output is long enough to hold such an n-gram twice
         if beam_size > 1 and (temperature > 0 or top_k or top_p < 1):
             raise ValueError(
                 "beam search is deterministic: pass temperature=0 and no top_k/top_p "
