@@ -13,8 +13,8 @@ scheduled.
 Temperature:
     `temperature == 0` means greedy decoding (the most likely token, `top_k`
     and `top_p` then have no effect). A negative temperature is an error in
-    Python (`check_sampling_args`); inside a SavedModel, where no Python check
-    runs, any `temperature <= 0` is greedy.
+    Python (`GenerationConfig` checks every option); inside a SavedModel, where
+    no Python check runs, any `temperature <= 0` is greedy.
 
 Example:
 
@@ -28,83 +28,20 @@ Example:
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import tensorflow as tf
+
+from seqapps.generation import (  # noqa: F401 (the checks are part of this module's API)
+    MAX_LENGTH,
+    GenerationConfig,
+    check_length_penalty,
+    check_no_repeat_ngram_size,
+    check_sampling_args,
+    check_seed,
+)
 
 #: Added to the logit of a token that must not be drawn; finite, so that a row
 #: whose tokens are all excluded still gives a valid (uniform) distribution.
 EXCLUDED = -1e9
-
-
-def check_length_penalty(length_penalty) -> float:
-    """Validates beam search's `length_penalty` (any finite real number); returns it as a float.
-
-    A NaN would never let a beam row settle, so the search would not end.
-    """
-    if (
-        isinstance(length_penalty, bool)
-        or not isinstance(length_penalty, numbers.Real)
-        or not math.isfinite(length_penalty)
-    ):
-        raise ValueError(f"length_penalty must be a finite number, got {length_penalty!r}")
-    return float(length_penalty)
-
-
-def check_sampling_args(
-    temperature: float, top_k: int | None, top_p: float | None
-) -> tuple[float, int, float]:
-    """Validates Python sampling arguments; returns `(temperature, top_k, top_p)` as tensors accept.
-
-    `top_k=None` (or 0) and `top_p=None` (or 1.0) switch those filters off; a
-    `top_k` larger than the vocabulary keeps the whole vocabulary.
-    """
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
-        raise TypeError(f"temperature must be a number, got {temperature!r}")
-    temperature = float(temperature)
-    if math.isnan(temperature):
-        raise ValueError("temperature must be a number >= 0 (0 = greedy), got nan")
-    if temperature < 0:
-        raise ValueError(
-            f"temperature must be >= 0 (0 = greedy), got {temperature}; "
-            f"use 0 for the most likely text or e.g. 0.8 to sample"
-        )
-    if top_k is None:
-        top_k = 0
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
-        raise ValueError(f"top_k must be a positive integer or None, got {top_k!r}")
-    if top_p is None:
-        top_p = 1.0
-    top_p = float(top_p)
-    if not 0.0 < top_p <= 1.0:
-        raise ValueError(f"top_p must lie in (0, 1], got {top_p}; use None to switch it off")
-    return temperature, top_k, top_p
-
-
-def check_no_repeat_ngram_size(size) -> int:
-    """Validates `no_repeat_ngram_size`: `None` or 0 switches the rule off, else an int >= 1."""
-    if size is None:
-        return 0
-    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 0:
-        raise ValueError(
-            f"no_repeat_ngram_size must be a positive integer, or None or 0 for no rule, "
-            f"got {size!r}"
-        )
-    return int(size)
-
-
-def check_seed(seed: int | None) -> int:
-    """A valid seed for the stateless draws: `None` draws a fresh one; else an int in 0..2**63-1."""
-    if seed is None:
-        import random
-
-        return random.randrange(2**31)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an integer or None, got {seed!r}")
-    if not 0 <= seed < 2**63:
-        raise ValueError(f"seed must lie in 0..2**63-1, got {seed}")
-    return int(seed)
 
 
 def step_seed(seed, step):
@@ -200,45 +137,45 @@ def sample(logits, seed, temperature=1.0, top_k=0, top_p=1.0):
 def decode(
     step,
     state,
+    config=None,
     *,
     start_ids,
     end_id,
-    max_length,
     excluded_ids=(),
-    beam_size=1,
-    length_penalty=0.6,
-    no_repeat_ngram_size=0,
-    temperature=0.0,
-    top_k=0,
-    top_p=1.0,
-    seed=0,
+    default_max_length=None,
     first_step=0,
     return_state=False,
+    **options,
 ):
     """Writes tokens with `step` until every row has written `end_id` or `max_length` tokens.
 
-    `beam_size == 1` samples each token (`temperature == 0`: greedy); a larger
-    beam keeps the `beam_size` most likely outputs of each row and returns the
-    best, ranked by log-probability divided by the GNMT length penalty
-    `((5 + length) / 6) ** length_penalty`. All tensor ops, so it runs eagerly,
-    in a `tf.function` and inside an exported SavedModel.
+    How is the `GenerationConfig` `config` (or one made of `options`, the
+    config's fields): `beam_size == 1` samples each token (`temperature == 0`:
+    greedy); a larger beam keeps the `beam_size` most likely outputs of each row
+    and returns the best, ranked by log-probability divided by the GNMT length
+    penalty `((5 + length) / 6) ** length_penalty`. All tensor ops, so it runs
+    eagerly, in a `tf.function` and inside an exported SavedModel, where the
+    config's fields other than `beam_size` and `no_repeat_ngram_size` may be
+    tensors; `max_length` may then be int32 `[batch]`, a limit per row (a row's
+    answer never depends on its batch).
+
+    `no_repeat_ngram_size` n > 0 never writes an n-gram (of output ids) twice in
+    a row's output (`repeated_ngrams`). Like `excluded_ids`, a banned token's
+    logit is pushed down before the softmax, so beam scores are those of the
+    distribution over the tokens allowed. With an `end_id` a row can always
+    end, as the end token is never in a live row's output.
 
     Args:
         step: the task's step function (see above).
         state: the state before the first token; batch-first tensors.
+        config: the options; None: `GenerationConfig(**options)`.
         start_ids: int32 `[batch]`, the first token read.
         end_id: the token that ends an output (written, then the row stops);
             None for outputs that only `max_length` ends (free text).
-        max_length: the most tokens written per row: a scalar, or int32 `[batch]`
-            for a limit per row (a row's answer never depends on its batch).
         excluded_ids: ids never written (padding, unknown, start); the
             vectorizer knows them.
-        no_repeat_ngram_size: a Python int n > 0 never writes an n-gram (of
-            output ids) twice in a row's output (`repeated_ngrams`); 0
-            (default): no rule. Like `excluded_ids`, a banned token's logit
-            is pushed down before the softmax, so beam scores are those of
-            the distribution over the tokens allowed. With an `end_id` a row
-            can always end, as the end token is never in a live row's output.
+        default_max_length: the limit (scalar or `[batch]`) where the config's
+            `max_length` is None, or a tensor below 0 (`GenerationConfig.tensors`).
         first_step: number of the first step, for the seeds of sampling; a
             caller writing in pieces (streaming) passes how many it has written.
         return_state: also return the state after the last token (sampling only).
@@ -248,38 +185,29 @@ def decode(
         with 0 after its end (the end token is not included), and the
         `[batch, time]` float mask of real tokens; then the state if asked.
     """
+    if config is None:
+        config = GenerationConfig(**options)
+    elif options:
+        config = config.replace(**options)
     start_ids = tf.convert_to_tensor(start_ids, tf.int32)
+    max_length = config.max_length
+    if max_length is None:
+        if default_max_length is None:
+            raise ValueError("decode needs a max_length: in the config or as default_max_length")
+        max_length = default_max_length
+    elif default_max_length is not None and tf.is_tensor(max_length):
+        max_length = tf.where(max_length >= 0, max_length, default_max_length)
     max_length = tf.broadcast_to(tf.cast(max_length, tf.int32), tf.shape(start_ids))
+    seed = check_seed(None) if config.seed is None else config.seed
     end_id = -1 if end_id is None else end_id
-    if beam_size == 1:
+    if config.beam_size == 1:
         tokens, state = _sample_loop(
-            step,
-            state,
-            start_ids,
-            end_id,
-            max_length,
-            excluded_ids,
-            no_repeat_ngram_size,
-            temperature,
-            top_k,
-            top_p,
-            seed,
-            first_step,
+            step, state, start_ids, end_id, max_length, excluded_ids, config, seed, first_step
         )
     elif return_state:
         raise ValueError("beam search returns no state: its beams end in different states")
     else:
-        tokens = _beam_loop(
-            step,
-            state,
-            start_ids,
-            end_id,
-            max_length,
-            excluded_ids,
-            no_repeat_ngram_size,
-            beam_size,
-            length_penalty,
-        )
+        tokens = _beam_loop(step, state, start_ids, end_id, max_length, excluded_ids, config)
     # Everything from the end token on is padding, and so is what a finished row "wrote" (-1).
     ended = (tf.cumsum(tf.cast(tf.equal(tokens, end_id), tf.int32), axis=1) > 0) | (tokens < 0)
     longest = tf.reduce_max(tf.reduce_sum(tf.cast(~ended, tf.int32), axis=1))
@@ -336,19 +264,10 @@ def _allowed(logits, excluded_ids, written, no_repeat_ngram_size):
 
 
 def _sample_loop(
-    step,
-    state,
-    start_ids,
-    end_id,
-    max_length,
-    excluded_ids,
-    no_repeat_ngram_size,
-    temperature,
-    top_k,
-    top_p,
-    seed,
-    first_step,
+    step, state, start_ids, end_id, max_length, excluded_ids, config, seed, first_step
 ):
+    no_repeat_ngram_size = config.no_repeat_ngram_size
+    top_k = config.top_k if tf.is_tensor(config.top_k) else min(config.top_k, 2**31 - 1)
     batch = tf.shape(start_ids)[0]
     first_step = tf.cast(first_step, tf.int64)
     # What the rows wrote: one TensorArray entry per step (constant time each), or, where
@@ -361,8 +280,11 @@ def _sample_loop(
     def body(t, last, state, done, written):
         logits, state = step(last, state)
         logits = _allowed(logits, excluded_ids, written, no_repeat_ngram_size)
-        seed_pair = step_seed(seed, first_step + tf.cast(t, tf.int64))
-        token = sample(logits, seed_pair, temperature, top_k, top_p)
+        if config.greedy:  # known in Python: no draw traced
+            token = greedy(logits)
+        else:
+            seed_pair = step_seed(seed, first_step + tf.cast(t, tf.int64))
+            token = sample(logits, seed_pair, config.temperature, top_k, config.top_p)
         output = tf.where(done, -1, token)
         if no_repeat_ngram_size:
             written = tf.concat([written, output[:, None]], axis=1)
@@ -389,22 +311,17 @@ def _sample_loop(
 
 def _stacked(written, batch):
     """A TensorArray of `[batch]` steps as `[batch, time]` (time may be 0)."""
-    return tf.reshape(tf.transpose(written.stack()), [batch, -1])
+    return tf.cond(
+        written.size() > 0,
+        lambda: tf.reshape(tf.transpose(written.stack()), [batch, -1]),
+        lambda: tf.zeros([batch, 0], tf.int32),  # nothing to stack (max_length 0)
+    )
 
 
-def _beam_loop(
-    step,
-    state,
-    start_ids,
-    end_id,
-    max_length,
-    excluded_ids,
-    no_repeat_ngram_size,
-    beam_size,
-    length_penalty,
-):
+def _beam_loop(step, state, start_ids, end_id, max_length, excluded_ids, config):
+    no_repeat_ngram_size, length_penalty = config.no_repeat_ngram_size, config.length_penalty
     batch = tf.shape(start_ids)[0]
-    k = beam_size
+    k = config.beam_size
     # Every row's state, repeated for each of its beams: [batch * k, ...].
     state = tf.nest.map_structure(lambda s: tf.repeat(s, k, axis=0), state)
     last = tf.repeat(start_ids, k)

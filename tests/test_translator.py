@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from harness import assert_config_round_trip, assert_same_outputs, load_export_without_seqapps
+from seqapps.generation import GenerationConfig
 from seqapps.layers import Attention
 from seqapps.tasks import Task, Translator
 from seqapps.text import SubwordVectorizer, train_subword_model
@@ -207,7 +208,11 @@ def test_the_attention_heatmap_is_drawn_to_png(model, tmp_path):
     [
         ({"beam_size": 0}, "beam_size"),
         ({"beam_size": -2}, "beam_size"),
-        ({"max_length": 0}, "max_length"),
+        ({"max_length": -1}, "max_length"),
+        ({"max_length": 100_001}, "max_length must lie in 0..100000"),
+        ({"temperature": True}, "temperature"),
+        ({"beam": 3}, "unknown generation option"),
+        ({"stop": "."}, "stop is for text generation"),
         ({"beam_size": 2, "temperature": 0.5}, "deterministic"),
         ({"seed": "abc"}, "seed"),
         ({"temperature": float("nan")}, "temperature"),
@@ -217,6 +222,23 @@ def test_the_attention_heatmap_is_drawn_to_png(model, tmp_path):
 def test_bad_options_are_refused_naming_them(model, options, message):
     with pytest.raises((TypeError, ValueError), match=message):
         model.translate("the cat", **options)
+
+
+def test_max_length_zero_writes_nothing_greedy_or_by_beam(model):
+    # One rule for max_length in every task: 0..MAX_LENGTH tokens written.
+    assert model.translate(SOURCES[:2], max_length=0) == ["", ""]
+    assert model.translate(SOURCES[:2], max_length=0, beam_size=3) == ["", ""]
+
+
+def test_a_generation_config_gives_what_its_keywords_give(model):
+    config = GenerationConfig(beam_size=3, no_repeat_ngram_size=2, max_length=np.int64(6))
+    expected = model.translate(SOURCES[:3], beam_size=3, no_repeat_ngram_size=2, max_length=6)
+    assert model.translate(SOURCES[:3], generation_config=config) == expected
+    # Keywords beside the config replace its fields.
+    greedy = model.translate(SOURCES[:3], no_repeat_ngram_size=2, max_length=6)
+    assert model.translate(SOURCES[:3], generation_config=config, beam_size=1) == greedy
+    with pytest.raises(TypeError, match="generation_config must be a seqapps.GenerationConfig"):
+        model.translate("the cat", generation_config={"beam_size": 3})
 
 
 def test_the_cli_takes_the_search_options(model, tmp_path, capsys):

@@ -7,6 +7,7 @@ import hashlib
 import keras
 import tensorflow as tf
 
+from seqapps.generation import GenerationConfig
 from seqapps.layers import AttentionDecoder, StateBridge
 from seqapps.tasks.encoder_decoder import EncoderDecoderTask
 from seqapps.tasks.images import ImageScaler, decode_image, images_to_array
@@ -59,6 +60,7 @@ class ImageCaptioner(EncoderDecoderTask):
     task_name = "image-captioning"
     verb = "caption"
     max_output_length = 64
+    generation_defaults = GenerationConfig(length_penalty=0.0)
 
     def __init__(
         self,
@@ -265,19 +267,7 @@ class ImageCaptioner(EncoderDecoderTask):
     # -- the plain verb ----------------------------------------------------------
 
     def caption(
-        self,
-        images,
-        *,
-        beam_size=1,
-        max_length=None,
-        length_penalty=0.0,
-        no_repeat_ngram_size=None,
-        temperature=0.0,
-        top_k=None,
-        top_p=None,
-        seed=None,
-        return_attention=False,
-        batch_size=64,
+        self, images, *, generation_config=None, return_attention=False, batch_size=64, **options
     ):
         """Captions images: one image gives a string, a batch a list, in input order.
 
@@ -288,49 +278,32 @@ class ImageCaptioner(EncoderDecoderTask):
                 converted to 8-bit RGB, transparency is laid onto white, and
                 every image is resized to `image_size` (`images_to_array`).
                 A file that is not an image raises naming its index.
-            beam_size: 1 is greedy (or sampling with `temperature > 0`).
-            max_length: the most pieces written per caption, the end not
-                counted (default and upper bound: `max_output_length`, 64).
-            length_penalty: GNMT length normalisation of beam scores. The
-                default 0 (none) suits captions of a few words: on the emoji
+            generation_config, **options: how to write, a `seqapps.GenerationConfig`
+                and/or its fields as keywords (`beam_size`, `max_length`,
+                `length_penalty`, `no_repeat_ngram_size`, `temperature`,
+                `top_k`, `top_p`, `seed`). Default: greedy, at most 64 pieces;
+                beam search with `beam_size > 1`, with `length_penalty` 0
+                (none), which suits captions of a few words: on the emoji
                 validation split it beat 0.6 and 1.0 for beam 3 and 5.
-            no_repeat_ngram_size: n never writes an n-gram of pieces twice
-                in one output (greedy, sampling and beam search alike); None
-                or 0: no such rule.
-            temperature, top_k, top_p, seed: sampling, as in `TextGenerator`
-                (beam search is deterministic and refuses them). Every row of a
-                batch draws with the seed's random numbers, so an input gets the
-                same answer alone or anywhere in a batch (equal inputs get equal
-                answers; use other seeds for other samples).
             return_attention: with `conditioning="attention"`, also return per
                 caption `{"pieces": [...], "weights": [pieces, height, width]}`.
         """
+        config = self.generation_config(generation_config, **options)
         if return_attention and self.conditioning != "attention":
             raise ValueError("return_attention needs a model with conditioning='attention'")
         pixels, single = images_to_array(images, self.image_size)
-        results = []
-        batches = self._write(
-            pixels,
-            tf.TensorSpec([None, *self.image_size, 3], tf.uint8),
-            beam_size=beam_size,
-            max_length=max_length,
-            length_penalty=length_penalty,
-            no_repeat_ngram_size=no_repeat_ngram_size,
-            temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
-            seed=seed,
-            batch_size=batch_size,
-        )
-        grid = self.get_layer("image_encoder").output.shape[1:3]
-        for batch, tokens, strings in batches:
-            if not return_attention:
-                results.extend(strings)
-                continue
-            for string, (pieces, weights) in zip(strings, self._attention_rows(batch, tokens)):
-                attention = {"pieces": pieces, "weights": weights.reshape(len(pieces), *grid)}
-                results.append((string, attention))
+        spec = tf.TensorSpec([None, *self.image_size, 3], tf.uint8)
+        attention = self._attention if return_attention else None
+        results = self._answer(pixels, spec, config, batch_size, attention)
         return results[0] if single else results
+
+    def _attention(self, batch, tokens):
+        """Per caption in `batch`: its pieces and the attention weights over the feature grid."""
+        grid = self.get_layer("image_encoder").output.shape[1:3]
+        return [
+            {"pieces": pieces, "weights": weights.reshape(len(pieces), *grid)}
+            for pieces, weights in self._attention_rows(batch, tokens)
+        ]
 
     def score(self, images, references, **options) -> dict:
         """Corpus BLEU-1, BLEU-4 (sacrebleu) and exact match of the captions of `images`.
@@ -362,8 +335,8 @@ class ImageCaptioner(EncoderDecoderTask):
                 images,
                 fn_output_signature=tf.TensorSpec([*self.image_size, 3], tf.uint8),
             )
-            tokens = self._search(pixels, tf.constant(0), 1, 0.0, 0.0, 0, 1.0, 0)
-            return {"captions": self.vectorizer.detokenize(tokens)}
+            tokens, _ = self.decode_ids(pixels, self.generation_config())
+            return {"captions": self.detokenize(tokens)}
 
         return {"caption": (caption, [tf.TensorSpec([None], tf.string, name="images")])}
 

@@ -1,5 +1,6 @@
 """Checks on raw Python input shared by the tasks' plain verbs."""
 
+import os
 from collections.abc import Iterable
 
 
@@ -49,3 +50,40 @@ def check_positive_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return value
+
+
+def check_prompt(prompt: object, limit: int) -> str:
+    """One prompt string (bytes decoded) of at most `limit` characters; else a clear error."""
+    if not isinstance(prompt, (str, bytes)):
+        raise TypeError(
+            f"prompt must be one string, got {type(prompt).__name__} ({prompt!r}); "
+            f"generate for several prompts one at a time"
+        )
+    (prompt,), _ = standardize_texts(prompt, name="prompt")
+    if len(prompt) > limit:
+        raise ValueError(
+            f"the prompt has {len(prompt):,} characters, more than MAX_PROMPT_LENGTH "
+            f"({limit:,}); pass its last {limit:,} characters, which is what the state "
+            f"carries anyway"
+        )
+    return prompt
+
+
+def read_texts(source) -> list[str]:
+    """Texts from a string, a list of strings, a `tf.data.Dataset` of strings, or a file/folder path.
+
+    Paths (`os.PathLike`) are read by `seqapps.datasets.from_text_files`, the one reader of text
+    files: a folder gives every file under it that is not hidden, in sorted path order.
+    """
+    if isinstance(source, os.PathLike):
+        from seqapps import datasets
+
+        source = datasets.from_text_files(source)
+    import tensorflow as tf
+
+    if isinstance(source, tf.data.Dataset):
+        source = [
+            t.decode("utf-8") if isinstance(t, bytes) else t for t in source.as_numpy_iterator()
+        ]
+    texts, _ = standardize_texts(source)
+    return texts

@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterator
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from seqapps import decoding
+from seqapps import generation
 from seqapps.layers import OneHot, RecurrentStack
-from seqapps.tasks.inputs import standardize_texts
-from seqapps.tasks.task import Task
+from seqapps.tasks.generative import GenerativeTask
+from seqapps.tasks.inputs import check_prompt, read_texts
 from seqapps.text import TextVectorizer
 
 #: Read before the first character of every text: in training (each work
 #: starts after it), before a prompt, and before a text that is scored.
 START = "\n"
-#: Upper bound of `max_length` (tokens generated per call), so that a typo
-#: cannot keep a process busy for hours; the SavedModel clips to it.
-MAX_LENGTH = 100_000
+#: Upper bound of `max_length` (tokens written per call), the same for every
+#: generating task, so that a typo cannot keep a process busy for hours; the
+#: SavedModel clips to it.
+MAX_LENGTH = generation.MAX_LENGTH
 #: Upper bound of a prompt's length in characters: reading one costs about a
 #: millisecond per character, so a pasted book would hold a process for minutes.
 MAX_PROMPT_LENGTH = 20_000
@@ -30,7 +30,7 @@ SCORE_CHUNK = 2048
 
 
 @keras.saving.register_keras_serializable(package="seqapps")
-class TextGenerator(Task):
+class TextGenerator(GenerativeTask):
     """A recurrent language model that writes text: embedding → recurrent stack → logits.
 
     The model's input is token ids `[batch, time]` and its output the logits of
@@ -69,6 +69,10 @@ class TextGenerator(Task):
     task_name = "text-generation"
     verb = "generate"
     head_layers = ("head",)
+    #: Tokens written when `max_length` is None.
+    max_output_length = 400
+    #: Free text: only `max_length` (or a stop string) ends it.
+    end_id = None
 
     def __init__(
         self,
@@ -206,76 +210,38 @@ class TextGenerator(Task):
         logits, state = self.read(token_ids[:, None], state)
         return logits[:, -1], state
 
-    def _prompt_state(self, prompt):
-        """`(state, last_id)`: the state after all of `START + prompt` but its last token."""
-        ids = self._prompt_ids(prompt)
+    @property
+    def output_vectorizer(self):
+        return self.vectorizer
+
+    def initial_state(self, prompts):
+        """For one prompt (string `[1]`): `(state, last_id)`, the state after all of `START +
+        prompt` but its last token, which is read first (a prompt's read is not batched)."""
+        ids = self._prompt_ids(tf.reshape(prompts, []))
         zero = self.zero_state()
         state = tf.cond(tf.shape(ids)[1] > 1, lambda: self.read(ids[:, :-1], zero)[1], lambda: zero)
         return state, ids[:, -1]
 
-    def _write(self, last_id, state, max_length, seed, first_step, temperature, top_k, top_p):
-        """Up to `max_length` tokens after `last_id` by the shared decode loop; `(tokens, state)`."""
-        tokens, _, state = decoding.decode(
-            self.step,
-            state,
-            start_ids=last_id,
-            end_id=None,
-            max_length=max_length,
-            excluded_ids=self.vectorizer.never_written_ids,
-            temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
-            seed=seed,
-            first_step=first_step,
-            return_state=True,
-        )
-        return tokens, state
+    def detokenize(self, tokens):
+        """Written ids `[batch, time]` → `[batch]` texts, as `stream` writes them."""
+        texts = self.vectorizer.detokenize(tokens)
+        if self.split != "word":
+            return texts
+        # Word-level: every written word follows a space.
+        return tf.where(tf.reduce_any(tokens > 0, axis=1), " " + texts, "")
 
-    def _compiled(self, name):
-        """Traced forms of `read`, `_prompt_state` and `_write`, made once per model."""
-        functions = self.__dict__.get("_traced")
-        if functions is None:
-            state_spec = tf.TensorSpec([self.num_states, None, self.units], tf.float32)
-            scalar = tf.TensorSpec([], tf.float32)
-            integer = tf.TensorSpec([], tf.int32)
-            functions = {
-                "read": tf.function(
-                    self.read,
-                    input_signature=[tf.TensorSpec([None, None], tf.int32), state_spec],
-                ),
-                "prompt": tf.function(
-                    self._prompt_state, input_signature=[tf.TensorSpec([], tf.string)]
-                ),
-                "write": tf.function(
-                    self._write,
-                    input_signature=[
-                        tf.TensorSpec([None], tf.int32),
-                        state_spec,
-                        integer,
-                        tf.TensorSpec([], tf.int64),
-                        tf.TensorSpec([], tf.int64),
-                        scalar,
-                        integer,
-                        scalar,
-                    ],
-                ),
-            }
-            # Set through __dict__: a tf.function is no layer for Keras to track.
-            self.__dict__["_traced"] = functions
-        return functions[name]
+    def state_spec(self):
+        return tf.TensorSpec([self.num_states, None, self.units], tf.float32)
+
+    def token_text(self, token_id) -> str:
+        """The text of one written token, with its separator for word-level models."""
+        separator = " " if self.split == "word" else ""
+        return separator + self.vectorizer.tokens[int(token_id)]
 
     # -- the plain verbs ---------------------------------------------------------
 
     def stream(
-        self,
-        prompt="",
-        max_length=400,
-        *,
-        temperature=1.0,
-        top_k=None,
-        top_p=None,
-        seed=None,
-        stop=None,
+        self, prompt="", max_length=None, *, generation_config=None, **options
     ) -> Iterator[str]:
         """Yields the continuation of `prompt` token by token, as it is produced.
 
@@ -284,89 +250,31 @@ class TextGenerator(Task):
                 `START` (as every training text is), so `""` starts from the
                 model's start state. Characters outside the vocabulary are
                 read as `[UNK]`. At most `MAX_PROMPT_LENGTH` (20,000) characters.
-            max_length: tokens to write, at most `MAX_LENGTH` (100,000).
-            temperature: 0 is greedy; below 1 safer, above 1 wilder; negative
-                raises `ValueError`.
-            top_k: sample among the k most likely tokens only (None: all; a k
-                beyond the vocabulary keeps all).
-            top_p: sample among the most likely tokens covering this
-                probability mass (None: all).
-            seed: an int makes the text reproducible (the same in Python, the
-                CLI and the exported SavedModel); None draws a fresh one.
-            stop: a string or list of strings; writing ends right after one of
-                them has been written (it is included).
+            max_length: tokens to write, 0..`MAX_LENGTH` (100,000); None: 400.
+            generation_config, **options: how to write, a `seqapps.GenerationConfig`
+                and/or its fields as keywords: `temperature` (default 0,
+                greedy; e.g. 0.8 to sample), `top_k`, `top_p`, `seed` (an int
+                gives the same text in Python, the CLI and the exported
+                SavedModel), `beam_size`, `length_penalty`,
+                `no_repeat_ngram_size`, and `stop`: a string or list of
+                strings after which writing ends (it is included). With
+                `beam_size > 1` or `no_repeat_ngram_size` the whole text is
+                written first (the beams and the n-gram rule need it), then
+                yielded piece by piece.
         """
-        if not isinstance(prompt, (str, bytes)):
-            raise TypeError(
-                f"prompt must be one string, got {type(prompt).__name__} ({prompt!r}); "
-                f"generate for several prompts one at a time"
-            )
-        (prompt,), _ = standardize_texts(prompt, name="prompt")
-        if len(prompt) > MAX_PROMPT_LENGTH:
-            raise ValueError(
-                f"the prompt has {len(prompt):,} characters, more than MAX_PROMPT_LENGTH "
-                f"({MAX_PROMPT_LENGTH:,}); pass its last {MAX_PROMPT_LENGTH:,} characters, which "
-                f"is what the state carries anyway"
-            )
-        if isinstance(max_length, bool) or not isinstance(max_length, int):
-            raise TypeError(f"max_length must be an int, got {max_length!r}")
-        if not 0 <= max_length <= MAX_LENGTH:
-            raise ValueError(
-                f"max_length must lie in 0..{MAX_LENGTH}, got {max_length}; "
-                f"generate longer texts in several calls, passing the text so far as the prompt"
-            )
-        temperature, top_k, top_p = decoding.check_sampling_args(temperature, top_k, top_p)
-        stops = [stop] if isinstance(stop, str) else list(stop or [])
-        if any(not isinstance(s, str) or not s for s in stops):
-            raise ValueError(f"stop must be a non-empty string or a list of them, got {stop!r}")
-        seed = tf.constant(decoding.check_seed(seed), tf.int64)
-        state, last = self._compiled("prompt")(tf.constant(prompt))
-        write = self._compiled("write")
-        options = (
-            tf.constant(temperature, tf.float32),
-            tf.constant(top_k, tf.int32),
-            tf.constant(top_p, tf.float32),
-        )
-        written = ""
-        one = tf.constant(1)
-        for step in range(max_length):
-            # One token per call of the shared loop, so that each piece is yielded as it comes.
-            last, state = write(last, state, one, seed, tf.constant(step, tf.int64), *options)
-            last = last[:, 0]
-            piece = self._piece(last)
-            yield piece
-            if stops:
-                written += piece
-                if any(written.endswith(s) for s in stops):
-                    return
+        prompt = check_prompt(prompt, MAX_PROMPT_LENGTH)
+        if max_length is not None:
+            options["max_length"] = max_length
+        config = self.generation_config(generation_config, **options)
+        return self._pieces(prompt, tf.TensorSpec([], tf.string), config)
 
-    def _piece(self, token_ids):
-        """The text of one written token `[1]`, with its separator for word-level models."""
-        separator = " " if self.split == "word" else ""
-        return separator + self.vectorizer.tokens[int(token_ids[0])]
+    def generate(self, prompt="", max_length=None, *, generation_config=None, **options) -> str:
+        """The continuation of `prompt`, without the prompt; the arguments are `stream`'s.
 
-    def generate(
-        self,
-        prompt="",
-        max_length=400,
-        *,
-        temperature=1.0,
-        top_k=None,
-        top_p=None,
-        seed=None,
-        stop=None,
-    ) -> str:
-        """The continuation of `prompt` (without the prompt); the arguments are `stream`'s."""
+        The command line's `seqapps generate` prints the same text.
+        """
         return "".join(
-            self.stream(
-                prompt,
-                max_length,
-                temperature=temperature,
-                top_k=top_k,
-                top_p=top_p,
-                seed=seed,
-                stop=stop,
-            )
+            self.stream(prompt, max_length, generation_config=generation_config, **options)
         )
 
     def score(self, texts, *, batch_size=32) -> dict:
@@ -419,7 +327,9 @@ class TextGenerator(Task):
             [np.full([len(streams), 1], self.start_id, "int32"), targets[:, :-1]], 1
         )
         weights = np.arange(length)[None, :] < np.array([len(s) for s in streams])[:, None]
-        read = self._compiled("read")
+        read = self._traced(
+            "read", None, self.read, [tf.TensorSpec([None, None], tf.int32), self.state_spec()]
+        )
         state = self.zero_state(len(streams))
         nats = 0.0
         for start in range(0, length, SCORE_CHUNK):
@@ -432,21 +342,7 @@ class TextGenerator(Task):
 
     # -- fine-tuning -------------------------------------------------------------
 
-    def finetune(
-        self,
-        texts,
-        *,
-        window=100,
-        validation_fraction=0.1,
-        epochs=5,
-        batch_size=32,
-        learning_rate=3e-4,
-        patience=2,
-        freeze=(),
-        seed=0,
-        verbose="auto",
-        backup_dir=None,
-    ):
+    def finetune(self, texts, *, window=100, epochs=5, **options):
         """Continues training on the user's text: a string, a list of strings, or a file or folder.
 
         Pass files as `pathlib.Path` (a plain `str` is text, never a path); a
@@ -455,7 +351,7 @@ class TextGenerator(Task):
         `[UNK]`, and counted in the returned History's `unknown_characters`
         (a warning says how many). The text is cut into windows of `window`
         tokens; the last `validation_fraction` of the shuffled windows is held
-        out for early stopping (see `Task.finetune`).
+        out for early stopping; `options` are `Task.finetune`'s.
         """
         texts = read_texts(texts)
         stream = self.token_stream(texts)
@@ -475,19 +371,7 @@ class TextGenerator(Task):
         # Short texts get shorter windows, so that a few remain for validation.
         window = min(window, max(2, (len(stream) - 1) // 4))
         inputs, targets = self.windows(stream, window)
-        history = super().finetune(
-            inputs,
-            targets,
-            validation_fraction=validation_fraction,
-            epochs=epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            patience=patience,
-            freeze=freeze,
-            seed=seed,
-            verbose=verbose,
-            backup_dir=backup_dir,
-        )
+        history = super().finetune(inputs, targets, epochs=epochs, **options)
         history.unknown_characters = unknown
         return history
 
@@ -504,16 +388,17 @@ class TextGenerator(Task):
         "state"}` is for clients that sample themselves: start from zeros and
         from `start_id`; `assets/vocabulary.json` maps ids to tokens.
         """
-        separator = " " if self.split == "word" else ""
 
         def generate(prompt, num_chars, temperature, top_k, top_p, seed):
-            state, last = self._prompt_state(prompt)
-            count = tf.clip_by_value(num_chars, 0, MAX_LENGTH)
-            tokens, _ = self._write(last, state, count, seed, 0, temperature, top_k, top_p)
-            text = self.vectorizer.detokenize(tokens)[0]
-            # Word-level: every written word follows a space, as `stream` writes it.
-            text = tf.where(tf.size(tokens) > 0, separator + text, "") if separator else text
-            return {"text": text}
+            config = generation.GenerationConfig(
+                max_length=tf.clip_by_value(num_chars, 0, MAX_LENGTH),
+                temperature=temperature,
+                top_k=top_k,
+                top_p=top_p,
+                seed=seed,
+            )
+            tokens, _ = self.decode_ids(prompt[None], config)
+            return {"text": self.detokenize(tokens)[0]}
 
         def step(token_ids, state):
             logits, state = self.read(token_ids, state)
@@ -523,19 +408,22 @@ class TextGenerator(Task):
             "generate": (
                 generate,
                 [
-                    tf.TensorSpec([], tf.string, name="prompt"),
-                    tf.TensorSpec([], tf.int32, name="num_chars"),
-                    tf.TensorSpec([], tf.float32, name="temperature"),
-                    tf.TensorSpec([], tf.int32, name="top_k"),
-                    tf.TensorSpec([], tf.float32, name="top_p"),
-                    tf.TensorSpec([], tf.int64, name="seed"),
+                    tf.TensorSpec([], kind, name=name)
+                    for name, kind in [
+                        ("prompt", tf.string),
+                        ("num_chars", tf.int32),
+                        ("temperature", tf.float32),
+                        ("top_k", tf.int32),
+                        ("top_p", tf.float32),
+                        ("seed", tf.int64),
+                    ]
                 ],
             ),
             "step": (
                 step,
                 [
                     tf.TensorSpec([None, None], tf.int32, name="token_ids"),
-                    tf.TensorSpec([self.num_states, None, self.units], tf.float32, name="state"),
+                    tf.TensorSpec.from_spec(self.state_spec(), name="state"),
                 ],
             ),
         }
@@ -554,21 +442,3 @@ class TextGenerator(Task):
         (assets_dir / "vocabulary.json").write_text(
             json.dumps(description, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
         )
-
-
-def read_texts(source) -> list[str]:
-    """Texts from a string, a list of strings, a `tf.data.Dataset` of strings, or a file/folder path.
-
-    Paths (`os.PathLike`) are read by `seqapps.datasets.from_text_files`, the one reader of text
-    files: a folder gives every file under it that is not hidden, in sorted path order.
-    """
-    if isinstance(source, os.PathLike):
-        from seqapps import datasets
-
-        source = datasets.from_text_files(source)
-    if isinstance(source, tf.data.Dataset):
-        source = [
-            t.decode("utf-8") if isinstance(t, bytes) else t for t in source.as_numpy_iterator()
-        ]
-    texts, _ = standardize_texts(source)
-    return texts

@@ -276,19 +276,7 @@ class Translator(EncoderDecoderTask):
     # -- the plain verb ----------------------------------------------------------
 
     def translate(
-        self,
-        texts,
-        *,
-        beam_size=1,
-        max_length=None,
-        length_penalty=0.6,
-        no_repeat_ngram_size=None,
-        temperature=0.0,
-        top_k=None,
-        top_p=None,
-        seed=None,
-        return_attention=False,
-        batch_size=64,
+        self, texts, *, generation_config=None, return_attention=False, batch_size=64, **options
     ):
         """Translates raw text: a string gives a string, a list a list, in input order.
 
@@ -297,51 +285,35 @@ class Translator(EncoderDecoderTask):
                 An empty text translates to the model's answer for no words;
                 a source longer than `max_source_length` pieces is cut there.
                 Characters the vocabulary lacks are read as `<unk>`.
-            beam_size: 1 is greedy (or sampling, with `temperature > 0`);
-                larger keeps that many hypotheses per text (beam search).
-            max_length: the most pieces written per text, the end not counted
-                (default: twice the text's own source pieces plus 10; at most 512).
-            length_penalty: GNMT length normalisation of beam scores (0: none).
-            no_repeat_ngram_size: n never writes an n-gram of pieces twice
-                in one output (greedy, sampling and beam search alike); None
-                or 0: no such rule.
-            temperature, top_k, top_p, seed: sampling, as in `TextGenerator`
-                (beam search is deterministic and refuses them). Every row of a
-                batch draws with the seed's random numbers, so an input gets the
-                same answer alone or anywhere in a batch (equal inputs get equal
-                answers; use other seeds for other samples).
+            generation_config, **options: how to write, a `seqapps.GenerationConfig`
+                and/or its fields as keywords (`beam_size`, `max_length`,
+                `length_penalty`, `no_repeat_ngram_size`, `temperature`,
+                `top_k`, `top_p`, `seed`). Default: greedy, at most twice the
+                text's own source pieces plus 10 (at most 512); beam search
+                with `beam_size > 1`, ranked with `length_penalty` 0.6. Every
+                row of a batch draws with the seed's random numbers, so an
+                input gets the same answer alone or anywhere in a batch.
             return_attention: also return, per text, the attention weights
                 `[target_pieces, source_pieces]` with the pieces on both sides,
                 as `(translation, {"source": [...], "target": [...], "weights": array})`.
         """
+        config = self.generation_config(generation_config, **options)
         texts, single = standardize_texts(texts)
-        results = []
-        batches = self._write(
-            texts,
-            tf.TensorSpec([None], tf.string),
-            beam_size=beam_size,
-            max_length=max_length,
-            length_penalty=length_penalty,
-            no_repeat_ngram_size=no_repeat_ngram_size,
-            temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
-            seed=seed,
-            batch_size=batch_size,
-        )
-        for batch, tokens, strings in batches:
-            if not return_attention:
-                results.extend(strings)
-                continue
-            source_ids = self.source_vectorizer(batch).numpy()
-            for string, ids, (pieces, weights) in zip(
-                strings, source_ids, self._attention_rows(batch, tokens)
-            ):
-                ids = ids[ids > 0]
-                source = [p.decode() for p in self.source_vectorizer.pieces(ids).numpy()]
-                attention = {"source": source, "target": pieces, "weights": weights[:, : len(ids)]}
-                results.append((string, attention))
+        spec = tf.TensorSpec([None], tf.string)
+        attention = self._attention if return_attention else None
+        results = self._answer(texts, spec, config, batch_size, attention)
         return results[0] if single else results
+
+    def _attention(self, batch, tokens):
+        """Per translation in `batch`: the pieces on both sides and the attention weights."""
+        rows = []
+        for ids, (pieces, weights) in zip(
+            self.source_vectorizer(batch).numpy(), self._attention_rows(batch, tokens)
+        ):
+            ids = ids[ids > 0]
+            source = [p.decode() for p in self.source_vectorizer.pieces(ids).numpy()]
+            rows.append({"source": source, "target": pieces, "weights": weights[:, : len(ids)]})
+        return rows
 
     def score(self, sources, references, **options) -> dict:
         """Corpus BLEU and chrF (sacrebleu) of the translations of `sources` against `references`.
@@ -372,7 +344,7 @@ class Translator(EncoderDecoderTask):
         """
 
         def translate(texts):
-            tokens = self._search(texts, tf.constant(0), 1, 0.0, 0.0, 0, 1.0, 0)
-            return {"translations": self.target_vectorizer.detokenize(tokens)}
+            tokens, _ = self.decode_ids(texts, self.generation_config())
+            return {"translations": self.detokenize(tokens)}
 
         return {"translate": (translate, [tf.TensorSpec([None], tf.string, name="texts")])}
