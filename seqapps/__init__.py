@@ -15,6 +15,7 @@ from seqapps.version import __version__
 from seqapps.zoo import describe, list_models
 
 _LAZY = {
+    "GenerationConfig": "seqapps.generation",
     "RecurrentStack": "seqapps.layers",
     "TextVectorizer": "seqapps.text",
     "Task": "seqapps.tasks",

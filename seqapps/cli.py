@@ -85,11 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("name", help="entry name or .keras preset")
     generate.add_argument("--prompt", default="", help="the beginning of the text")
-    generate.add_argument("--length", type=int, default=400, help="characters (tokens) to write")
-    generate.add_argument("--temperature", type=float, default=0.8, help="0: greedy")
-    generate.add_argument("--top-k", type=int, default=None)
-    generate.add_argument("--top-p", type=float, default=None)
-    generate.add_argument("--seed", type=int, default=None, help="makes the text reproducible")
+    _add_generation_options(generate, "characters (tokens) written; default 400", "--length")
     generate.add_argument("--stop", action="append", default=None, help="stop after this string")
     generate.set_defaults(run=_generate, quiet=True)
 
@@ -99,18 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     translate.add_argument("name", help="entry name or .keras preset")
     translate.add_argument("texts", nargs="*", help="texts; none: read lines from --file or stdin")
     translate.add_argument("--file", help="read one text per line from this file ('-' for stdin)")
-    translate.add_argument(
-        "--beam", type=_positive_int, default=1, help="beam size (default: 1, greedy)"
-    )
-    translate.add_argument(
-        "--max-length", type=_positive_int, default=None, help="most pieces written per text"
-    )
-    translate.add_argument(
-        "--no-repeat-ngram-size",
-        type=_positive_int,
-        default=None,
-        help="never write an n-gram of pieces twice in one output (default: no such rule)",
-    )
+    _add_generation_options(translate, "most pieces written per text; default 2 x source + 10")
     translate.add_argument("--json", action="store_true", help="JSON lines out")
     translate.set_defaults(run=_translate, quiet=True)
 
@@ -126,15 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     caption = commands.add_parser("caption", help="caption images with an image-captioning entry")
     caption.add_argument("name", help="entry name or .keras preset")
     caption.add_argument("images", nargs="+", help="image files (PNG, JPEG, GIF, BMP)")
-    caption.add_argument(
-        "--beam", type=_positive_int, default=1, help="beam size (default: 1, greedy)"
-    )
-    caption.add_argument(
-        "--no-repeat-ngram-size",
-        type=_positive_int,
-        default=None,
-        help="never write an n-gram of pieces twice in one output (default: no such rule)",
-    )
+    _add_generation_options(caption, "most pieces written per caption; default 64")
     caption.add_argument("--json", action="store_true", help="JSON lines out")
     caption.set_defaults(run=_caption, quiet=True)
 
@@ -217,6 +194,34 @@ def _parser() -> argparse.ArgumentParser:
     datasets = commands.add_parser("datasets", help="list the bundled datasets")
     datasets.set_defaults(run=_datasets)
     return parser
+
+
+def _add_generation_options(command, length_help: str, *aliases: str) -> None:
+    """The options of `seqapps.GenerationConfig`, checked by it (defaults: Python's)."""
+    command.add_argument("--max-length", *aliases, type=int, default=None, help=length_help)
+    command.add_argument("--beam", type=_positive_int, default=1, help="beam size; 1: no beam")
+    command.add_argument("--temperature", type=float, default=0.0, help="0: greedy")
+    command.add_argument("--top-k", type=int, default=None)
+    command.add_argument("--top-p", type=float, default=None)
+    command.add_argument("--seed", type=int, default=None, help="makes a sample reproducible")
+    command.add_argument(
+        "--no-repeat-ngram-size",
+        type=_positive_int,
+        default=None,
+        help="never write an n-gram of tokens twice in one output (default: no such rule)",
+    )
+
+
+def _generation_options(args: argparse.Namespace) -> dict:
+    return {
+        "max_length": args.max_length,
+        "beam_size": args.beam,
+        "temperature": args.temperature,
+        "top_k": args.top_k,
+        "top_p": args.top_p,
+        "seed": args.seed,
+        "no_repeat_ngram_size": args.no_repeat_ngram_size,
+    }
 
 
 def _positive_int(value: str) -> int:
@@ -306,16 +311,8 @@ def _predict(args: argparse.Namespace) -> None:
 
 def _generate(args: argparse.Namespace) -> None:
     model = _load(args.name, "generate")
-    pieces = model.stream(
-        args.prompt,
-        args.length,
-        temperature=args.temperature,
-        top_k=args.top_k,
-        top_p=args.top_p,
-        seed=args.seed,
-        stop=args.stop,
-    )
-    sys.stdout.write(args.prompt)
+    # The continuation alone, as Python's `generate` returns it.
+    pieces = model.stream(args.prompt, stop=args.stop, **_generation_options(args))
     for piece in pieces:
         sys.stdout.write(piece)
         sys.stdout.flush()
@@ -325,12 +322,7 @@ def _generate(args: argparse.Namespace) -> None:
 def _translate(args: argparse.Namespace) -> None:
     texts: list[str] = list(args.texts) or _read_lines(args.file or "-")
     model = _load(args.name, "translate")
-    translations = model.translate(
-        texts,
-        beam_size=args.beam,
-        max_length=args.max_length,
-        no_repeat_ngram_size=args.no_repeat_ngram_size,
-    )
+    translations = model.translate(texts, **_generation_options(args))
     for text, translation in zip(texts, translations):
         if args.json:
             print(json.dumps({"text": text, "translation": translation}, ensure_ascii=False))
@@ -351,9 +343,7 @@ def _tag(args: argparse.Namespace) -> None:
 
 def _caption(args: argparse.Namespace) -> None:
     model = _load(args.name, "caption")
-    captions = model.caption(
-        list(args.images), beam_size=args.beam, no_repeat_ngram_size=args.no_repeat_ngram_size
-    )
+    captions = model.caption(list(args.images), **_generation_options(args))
     for image, caption in zip(args.images, captions):
         if args.json:
             print(json.dumps({"image": image, "caption": caption}, ensure_ascii=False))

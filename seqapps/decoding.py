@@ -297,8 +297,9 @@ def _sample_loop(
     loop_vars = (tf.constant(0), start_ids, state, max_length <= 0, written)
     invariants = None
     if no_repeat_ngram_size:
-        # Every loop variable keeps its shape but the written tokens, which grow in time.
-        shapes = tf.nest.map_structure(lambda v: tf.convert_to_tensor(v).shape, loop_vars[:4])
+        # Every loop variable keeps its shape (a batch of rows) but the written tokens, which
+        # grow in time.
+        shapes = tf.nest.map_structure(_batch_shape, loop_vars[:4])
         invariants = (*shapes, tf.TensorShape([None, None]))
     _, _, state, _, written = tf.while_loop(
         lambda t, last, state, done, written: ~tf.reduce_all(done),
@@ -307,6 +308,12 @@ def _sample_loop(
         shape_invariants=invariants,
     )
     return (written if no_repeat_ngram_size else _stacked(written, batch)), state
+
+
+def _batch_shape(value):
+    """The shape of a loop variable with its batch (first) dimension left open."""
+    shape = tf.convert_to_tensor(value).shape
+    return shape if shape.rank == 0 else tf.TensorShape([None, *shape[1:]])
 
 
 def _stacked(written, batch):

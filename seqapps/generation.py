@@ -26,7 +26,8 @@ import random
 
 import numpy as np
 
-#: The most tokens any verb writes per output (`max_length`'s upper bound).
+#: The most tokens any verb writes per output (`max_length`'s upper bound), so that a
+#: typo cannot keep a process busy for hours.
 MAX_LENGTH = 100_000
 #: How `tensors` passes `max_length=None` (the task's default) into a traced function.
 DEFAULT_LENGTH = -1
@@ -180,7 +181,7 @@ class GenerationConfig:
         # No output is long enough to hold such an n-gram twice: no rule (and no padding by n).
         object.__setattr__(self, "no_repeat_ngram_size", 0 if size >= MAX_LENGTH else size)
         object.__setattr__(self, "stop", check_stop(self.stop))
-        if self.beam_size > 1 and not self.greedy:
+        if self.beam_size > 1 and (not self.greedy or self.top_k or self.top_p < 1):
             raise ValueError(
                 f"beam search is deterministic: pass temperature=0 and no top_k/top_p with "
                 f"beam_size > 1 (got beam_size={self.beam_size}, temperature={self.temperature}, "

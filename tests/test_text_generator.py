@@ -214,3 +214,93 @@ def test_no_temperature_writes_padding_or_unknown(model):
     for temperature in (float("inf"), 1e9):
         text = model.generate("the", 200, temperature=temperature, seed=0)
         assert len(text) == 200 and "[UNK]" not in text
+
+
+def continuation_log_prob(model, prompt, continuation):
+    """log p(continuation | prompt) recomputed by `score`, the model's full softmax, from START."""
+
+    def nats(text):
+        return model.score(text)["nats_per_char"] * len(text) if text else 0.0
+
+    return nats(prompt) - nats(prompt + continuation)
+
+
+def reference_beams(model, prompt, beam_size, length):
+    """The final beams of a plain beam search written here with numpy over `model.step`."""
+    state, last = model.initial_state(tf.constant([prompt]))
+    excluded = list(model.vectorizer.never_written_ids)
+    beams = [((), 0.0, state, int(last[0]))]
+    for _ in range(length):
+        candidates = []
+        for tokens, total, state, last in beams:
+            logits, next_state = model.step(tf.constant([last]), state)
+            logits = logits.numpy()[0].astype("float64")
+            logits[excluded] = -np.inf
+            log_probs = logits - np.logaddexp.reduce(logits[np.isfinite(logits)])
+            for token in np.argsort(-log_probs)[:beam_size]:
+                candidates.append((tokens + (int(token),), total + log_probs[token], next_state))
+        candidates.sort(key=lambda c: -c[1])
+        beams = [(t, s, state, t[-1]) for t, s, state in candidates[:beam_size]]
+    return ["".join(model.vectorizer.tokens[i] for i in tokens) for tokens, *_ in beams]
+
+
+def test_beam_search_returns_the_best_scoring_of_its_beams(model):
+    prompt, length = "the d", 12
+    written = model.generate(prompt, length, beam_size=4, length_penalty=0.0)
+    assert len(written) == length
+    beams = reference_beams(model, prompt, 4, length)
+    assert written in beams
+    scores = {text: continuation_log_prob(model, prompt, text) for text in beams}
+    assert scores[written] == pytest.approx(max(scores.values()), abs=1e-3)
+    greedy = model.generate(prompt, length)
+    assert scores[written] >= continuation_log_prob(model, prompt, greedy) - 1e-3
+    # Streaming a beam search yields the same text, piece by piece.
+    assert "".join(model.stream(prompt, length, beam_size=4, length_penalty=0.0)) == written
+
+
+def test_no_repeat_ngram_size_in_text_generation(model):
+    def repeats(text, size):
+        grams = [text[i : i + size] for i in range(len(text) - size + 1)]
+        return len(grams) != len(set(grams))
+
+    assert repeats(model.generate("the cat", 60), 3)  # greedy loops over its corpus
+    for options in ({}, {"beam_size": 3}, {"temperature": 1.0, "seed": 3}):
+        text = model.generate("the cat", 60, no_repeat_ngram_size=3, **options)
+        assert len(text) == 60 and not repeats(text, 3), options
+    # A rule no text of this length can break is no rule.
+    assert model.generate("the cat", 30, no_repeat_ngram_size=30) == model.generate("the cat", 30)
+
+
+def test_options_as_one_config_or_as_keywords(model):
+    from seqapps import GenerationConfig
+
+    config = GenerationConfig(max_length=25, temperature=np.float32(0.9), seed=np.int64(4))
+    expected = model.generate("the", 25, temperature=0.9, seed=4)
+    assert model.generate("the", generation_config=config) == expected
+    assert model.generate("the", generation_config=config, temperature=0) == model.generate(
+        "the", 25
+    )
+    assert len(model.generate("the")) == 400  # max_length=None: the task's default
+    with pytest.raises(ValueError, match="beam search is deterministic"):
+        model.generate("the", 10, beam_size=2, temperature=0.5)
+    with pytest.raises(TypeError, match=r"unknown generation option\(s\) \['temprature'\]"):
+        model.generate("the", 10, temprature=0.5)
+
+
+def test_the_cli_prints_what_python_returns(model, tmp_path, capsys):
+    from seqapps.cli import main
+
+    preset = str(model.save_preset(tmp_path / "textgen.keras"))
+    runs = [
+        (["--temperature", "0.9", "--seed", "4"], {"temperature": 0.9, "seed": 4}),
+        (
+            ["--beam", "3", "--no-repeat-ngram-size", "2"],
+            {"beam_size": 3, "no_repeat_ngram_size": 2},
+        ),
+        ([], {}),
+    ]
+    for flags, options in runs:
+        assert main(["generate", preset, "--prompt", "the", "--length", "30", *flags]) == 0
+        assert capsys.readouterr().out == model.generate("the", 30, **options) + "\n"
+    assert main(["generate", preset, "--max-length", "-1"]) == 2
+    assert "max_length must lie in 0..100000" in capsys.readouterr().err

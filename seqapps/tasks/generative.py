@@ -65,8 +65,8 @@ class GenerativeTask(Task):
         """The text of one written token, as `stream` yields it."""
         raise NotImplementedError
 
-    def state_spec(self):
-        """The `tf.TensorSpec` of the state, for streaming one token per call."""
+    def step_state_spec(self):
+        """The `tf.TensorSpec` of `step`'s state (batch first), for streaming one token per call."""
         raise NotImplementedError
 
     # -- options -----------------------------------------------------------------
@@ -187,7 +187,7 @@ class GenerativeTask(Task):
 
         start = self._traced("start", None, start, [input_spec])
         int_spec = tf.TensorSpec([None], tf.int32)
-        signature = [int_spec, self.state_spec(), tf.TensorSpec([], tf.int64)]
+        signature = [int_spec, self.step_state_spec(), tf.TensorSpec([], tf.int64)]
         resume = self._traced("resume", config, resume, signature)
         tensors = config.tensors()  # one seed for the whole text
         state, last = start(tf.constant(inputs, input_spec.dtype))

@@ -18,9 +18,7 @@ from seqapps.text import TextVectorizer
 #: Read before the first character of every text: in training (each work
 #: starts after it), before a prompt, and before a text that is scored.
 START = "\n"
-#: Upper bound of `max_length` (tokens written per call), the same for every
-#: generating task, so that a typo cannot keep a process busy for hours; the
-#: SavedModel clips to it.
+#: Upper bound of `max_length` in every task (`seqapps.generation`); the SavedModel clips to it.
 MAX_LENGTH = generation.MAX_LENGTH
 #: Upper bound of a prompt's length in characters: reading one costs about a
 #: millisecond per character, so a pasted book would hold a process for minutes.
@@ -69,10 +67,8 @@ class TextGenerator(GenerativeTask):
     task_name = "text-generation"
     verb = "generate"
     head_layers = ("head",)
-    #: Tokens written when `max_length` is None.
-    max_output_length = 400
-    #: Free text: only `max_length` (or a stop string) ends it.
-    end_id = None
+    max_output_length = 400  # tokens written when `max_length` is None
+    end_id = None  # free text: only `max_length` (or a stop string) ends it
 
     def __init__(
         self,
@@ -206,9 +202,13 @@ class TextGenerator(GenerativeTask):
         return tf.zeros([self.num_states, batch_size, self.units])
 
     def step(self, token_ids, state):
-        """One generation step: `token_ids [batch]` read → `(logits [batch, vocabulary], state)`."""
-        logits, state = self.read(token_ids[:, None], state)
-        return logits[:, -1], state
+        """One generation step: `token_ids [batch]` read → `(logits [batch, vocabulary], state)`.
+
+        Here `state` has the batch first, `[batch, num_states, units]`, as the
+        shared decode loop wants it (beam search repeats and reorders rows).
+        """
+        logits, state = self.read(token_ids[:, None], tf.transpose(state, [1, 0, 2]))
+        return logits[:, -1], tf.transpose(state, [1, 0, 2])
 
     @property
     def output_vectorizer(self):
@@ -220,7 +220,7 @@ class TextGenerator(GenerativeTask):
         ids = self._prompt_ids(tf.reshape(prompts, []))
         zero = self.zero_state()
         state = tf.cond(tf.shape(ids)[1] > 1, lambda: self.read(ids[:, :-1], zero)[1], lambda: zero)
-        return state, ids[:, -1]
+        return tf.transpose(state, [1, 0, 2]), ids[:, -1]  # batch first, as `step` takes it
 
     def detokenize(self, tokens):
         """Written ids `[batch, time]` → `[batch]` texts, as `stream` writes them."""
@@ -231,7 +231,11 @@ class TextGenerator(GenerativeTask):
         return tf.where(tf.reduce_any(tokens > 0, axis=1), " " + texts, "")
 
     def state_spec(self):
+        """The packed state of `read` and the export's `step`: `[num_states, batch, units]`."""
         return tf.TensorSpec([self.num_states, None, self.units], tf.float32)
+
+    def step_state_spec(self):
+        return tf.TensorSpec([None, self.num_states, self.units], tf.float32)
 
     def token_text(self, token_id) -> str:
         """The text of one written token, with its separator for word-level models."""
