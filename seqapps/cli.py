@@ -85,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("name", help="entry name or .keras preset")
     generate.add_argument("--prompt", default="", help="the beginning of the text")
-    _add_generation_options(generate, "characters (tokens) written; default 400", "--length")
+    _add_generation_options(generate, "most characters (tokens) written; None: 400", "--length")
     generate.add_argument("--stop", action="append", default=None, help="stop after this string")
     generate.set_defaults(run=_generate, quiet=True)
 
@@ -95,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     translate.add_argument("name", help="entry name or .keras preset")
     translate.add_argument("texts", nargs="*", help="texts; none: read lines from --file or stdin")
     translate.add_argument("--file", help="read one text per line from this file ('-' for stdin)")
-    _add_generation_options(translate, "most pieces written per text; default 2 x source + 10")
+    _add_generation_options(translate, "most pieces written per text; None: 2 x source pieces + 10")
     translate.add_argument("--json", action="store_true", help="JSON lines out")
     translate.set_defaults(run=_translate, quiet=True)
 
@@ -111,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     caption = commands.add_parser("caption", help="caption images with an image-captioning entry")
     caption.add_argument("name", help="entry name or .keras preset")
     caption.add_argument("images", nargs="+", help="image files (PNG, JPEG, GIF, BMP)")
-    _add_generation_options(caption, "most pieces written per caption; default 64")
+    _add_generation_options(caption, "most pieces written per caption; None: 64")
     caption.add_argument("--json", action="store_true", help="JSON lines out")
     caption.set_defaults(run=_caption, quiet=True)
 
@@ -208,7 +208,7 @@ def _add_generation_options(command, length_help: str, *aliases: str) -> None:
         "--no-repeat-ngram-size",
         type=_positive_int,
         default=None,
-        help="never write an n-gram of tokens twice in one output (default: no such rule)",
+        help="never write an n-gram of tokens twice in one output (None: no such rule)",
     )
 
 
