@@ -59,8 +59,8 @@ class EncoderDecoderTask(GenerativeTask):
 
     # -- the verb ----------------------------------------------------------------
 
-    def generation_config(self, generation_config=None, **options):
-        config = super().generation_config(generation_config, **options)
+    def options_for(self, generation_config=None, **options):
+        config = super().options_for(generation_config, **options)
         if config.stop:
             raise ValueError(
                 f"stop is for text generation; a {self.verb} ends at the end piece "

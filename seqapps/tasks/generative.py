@@ -27,7 +27,7 @@ class GenerativeTask(Task):
       `GenerationConfig`'s.
 
     Everything else is here, once: the options of every verb become one
-    checked `GenerationConfig` (`generation_config`), `decode_ids` runs
+    checked `GenerationConfig` (`options_for`), `decode_ids` runs
     `seqapps.decoding.decode` (eagerly, traced, or inside the exported
     SavedModel), and one cache holds the traced functions, keyed by the
     config's static part.
@@ -35,7 +35,7 @@ class GenerativeTask(Task):
 
     #: The most tokens written per output when `max_length` is None.
     max_output_length = 512
-    #: The options the task's verbs start from (`generation_config`).
+    #: The options the task's verbs start from (`options_for`).
     generation_defaults = GenerationConfig()
 
     @property
@@ -71,7 +71,7 @@ class GenerativeTask(Task):
 
     # -- options -----------------------------------------------------------------
 
-    def generation_config(self, generation_config=None, **options) -> GenerationConfig:
+    def options_for(self, generation_config=None, **options) -> GenerationConfig:
         """The checked options of one call: `generation_config` (default: the task's
         `generation_defaults`) with the keyword `options` replacing its fields."""
         config = self.generation_defaults if generation_config is None else generation_config

@@ -288,7 +288,7 @@ class ImageCaptioner(EncoderDecoderTask):
             return_attention: with `conditioning="attention"`, also return per
                 caption `{"pieces": [...], "weights": [pieces, height, width]}`.
         """
-        config = self.generation_config(generation_config, **options)
+        config = self.options_for(generation_config, **options)
         if return_attention and self.conditioning != "attention":
             raise ValueError("return_attention needs a model with conditioning='attention'")
         pixels, single = images_to_array(images, self.image_size)
@@ -335,7 +335,7 @@ class ImageCaptioner(EncoderDecoderTask):
                 images,
                 fn_output_signature=tf.TensorSpec([*self.image_size, 3], tf.uint8),
             )
-            tokens, _ = self.decode_ids(pixels, self.generation_config())
+            tokens, _ = self.decode_ids(pixels, self.options_for())
             return {"captions": self.detokenize(tokens)}
 
         return {"caption": (caption, [tf.TensorSpec([None], tf.string, name="images")])}

@@ -269,7 +269,7 @@ class TextGenerator(GenerativeTask):
         prompt = check_prompt(prompt, MAX_PROMPT_LENGTH)
         if max_length is not None:
             options["max_length"] = max_length
-        config = self.generation_config(generation_config, **options)
+        config = self.options_for(generation_config, **options)
         return self._pieces(prompt, tf.TensorSpec([], tf.string), config)
 
     def generate(self, prompt="", max_length=None, *, generation_config=None, **options) -> str:

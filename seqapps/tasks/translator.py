@@ -297,7 +297,7 @@ class Translator(EncoderDecoderTask):
                 `[target_pieces, source_pieces]` with the pieces on both sides,
                 as `(translation, {"source": [...], "target": [...], "weights": array})`.
         """
-        config = self.generation_config(generation_config, **options)
+        config = self.options_for(generation_config, **options)
         texts, single = standardize_texts(texts)
         spec = tf.TensorSpec([None], tf.string)
         attention = self._attention if return_attention else None
@@ -344,7 +344,7 @@ class Translator(EncoderDecoderTask):
         """
 
         def translate(texts):
-            tokens, _ = self.decode_ids(texts, self.generation_config())
+            tokens, _ = self.decode_ids(texts, self.options_for())
             return {"translations": self.detokenize(tokens)}
 
         return {"translate": (translate, [tf.TensorSpec([None], tf.string, name="texts")])}
