@@ -1,5 +1,6 @@
 """What every seqapps task shares: presets, raw-input handling, fine-tuning and export."""
 
+import contextlib
 import warnings
 from pathlib import Path
 
@@ -352,12 +353,33 @@ def held_out_split(count, fraction, seed, what="examples"):
 
 def _load_keras_file(path):
     try:
-        return keras.saving.load_model(path, compile=False)
+        with _no_downloads(path):
+            return keras.saving.load_model(path, compile=False)
     except Exception as error:  # Keras raises many types for a damaged archive.
         raise ValueError(
             f"could not load the model file {path}: {error}. The file is damaged or "
             f"not a seqapps preset; download or re-save it."
         ) from error
+
+
+@contextlib.contextmanager
+def _no_downloads(path):
+    """Loading a preset fetches nothing: its weights are in the file, and a config that asks
+    Keras for a download (e.g. ImageNet weights for an encoder) was not written by seqapps."""
+    from keras.src.utils import file_utils
+
+    def refuse(fname=None, origin=None, **_):
+        raise PermissionError(
+            f"{path} asks Keras to download {origin or fname}; a preset never fetches anything "
+            f"its card did not pin. Re-save the model with save_preset, whose config asks for none"
+        )
+
+    saved = file_utils.get_file
+    file_utils.get_file = refuse
+    try:
+        yield
+    finally:
+        file_utils.get_file = saved
 
 
 def string_signature(name="inputs"):
