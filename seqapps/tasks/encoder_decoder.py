@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqapps import decoding
-from seqapps.tasks.inputs import check_positive_int
+from seqapps.tasks.inputs import MAX_BEAM_SIZE, check_int, check_positive_int
 from seqapps.tasks.task import Task
 
 
@@ -142,7 +142,7 @@ class EncoderDecoderTask(Task):
         batch_size,
     ):
         """Checks the options, then yields `(batch of inputs, ids, strings)` batch by batch."""
-        check_positive_int(beam_size, "beam_size")
+        beam_size = check_int(beam_size, "beam_size", low=1, high=MAX_BEAM_SIZE)
         check_positive_int(batch_size, "batch_size")
         if max_length is not None:
             check_positive_int(max_length, "max_length")
