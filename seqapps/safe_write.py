@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import stat
 import sys
@@ -177,16 +178,14 @@ KERAS_BACKUP_FILES = frozenset(
 )
 
 
-def backup_and_restore(folder, *, also=()):
-    """`keras.callbacks.BackupAndRestore` on `folder`, which must be new, empty or a backup.
+def backup_and_restore(folder, *, also=(), early_stopping=None, data=None):
+    """A training backup (`seqapps.tasks.resume.ExactBackup`) on `folder`: new, empty or a backup.
 
     Keras removes its backup folder, contents and all, when training ends, so a
     folder holding anything but a training backup (the files Keras writes and
     the names in `also`) is refused before training starts, as are the working
     directory and its parents.
     """
-    import keras
-
     path = Path(os.fspath(folder))
     if _is_working_directory_or_above(path):
         raise FileExistsError(
@@ -197,7 +196,10 @@ def backup_and_restore(folder, *, also=()):
         raise FileExistsError(f"backup_dir {str(path)!r} exists and is not a folder")
     if path.is_dir():
         others = sorted(
-            p.name for p in path.iterdir() if p.name not in KERAS_BACKUP_FILES | set(also)
+            p.name
+            for p in path.iterdir()
+            if p.name not in KERAS_BACKUP_FILES | set(also) | {"training_metadata.json.tmp"}
+            and not re.match(r"^(state-\d+|\.staging)$", p.name)
         )
         if others:
             raise FileExistsError(
@@ -205,4 +207,6 @@ def backup_and_restore(folder, *, also=()):
                 f"{' and more' if len(others) > 3 else ''}, which is not a training backup; it "
                 f"is removed when training ends. Name a new or empty folder"
             )
-    return keras.callbacks.BackupAndRestore(str(path))
+    from seqapps.tasks.resume import ExactBackup
+
+    return ExactBackup(path, early_stopping=early_stopping, data=data)

@@ -228,8 +228,9 @@ class Task(keras.Model):
             monitor="val_loss", patience=patience, restore_best_weights=True
         )
         callbacks = [stop, *callbacks]
-        if backup_dir is not None:
-            callbacks.insert(0, safe_write.backup_and_restore(backup_dir))
+        if backup_dir is not None:  # after `stop`, whose state it keeps
+            backup = safe_write.backup_and_restore(backup_dir, early_stopping=stop, data=train)
+            callbacks.insert(1, backup)
         return super().fit(
             train,
             validation_data=validation_data,
