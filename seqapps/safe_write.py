@@ -87,6 +87,35 @@ def check_directory_target(path: Path, *, overwrite: bool) -> None:
             f"{str(path)!r} holds an earlier export; pass overwrite=True (--overwrite on the "
             f"command line) to replace it"
         )
+    foreign = _files_the_export_did_not_write(path)
+    if foreign:
+        raise FileExistsError(
+            f"{str(path)!r} holds an earlier export and also {', '.join(foreign[:3])}"
+            f"{f' and {len(foreign) - 3} more' if len(foreign) > 3 else ''}, which the export did "
+            f"not write; refusing to remove {'them' if len(foreign) > 1 else 'it'} with the "
+            f"export. Move {'them' if len(foreign) > 1 else 'it'} out first, or name another folder"
+        )
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if not p.is_dir() or p.is_symlink()
+    )
+
+
+def _files_the_export_did_not_write(path: Path) -> list[str]:
+    """Files in an earlier export that its marker does not list (or, for a marker without a
+    list, that are not part of a SavedModel)."""
+    try:
+        written = json.loads((path / EXPORT_MARKER).read_text()).get("files")
+    except (OSError, ValueError, AttributeError):
+        written = None
+    if written is None:
+        layout = ("saved_model.pb", "fingerprint.pb", "keras_metadata.pb", "variables/", "assets/")
+        return [f for f in _files(path) if f != EXPORT_MARKER and not f.startswith(layout)]
+    return [f for f in _files(path) if f != EXPORT_MARKER and f not in set(written)]
 
 
 def write_file(path: Path, write: Callable[[Path], None], *, overwrite: bool = False) -> Path:
@@ -118,6 +147,7 @@ def write_directory(
     try:
         staging = staging_root / "new"
         write(staging)
+        marker = {**marker, "files": _files(staging)}  # what a later overwrite may remove
         (staging / EXPORT_MARKER).write_text(json.dumps(marker, indent=1) + "\n")
         with _locked(path.parent):
             check_directory_target(path, overwrite=overwrite)

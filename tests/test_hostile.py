@@ -165,3 +165,35 @@ def test_empty_and_out_of_range_requests_get_clear_errors(models, tmp_path):
     sources, targets = models["pairs"]
     with pytest.raises(ValueError, match=r"sources\[0, 1\] are empty; every pair needs a source"):
         models["translator"].finetune(["", " "] + sources[2:], targets, epochs=1)
+
+
+def test_overwriting_an_export_refuses_files_the_export_did_not_write(tmp_path):
+    """`export(path, overwrite=True)` deleted a user's file put inside an earlier export."""
+    from seqapps import safe_write
+
+    def write(staging):
+        (staging / "variables").mkdir(parents=True)
+        (staging / "saved_model.pb").write_text("graph")
+        (staging / "variables" / "variables.index").write_text("weights")
+
+    target = tmp_path / "export"
+    safe_write.write_directory(target, write, marker={})
+    safe_write.write_directory(target, write, overwrite=True, marker={})  # its own files only
+    for mine in ("notes.txt", "variables/my-copy.txt"):
+        (target / mine).write_text("keep me")
+        with pytest.raises(FileExistsError, match=f"also {mine}, which the export did not write"):
+            safe_write.write_directory(target, write, overwrite=True, marker={})
+        assert (target / mine).read_text() == "keep me"
+        (target / mine).unlink()
+    # An export written before the marker listed its files: anything beside the SavedModel.
+    (target / "seqapps_export.json").write_text('{"exported_by": "seqapps"}')
+    (target / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="also notes.txt, which the export did not write"):
+        safe_write.write_directory(target, write, overwrite=True, marker={})
+    (target / "notes.txt").unlink()
+    safe_write.write_directory(target, write, overwrite=True, marker={})
+    assert sorted(p.name for p in target.iterdir()) == [
+        "saved_model.pb",
+        "seqapps_export.json",
+        "variables",
+    ]
