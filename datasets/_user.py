@@ -475,27 +475,6 @@ def from_conll(
     return dataset.map(lambda tokens, tag_ids: (tokens, tag_ids)), names
 
 
-def _load_image(path: Path, size: tuple[int, int]) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            image.load()
-            if image.mode in ("RGBA", "LA", "P"):
-                image = image.convert("RGBA")
-                # Transparent areas become white, not black, as in the bundled images.
-                background = Image.new("RGBA", image.size, (255, 255, 255, 255))
-                image = Image.alpha_composite(background, image)
-            image = image.convert("RGB")
-            height, width = size
-            image = image.resize((width, height), Image.Resampling.BICUBIC)
-            return np.asarray(image, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise ValueError(
-            f"{path} cannot be read as an image ({error}); replace or remove it"
-        ) from None
-
-
 def from_image_folder(
     image_dir: PathLike,
     captions_csv: PathLike,
@@ -508,12 +487,14 @@ def from_image_folder(
 
     ``captions_csv`` has a header with ``image_column`` (file name relative to ``image_dir``)
     and ``caption_column``; an image may have several rows, one per caption. Images are
-    decoded once, converted to RGB (transparency onto white) and resized to
-    ``image_size = (height, width)``; they are held in memory.
+    decoded once by the converter ``caption`` and the exported model use (RGB, transparency
+    onto white, resized to ``image_size = (height, width)``), and held in memory.
 
     >>> from seqapps import datasets
     >>> ds = datasets.from_image_folder("photos/", "photos/captions.csv")  # doctest: +SKIP
     """
+    from seqapps.tasks.images import to_rgb
+
     image_dir = Path(image_dir)
     if not image_dir.is_dir():
         raise FileNotFoundError(f"image folder {image_dir} does not exist")
@@ -534,7 +515,14 @@ def from_image_folder(
             continue
         if name not in index_of:
             path = image_dir / name
-            if name and not path.resolve().is_relative_to(image_dir.resolve()):
+            try:
+                resolved = path.resolve(strict=path.is_symlink())
+            except (OSError, RuntimeError) as error:  # a symlink loop or a dangling link
+                raise ValueError(
+                    f"{captions_csv} line {line}: image {name!r} is a link that leads nowhere "
+                    f"({error}); replace the link with the image"
+                ) from None
+            if name and not resolved.is_relative_to(image_dir.resolve()):
                 raise ValueError(
                     f"{captions_csv} line {line}: image {name!r} lies outside the image folder "
                     f"{image_dir}; name images by their path inside it"
@@ -544,7 +532,7 @@ def from_image_folder(
                     f"{captions_csv} line {line}: image {name!r} not found in {image_dir}"
                 )
             index_of[name] = len(images)
-            images.append(_load_image(path, image_size))
+            images.append(to_rgb(path, image_size, f"{captions_csv} line {line}: image"))
         image_ids.append(index_of[name])
         captions.append(caption)
     _warn_skipped(len(skipped), "rows with an empty caption", str(captions_csv), skipped)

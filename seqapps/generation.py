@@ -29,6 +29,9 @@ import numpy as np
 #: The most tokens any verb writes per output (`max_length`'s upper bound), so that a
 #: typo cannot keep a process busy for hours.
 MAX_LENGTH = 100_000
+#: The most beams a search may keep: each costs a row of `vocabulary size` scores per step, and
+#: past a few dozen beams the answers stop changing (`beam_size=10**6` ran out of memory).
+MAX_BEAM_SIZE = 64
 #: How `tensors` passes `max_length=None` (the task's default) into a traced function.
 DEFAULT_LENGTH = -1
 
@@ -176,7 +179,9 @@ class GenerationConfig:
             for name, value in zip(("temperature", "top_k", "top_p"), sampling):
                 object.__setattr__(self, name, value)
         # The static part is Python, always: it shapes the traced function.
-        object.__setattr__(self, "beam_size", _integer("beam_size", self.beam_size, 1))
+        object.__setattr__(
+            self, "beam_size", _integer("beam_size", self.beam_size, 1, MAX_BEAM_SIZE)
+        )
         size = check_no_repeat_ngram_size(self.no_repeat_ngram_size)
         # No output is long enough to hold such an n-gram twice: no rule (and no padding by n).
         object.__setattr__(self, "no_repeat_ngram_size", 0 if size >= MAX_LENGTH else size)

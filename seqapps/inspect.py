@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqapps.layers import RecurrentStack
+from seqapps.tasks.inputs import check_int, check_list
 
 
 def recurrent_stack(model) -> RecurrentStack:
@@ -39,6 +40,9 @@ def stack_inputs(model, inputs):
     For a model, `inputs` are what the model takes (e.g. raw texts); for a
     stack, they are already the vectors (no padding).
     """
+    inputs = check_list(inputs, "inputs", "a list of inputs (e.g. [text])")
+    if not inputs:
+        raise ValueError("inputs is empty; pass at least one input to inspect, e.g. [text]")
     if isinstance(model, RecurrentStack):
         vectors = tf.convert_to_tensor(inputs, tf.float32)
         return vectors, tf.ones(tf.shape(vectors)[:2], tf.bool)
@@ -243,7 +247,9 @@ def find_units(model, text, features=None, *, layer=0, top=3) -> dict[str, list]
     Recurrent Networks".
     """
     features = character_features(text) if features is None else features
-    record = trace(model, [text] if isinstance(text, str) else text)[layer]
+    records = trace(model, [text] if isinstance(text, str) else text)
+    layers = f"layer (the stack has {len(records)} layers)"
+    record = records[check_int(layer, layers, low=-len(records), high=len(records) - 1)]
     states = record["h"] if "h" in record else record["forward_h"]
     for name, values in features.items():
         if len(values) != len(states):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import stat
 import sys
@@ -86,6 +87,35 @@ def check_directory_target(path: Path, *, overwrite: bool) -> None:
             f"{str(path)!r} holds an earlier export; pass overwrite=True (--overwrite on the "
             f"command line) to replace it"
         )
+    foreign = _files_the_export_did_not_write(path)
+    if foreign:
+        raise FileExistsError(
+            f"{str(path)!r} holds an earlier export and also {', '.join(foreign[:3])}"
+            f"{f' and {len(foreign) - 3} more' if len(foreign) > 3 else ''}, which the export did "
+            f"not write; refusing to remove {'them' if len(foreign) > 1 else 'it'} with the "
+            f"export. Move {'them' if len(foreign) > 1 else 'it'} out first, or name another folder"
+        )
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if not p.is_dir() or p.is_symlink()
+    )
+
+
+def _files_the_export_did_not_write(path: Path) -> list[str]:
+    """Files in an earlier export that its marker does not list (or, for a marker without a
+    list, that are not part of a SavedModel)."""
+    try:
+        written = json.loads((path / EXPORT_MARKER).read_text()).get("files")
+    except (OSError, ValueError, AttributeError):
+        written = None
+    if written is None:
+        layout = ("saved_model.pb", "fingerprint.pb", "keras_metadata.pb", "variables/", "assets/")
+        return [f for f in _files(path) if f != EXPORT_MARKER and not f.startswith(layout)]
+    return [f for f in _files(path) if f != EXPORT_MARKER and f not in set(written)]
 
 
 def write_file(path: Path, write: Callable[[Path], None], *, overwrite: bool = False) -> Path:
@@ -117,6 +147,7 @@ def write_directory(
     try:
         staging = staging_root / "new"
         write(staging)
+        marker = {**marker, "files": _files(staging)}  # what a later overwrite may remove
         (staging / EXPORT_MARKER).write_text(json.dumps(marker, indent=1) + "\n")
         with _locked(path.parent):
             check_directory_target(path, overwrite=overwrite)
@@ -177,16 +208,14 @@ KERAS_BACKUP_FILES = frozenset(
 )
 
 
-def backup_and_restore(folder, *, also=()):
-    """`keras.callbacks.BackupAndRestore` on `folder`, which must be new, empty or a backup.
+def backup_and_restore(folder, *, also=(), early_stopping=None, data=None):
+    """A training backup (`seqapps.tasks.resume.ExactBackup`) on `folder`: new, empty or a backup.
 
     Keras removes its backup folder, contents and all, when training ends, so a
     folder holding anything but a training backup (the files Keras writes and
     the names in `also`) is refused before training starts, as are the working
     directory and its parents.
     """
-    import keras
-
     path = Path(os.fspath(folder))
     if _is_working_directory_or_above(path):
         raise FileExistsError(
@@ -197,7 +226,10 @@ def backup_and_restore(folder, *, also=()):
         raise FileExistsError(f"backup_dir {str(path)!r} exists and is not a folder")
     if path.is_dir():
         others = sorted(
-            p.name for p in path.iterdir() if p.name not in KERAS_BACKUP_FILES | set(also)
+            p.name
+            for p in path.iterdir()
+            if p.name not in KERAS_BACKUP_FILES | set(also) | {"training_metadata.json.tmp"}
+            and not re.match(r"^(state-\d+|\.staging)$", p.name)
         )
         if others:
             raise FileExistsError(
@@ -205,4 +237,6 @@ def backup_and_restore(folder, *, also=()):
                 f"{' and more' if len(others) > 3 else ''}, which is not a training backup; it "
                 f"is removed when training ends. Name a new or empty folder"
             )
-    return keras.callbacks.BackupAndRestore(str(path))
+    from seqapps.tasks.resume import ExactBackup
+
+    return ExactBackup(path, early_stopping=early_stopping, data=data)

@@ -107,7 +107,7 @@ def test_bad_images_are_refused_naming_the_index(model, tmp_path):
     with pytest.raises(FileNotFoundError, match=r"images\[0\]: no image file"):
         model.caption(tmp_path / "missing.png")
     with pytest.raises(ValueError, match=r"must be uint8"):
-        model.caption(np.zeros((4, 4), np.float32))
+        model.caption(np.zeros((4, 4), np.int64))
     with pytest.raises(TypeError, match=r"images\[1\] is NoneType"):
         model.caption([IMAGES[0], None])
     with pytest.raises(TypeError, match=r"images is NoneType, not an image or a list of images"):

@@ -156,46 +156,109 @@ class WeightsDownloadError(OSError):
     """A weight file could not be fetched: unreachable, too slow, or not the file the card names."""
 
 
-#: Seconds a download may wait for the server before it is abandoned (`SEQAPPS_DOWNLOAD_TIMEOUT`).
+#: Seconds a whole download may take before it is abandoned, on top of 20 s per MB of the
+#: card's size (a 6 MB entry gets 180 s); `SEQAPPS_DOWNLOAD_TIMEOUT` sets the whole limit.
 DOWNLOAD_TIMEOUT = 60.0
 
 
+def download_deadline(size_bytes: int) -> float:
+    """Seconds the whole download of `size_bytes` may take (see `DOWNLOAD_TIMEOUT`)."""
+    configured = os.environ.get("SEQAPPS_DOWNLOAD_TIMEOUT")
+    if configured is not None:
+        return float(configured)
+    return DOWNLOAD_TIMEOUT + 20.0 * size_bytes / 1e6
+
+
 def _download(url: str, path: Path, entry: ZooEntry) -> None:
-    """Fetches `url` to `path`, atomically, checking the card's sha256 before the file lands."""
-    import tempfile
+    """Fetches `url` to `path`, atomically, within a deadline and the card's size.
+
+    The deadline covers the whole download, not each read: a server that
+    drips one byte a second is abandoned as surely as one that stalls. More
+    bytes than the card's `size_bytes` are refused as soon as they arrive, and
+    the sha256 is checked before the file lands. The staging file is removed
+    whatever happens (one left by a killed process is removed by the next
+    download of the same entry).
+    """
+    import time
     import urllib.error
     import urllib.request
+    import uuid
 
+    size, timeout = entry.weights["size_bytes"], download_deadline(entry.weights["size_bytes"])
+    deadline = time.monotonic() + timeout
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        staging = tempfile.NamedTemporaryFile(dir=path.parent, suffix=".partial", delete=False)
+        for stale in path.parent.glob(f"{path.name}.*.partial"):
+            if not _process_alive(stale.suffixes[-2][1:].split("-")[0]):
+                stale.unlink(missing_ok=True)
+        staging = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial")
+        file = open(staging, "wb")
     except OSError as error:
         raise WeightsDownloadError(
             f"cannot write the weights of {entry.name!r} into the cache folder {path.parent} "
             f"({error.strerror or error}); point SEQAPPS_CACHE at a writable folder"
         ) from None
-    timeout = float(os.environ.get("SEQAPPS_DOWNLOAD_TIMEOUT", DOWNLOAD_TIMEOUT))
-    digest = hashlib.sha256()
+
+    def refuse(why: str) -> WeightsDownloadError:
+        return WeightsDownloadError(
+            f"could not download the weights of {entry.name!r} from {url}: {why}; nothing was "
+            f"kept. Check the connection and the card's URL, or copy the file to {path}"
+        )
+
+    digest, received = hashlib.sha256(), 0
     try:
-        with staging, urllib.request.urlopen(url, timeout=timeout) as response:
-            for block in iter(lambda: response.read(1 << 20), b""):
+        with file, urllib.request.urlopen(url, timeout=timeout) as response:
+            announced = response.headers.get("Content-Length") if response.headers else None
+            if announced and announced.isdigit() and int(announced) > size:
+                raise refuse(f"the server announces {announced} bytes, the card says {size}")
+            sock = _socket_of(response)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError
+                if sock is not None:
+                    sock.settimeout(remaining)  # a stall cannot outlast the deadline either
+                block = response.read1(1 << 16)
+                if not block:
+                    break
+                received += len(block)
+                if received > size:
+                    raise refuse(f"the server sent more than the card's {size} bytes")
                 digest.update(block)
-                staging.write(block)
+                file.write(block)
         if digest.hexdigest() != entry.weights["sha256"]:
             raise WeightsDownloadError(
                 f"the file at {url} is not the weights of {entry.name!r}: its sha256 is "
                 f"{digest.hexdigest()}, the card says {entry.weights['sha256']}; nothing was kept"
             )
-        os.replace(staging.name, path)
+        os.replace(staging, path)
     except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
         reason = getattr(error, "reason", error)
-        raise WeightsDownloadError(
-            f"could not download the weights of {entry.name!r} from {url}: {reason} "
-            f"(timeout {timeout:g} s, SEQAPPS_DOWNLOAD_TIMEOUT); check the connection, or copy "
-            f"the file to {path}"
+        if isinstance(error, TimeoutError) or isinstance(reason, TimeoutError):
+            reason = f"not complete after {timeout:g} s ({received} of {size} bytes)"
+        raise refuse(
+            f"{reason} (timeout {timeout:g} s for the whole download, SEQAPPS_DOWNLOAD_TIMEOUT)"
         ) from None
     finally:
-        Path(staging.name).unlink(missing_ok=True)
+        staging.unlink(missing_ok=True)
+
+
+def _socket_of(response: Any) -> Any:
+    """The socket under an HTTP(S) response (None for a `file:` URL), to bound each read."""
+    raw = getattr(getattr(response, "fp", None), "raw", None)
+    return getattr(raw, "_sock", None)
+
+
+def _process_alive(pid: str) -> bool:
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # alive, owned by another user
+        return True
+    return True
 
 
 def resolve_weights(preset: str | os.PathLike) -> tuple[Path, str | None]:

@@ -316,6 +316,8 @@ class ImageCaptioner(EncoderDecoderTask):
         sacrebleu (`pip install seqapps[translation]`).
         """
         references = [[r] if isinstance(r, str) else list(r) for r in references]
+        if not references:
+            raise ValueError("score needs at least one image with its references; got none")
         if any(not r or not all(isinstance(x, str) for x in r) for r in references):
             raise ValueError("each image needs one reference string or a non-empty list of them")
         captions = self.caption(images, **options)

@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqapps.layers import CharacterEncoder, RecurrentStack
-from seqapps.tasks.inputs import check_positive_int, standardize_texts
+from seqapps.tasks.inputs import check_int, check_positive_int, standardize_texts
 from seqapps.tasks.task import Task, held_out_split, string_signature
 from seqapps.text import CharacterLookup, TokenLookup, split_words
 
@@ -227,9 +227,9 @@ class SequenceTagger(Task):
                             f"tag to get a fresh head"
                         )
                     tag = index[tag]
-                if isinstance(tag, bool) or not 0 <= int(tag) < len(self.tags):
-                    raise ValueError(f"sentence {row} has the tag id {tag!r}, outside the tags")
-                row_ids.append(int(tag))
+                row_ids.append(
+                    check_int(tag, f"sentence {row}'s tag id", low=0, high=len(self.tags) - 1)
+                )
             ids.append(row_ids)
         return ids
 
@@ -372,6 +372,8 @@ class SequenceTagger(Task):
         when its type and both ends are right).
         """
         sentences = self._token_lists(sentences, "sentences")
+        if not any(sentences):
+            raise ValueError("score needs at least one sentence with a token; got none")
         ids = self._tag_ids(tags, [len(s) for s in sentences])  # names or ids, checked
         tags = [[self.tags[i] for i in row] for row in ids]
         predicted = [[tag for _, tag in row] for row in self.tag(sentences, batch_size=batch_size)]

@@ -1,5 +1,6 @@
 """What every seqapps task shares: presets, raw-input handling, fine-tuning and export."""
 
+import contextlib
 import warnings
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqapps import safe_write
-from seqapps.tasks.inputs import check_positive_int
+from seqapps.tasks.inputs import check_float, check_int, check_list, check_positive_int
 from seqapps.version import __version__
 
 
@@ -110,6 +111,10 @@ class Task(keras.Model):
         in its own precision.
         """
         path = Path(path)
+        if path.name == ".keras":
+            raise ValueError(
+                f"{str(path)!r} has no name before .keras; name the file, e.g. model.keras"
+            )
         if path.suffix != ".keras":
             raise ValueError(f"a preset file must end in .keras, got {str(path)!r}")
         if weights_dtype not in (None, "float16"):
@@ -168,12 +173,26 @@ class Task(keras.Model):
         Returns:
             The Keras `History`.
         """
-        check_positive_int(epochs, "epochs")
-        check_positive_int(batch_size, "batch_size")
-        if not isinstance(learning_rate, (int, float)) or not 0 < learning_rate < float("inf"):
-            raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
+        epochs = check_positive_int(epochs, "epochs")
+        batch_size = check_positive_int(batch_size, "batch_size")
+        learning_rate = check_float(learning_rate, "learning_rate", low=0, open_low=True)
+        patience = check_int(patience, "patience", low=0)
+        check_float(
+            validation_fraction, "validation_fraction", low=0, high=1, open_low=True, open_high=True
+        )
+        freeze = (
+            [freeze] if isinstance(freeze, str) else check_list(freeze, "freeze", "layer names")
+        )
+        names = [layer.name for layer in self.layers]
+        for name in freeze:
+            if name not in names:
+                raise ValueError(f"freeze names {name!r}, which is no layer; choose among {names}")
         for name in freeze:
             self.get_layer(name).trainable = False
+        if not isinstance(x, tf.data.Dataset):  # refuses a string read one character at a time
+            check_list(x, "x", "a list of inputs")
+            if y is not None:
+                check_list(y, "y", "a list of targets")
         if isinstance(x, tf.data.Dataset):
             if y is not None:
                 raise ValueError("pass targets inside the tf.data.Dataset, not as y")
@@ -209,8 +228,9 @@ class Task(keras.Model):
             monitor="val_loss", patience=patience, restore_best_weights=True
         )
         callbacks = [stop, *callbacks]
-        if backup_dir is not None:
-            callbacks.insert(0, safe_write.backup_and_restore(backup_dir))
+        if backup_dir is not None:  # after `stop`, whose state it keeps
+            backup = safe_write.backup_and_restore(backup_dir, early_stopping=stop, data=train)
+            callbacks.insert(1, backup)
         return super().fit(
             train,
             validation_data=validation_data,
@@ -339,6 +359,9 @@ def held_out_split(count, fraction, seed, what="examples"):
     The last `fraction` of the shuffled rows (at least one) is held out for
     validation; at least one row must be left to train on.
     """
+    fraction = check_float(
+        fraction, "validation_fraction", low=0, high=1, open_low=True, open_high=True
+    )
     order = np.random.default_rng(seed).permutation(count)
     held = max(1, int(round(count * fraction)))
     if count < 2:
@@ -352,12 +375,33 @@ def held_out_split(count, fraction, seed, what="examples"):
 
 def _load_keras_file(path):
     try:
-        return keras.saving.load_model(path, compile=False)
+        with _no_downloads(path):
+            return keras.saving.load_model(path, compile=False)
     except Exception as error:  # Keras raises many types for a damaged archive.
         raise ValueError(
             f"could not load the model file {path}: {error}. The file is damaged or "
             f"not a seqapps preset; download or re-save it."
         ) from error
+
+
+@contextlib.contextmanager
+def _no_downloads(path):
+    """Loading a preset fetches nothing: its weights are in the file, and a config that asks
+    Keras for a download (e.g. ImageNet weights for an encoder) was not written by seqapps."""
+    from keras.src.utils import file_utils
+
+    def refuse(fname=None, origin=None, **_):
+        raise PermissionError(
+            f"{path} asks Keras to download {origin or fname}; a preset never fetches anything "
+            f"its card did not pin. Re-save the model with save_preset, whose config asks for none"
+        )
+
+    saved = file_utils.get_file
+    file_utils.get_file = refuse
+    try:
+        yield
+    finally:
+        file_utils.get_file = saved
 
 
 def string_signature(name="inputs"):

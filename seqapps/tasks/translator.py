@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from seqapps.layers import AttentionDecoder, RecurrentStack, StateBridge
 from seqapps.tasks.encoder_decoder import EncoderDecoderTask
-from seqapps.tasks.inputs import standardize_texts
+from seqapps.tasks.inputs import check_list, standardize_texts
 from seqapps.tasks.task import held_out_split
 from seqapps.text import SubwordVectorizer
 
@@ -217,12 +217,21 @@ class Translator(EncoderDecoderTask):
         if isinstance(sources, tf.data.Dataset):
             pairs = [(s.decode("utf-8"), t.decode("utf-8")) for s, t in sources.as_numpy_iterator()]
             sources, targets = [s for s, _ in pairs], [t for _, t in pairs]
-        sources, _ = standardize_texts(list(sources), name="sources")
-        targets, _ = standardize_texts(list(targets or []), name="targets")
+        sources, _ = standardize_texts(
+            check_list(sources, "sources", "a list of texts"), name="sources"
+        )
+        targets = check_list([] if targets is None else targets, "targets", "a list of texts")
+        targets, _ = standardize_texts(targets, name="targets")
         if len(sources) != len(targets) or len(sources) < 2:
             raise ValueError(
                 f"finetune needs at least 2 (source, target) pairs, got {len(sources)} sources "
                 f"and {len(targets)} targets"
+            )
+        empty = [index for index, source in enumerate(sources) if not source.strip()]
+        if empty:
+            raise ValueError(
+                f"sources{empty[:5]} {'is' if len(empty) == 1 else 'are'} empty; every pair needs "
+                f"a source text to learn from: remove those pairs"
             )
         train, validation = held_out_split(len(sources), validation_fraction, seed, "pairs")
 
@@ -325,8 +334,11 @@ class Translator(EncoderDecoderTask):
         """
         import sacrebleu
 
-        if len(sources) != len(references):
-            raise ValueError(f"got {len(sources)} sources and {len(references)} references")
+        if len(sources) != len(references) or not len(sources):
+            raise ValueError(
+                f"score needs one reference per source, at least one; got {len(sources)} sources "
+                f"and {len(references)} references"
+            )
         hypotheses = self.translate(list(sources), **options)
         references = [list(references)]
         return {

@@ -113,7 +113,7 @@ def train_selecting_on_validation(
     callbacks = []
     if backup_dir:
         # Checked (new, empty or a backup) and removed at the end by Keras.
-        callbacks.append(backup_and_restore(backup_dir, also=("selection",)))
+        callbacks.append(backup_and_restore(backup_dir, also=("selection",), data=data))
         folder = Path(backup_dir) / "selection"
         folder.mkdir(parents=True, exist_ok=True)
     else:
