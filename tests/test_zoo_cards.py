@@ -11,6 +11,7 @@ from seqapps import datasets
 from seqapps.tasks import TASKS
 from seqapps.zoo import ZooEntry, describe, format_card, list_models, registry, sha256_of
 from seqapps.zoo.model_card import run_example, same_output, usage_problems
+from seqapps.zoo.recipes.card_examples import sample_metrics
 
 pytestmark = pytest.mark.zoo
 
@@ -72,6 +73,20 @@ def test_card_examples_are_what_the_weights_give(name):
     for example in [usage["empty_input"], *usage["failure_examples"]]:
         measured = run_example(loaded(name), example, ROOT)
         assert same_output(example["output"], measured), (example["input"], measured)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_entry_is_re_measured_on_a_fixed_test_sample(name):
+    """The default run's re-measurement: a fixed sample of the test split (`SAMPLES` in
+    `seqapps.zoo.recipes.card_examples`) against the figures recorded from the committed
+    weights; the whole test split, against the recipe's numbers, is `-m slow`."""
+    recorded = describe(name)["metrics"]["test_sample"]
+    measured = sample_metrics(loaded(name))
+    assert measured["sample"] == recorded["sample"]
+    assert measured.keys() == recorded.keys()
+    for key in set(recorded) - {"sample"}:
+        tolerance = 0.05 if "bleu" in key or "chrf" in key else 5e-4  # BLEU/chrF in points
+        assert measured[key] == pytest.approx(recorded[key], abs=tolerance), key
 
 
 def test_repr_names_the_entry():
