@@ -5,14 +5,20 @@
 >>> model = seqapps.load("sentiment-lstm")  # doctest: +SKIP
 >>> model.classify("a gorgeous, witty, seductive movie.")  # doctest: +SKIP
 
-TensorFlow is imported on first use of a model, not by `import seqapps`.
+TensorFlow is imported on first use of a model, not by `import seqapps`. Its log
+lines (start-up notices, CUDA probes, absl warnings) are kept off stderr unless
+`SEQAPPS_VERBOSE=1`; errors still raise as exceptions.
 """
 
 import importlib
 import os
 
-from seqapps.version import __version__
-from seqapps.zoo import describe, list_models
+from seqapps._quiet import quiet_tensorflow
+
+quiet_tensorflow()  # before anything imports TensorFlow
+
+from seqapps.version import __version__  # noqa: E402
+from seqapps.zoo import describe, list_models  # noqa: E402
 
 _LAZY = {
     "GenerationConfig": "seqapps.generation",

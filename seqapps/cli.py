@@ -62,8 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     list_.add_argument("--task", help="only entries of this task")
     list_.set_defaults(run=_list)
 
-    info = commands.add_parser("info", help="print an entry's card as JSON")
+    info = commands.add_parser("info", help="print an entry's card: use, limits, numbers")
     info.add_argument("name")
+    info.add_argument("--json", action="store_true", help="the raw card, as JSON")
     info.set_defaults(run=_info)
 
     predict = commands.add_parser(
@@ -253,9 +254,12 @@ def _list(args: argparse.Namespace) -> None:
 
 
 def _info(args: argparse.Namespace) -> None:
-    from seqapps.zoo import describe
+    from seqapps.zoo import describe, format_card
 
-    print(json.dumps(describe(args.name), indent=2, ensure_ascii=False))
+    card = describe(args.name)
+    print(
+        json.dumps(card, indent=2, ensure_ascii=False) if args.json else format_card(card).rstrip()
+    )
 
 
 def _read_lines(path: str) -> list[str]:

@@ -33,8 +33,11 @@ def test_list_and_info(entry, capsys):
     assert main(["list", "cli-*"]) == 0
     out = capsys.readouterr().out
     assert "cli-tiny" in out and "test accuracy 0.500" in out
-    assert main(["info", "cli-tiny"]) == 0
+    assert main(["info", "cli-tiny", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["name"] == "cli-tiny"
+    assert main(["info", "cli-tiny"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("cli-tiny (text-classification)\n") and "licence: Apache-2.0" in text
 
 
 def test_unknown_name_is_a_clear_error(entry, capsys):

@@ -4,6 +4,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 PATH = Path(__file__).resolve().parents[1] / "bench" / "memory.py"
 spec = importlib.util.spec_from_file_location("memory_bench", PATH)
@@ -21,6 +22,7 @@ def test_the_tasks_ask_what_they_say():
     assert (y[:, -10:] == x[:, :10]).all() and (x[:, 17] == 9).all() and (y[:, :-10] == 0).all()
 
 
+@pytest.mark.slow
 def test_the_table_runs_for_every_cell(capsys):
     results = memory.main(["--lags", "5", "--seeds", "1", "--steps", "3", "--units", "4"])
     assert set(results) == {(t, c, 5) for t in ("adding", "copy") for c in ("rnn", "lstm", "gru")}

@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 KILLED_RECIPE = """
 import json, os, sys
 import keras, numpy as np, tensorflow as tf
@@ -36,6 +38,7 @@ print(json.dumps({"rounds": [h["epoch"] for h in history], "scored_here": len(ro
 """
 
 
+@pytest.mark.slow
 def test_a_killed_recipe_run_resumes_from_its_backup_folder(tmp_path):
     backup = tmp_path / "backup"
     run = [sys.executable, "-c", KILLED_RECIPE, str(backup)]

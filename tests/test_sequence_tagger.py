@@ -162,6 +162,7 @@ def write_conll(path, n, seed, names, places):
     return path
 
 
+@pytest.mark.slow
 def test_ner_fine_tuning_gets_a_fresh_head_and_a_held_out_entity_f1(model, tmp_path):
     train = write_conll(tmp_path / "train.conll", 120, 0, NER_NAMES[:5], NER_PLACES[:4])
     test = write_conll(tmp_path / "test.conll", 30, 1, NER_NAMES[5:], NER_PLACES[4:])

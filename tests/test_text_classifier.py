@@ -127,6 +127,7 @@ def test_new_labels_get_a_fresh_head_on_the_pretrained_layers(model, tmp_path):
 
 
 @pytest.mark.parametrize("adversarial_epsilon", [0.0, 0.2])
+@pytest.mark.slow
 def test_finetune_learns_a_new_three_class_problem(adversarial_epsilon):
     rng = np.random.default_rng(0)
     words = {
@@ -176,6 +177,7 @@ def test_adversarial_perturbation_is_epsilon_times_the_text_and_spares_padding()
     assert cosine == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_adversarial_training_adds_the_loss_of_the_worst_nearby_vectors():
     import keras
 
@@ -260,6 +262,7 @@ print(json.dumps(results))
 """
 
 
+@pytest.mark.slow
 def test_fit_under_a_mirrored_strategy_with_two_replicas():
     # A fresh process: the two logical CPUs must be set before TensorFlow starts.
     code = (
@@ -373,6 +376,7 @@ print(json.dumps({"replicas": strategy.num_replicas_in_sync, "accuracy": float(n
 """
 
 
+@pytest.mark.slow
 def test_fit_with_two_worker_processes_on_loopback_as_in_one_process():
     import socket
 

@@ -26,6 +26,7 @@ def data():
     return split("train"), split("test")
 
 
+@pytest.mark.slow
 def test_card_scores_are_reproduced_and_beat_both_baselines(model, data):
     train, test = data
     card = seqapps.describe(NAME)["metrics"]
@@ -47,6 +48,7 @@ def test_card_scores_are_reproduced_and_beat_both_baselines(model, data):
     assert measured["distinct"] > 100
 
 
+@pytest.mark.slow
 def test_the_export_and_the_cli_caption_like_python(model, data, tmp_path, capsys):
     images = data[1][0][:8]
     expected = model.caption(images)

@@ -25,6 +25,7 @@ def test_split():
 
 
 @pytest.mark.parametrize("name", ENTRIES)
+@pytest.mark.slow
 def test_card_accuracy_is_reproduced_on_the_test_split(name, test_split):
     texts, labels, domains = test_split
     model = seqapps.load(name)
@@ -47,6 +48,7 @@ def test_obvious_sentences():
     assert model.classify("the plot is a mess and the jokes fall flat.")["label"] == "negative"
 
 
+@pytest.mark.slow
 def test_finetune_on_a_new_three_class_problem():
     """A fresh 3-way head on the pretrained entry learns the new labels from 150 rows."""
     rng = np.random.default_rng(0)
@@ -72,6 +74,7 @@ def test_finetune_on_a_new_three_class_problem():
     assert accuracy > 0.8  # chance is 1/3
 
 
+@pytest.mark.slow
 def test_export_round_trip_without_seqapps(tmp_path, test_split):
     texts = test_split[0][:16]
     model = seqapps.load("sentiment-lstm")

@@ -19,6 +19,7 @@ def model():
     return seqapps.load(NAME)
 
 
+@pytest.mark.slow
 def test_card_accuracy_is_reproduced_on_the_test_files_and_meets_the_bar(model):
     train, _, _ = sentences("train")
     test, tags, _ = sentences("test")
@@ -29,6 +30,7 @@ def test_card_accuracy_is_reproduced_on_the_test_files_and_meets_the_bar(model):
     assert measured["accuracy"] >= 0.97  # issue 13's bar
 
 
+@pytest.mark.slow
 def test_the_lecture_sentence_and_the_export_agree(model, tmp_path, capsys):
     texts = ["The old man the boats.", "She didn't see the 3 dogs in Boston yesterday!", ""]
     expected = model.tag(texts, is_split_into_words=False)

