@@ -18,11 +18,12 @@ class WordEmbedding(keras.layers.Layer):
         input_dim: number of ids.
         pretrained_dim: size of the pretrained vectors.
         trained_dim: size of a second table trained from scratch and
-            concatenated after the pretrained vectors (0: none). Rows beyond
-            `trained_rows` start at zero: a word the training data never showed
-            adds nothing but its pretrained meaning.
-        trained_rows: ids below this start random in the trained table
-            (default: all).
+            concatenated after the pretrained vectors (0: none).
+        trained_rows: the trained table has rows for the ids below this only
+            (default: all), the words the training data has; an id at or above
+            it gets zeros there, so a word the training data never showed
+            brings its pretrained meaning and nothing else (and the file stays
+            small).
         pretrained_mode: `"finetune"` trains the pretrained rows; `"frozen"`
             keeps them; `"offset"` keeps them and trains an offset added to
             them, starting at zero.
@@ -75,18 +76,17 @@ class WordEmbedding(keras.layers.Layer):
         self.trained = None
         if self.trained_dim:
             self.trained = self.add_weight(
-                shape=(self.input_dim, self.trained_dim),
-                initializer=self._trained_initializer,
+                shape=(self._trained_rows, self.trained_dim),
+                initializer=keras.initializers.RandomUniform(-0.05, 0.05),
                 name="trained",
             )
         self.built = True
 
-    def _trained_initializer(self, shape, dtype=None):
-        values = keras.initializers.RandomUniform(-0.05, 0.05)(shape, dtype=dtype)
-        if self.trained_rows is None:
-            return values
-        keep = ops.cast(ops.arange(shape[0]) < self.trained_rows, values.dtype)
-        return values * keep[:, None]
+    @property
+    def _trained_rows(self):
+        return (
+            self.input_dim if self.trained_rows is None else min(self.trained_rows, self.input_dim)
+        )
 
     def set_pretrained(self, matrix):
         """Fills the pretrained rows, `matrix` of shape `(input_dim, pretrained_dim)`."""
@@ -105,7 +105,10 @@ class WordEmbedding(keras.layers.Layer):
         if self.offset is not None:
             vectors = vectors + ops.take(self.offset, ids, axis=0)
         if self.trained is not None:
-            vectors = ops.concatenate([vectors, ops.take(self.trained, ids, axis=0)], axis=-1)
+            known = ids < self._trained_rows
+            trained = ops.take(self.trained, ops.where(known, ids, 0), axis=0)
+            trained = trained * ops.cast(known, trained.dtype)[..., None]
+            vectors = ops.concatenate([vectors, trained], axis=-1)
         return vectors
 
     def compute_mask(self, ids, mask=None):
