@@ -16,6 +16,12 @@ found by type and fed exactly what the model feeds it.
 
 from __future__ import annotations
 
+import html
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -36,8 +42,8 @@ def recurrent_stack(model) -> RecurrentStack:
 def stack_inputs(model, inputs):
     """`(vectors [batch, time, features], mask [batch, time])` the stack reads for `inputs`.
 
-    For a model, `inputs` are what the model takes (e.g. raw texts); for a
-    stack, they are already the vectors (no padding).
+    For a task model, `inputs` are raw texts, fed as the task says
+    (`Task.inspect_inputs`); for a stack, they are already the vectors (no padding).
     """
     if isinstance(model, RecurrentStack):
         vectors = tf.convert_to_tensor(inputs, tf.float32)
@@ -45,43 +51,67 @@ def stack_inputs(model, inputs):
     stack = recurrent_stack(model)
     # A stack called with an explicit mask (the tagger) has [vectors, mask] as its input.
     fed = stack.input[0] if isinstance(stack.input, (list, tuple)) else stack.input
-    feeder = keras.Model(model.inputs, fed)
-    lengths = None
-    texts = all(isinstance(text, str) for text in inputs)
-    if texts and (hasattr(model, "token_ids") or callable(getattr(model, "split", None))):
-        # A text generator reads token ids, a tagger tokens: the model's own tokenizer makes
-        # them, padded with 0 / "" (read from a zero state, without a start token).
-        if hasattr(model, "token_ids"):
-            rows, pad = [model.token_ids(text) for text in inputs], 0
-        else:
-            rows, pad = model.split(list(inputs)), ""
-        lengths = [len(row) for row in rows]
-        raw = np.full((len(rows), max([1, *lengths])), pad, dtype="int32" if pad == 0 else object)
-        for row, tokens in enumerate(rows):
-            raw[row, : len(tokens)] = tokens
-        inputs = raw
-    raw = model._raw_inputs(inputs) if hasattr(model, "_raw_inputs") else inputs
-    vectors = feeder(tf.constant(raw) if isinstance(raw, np.ndarray) else raw, training=False)
-    if lengths is not None:
-        mask = tf.sequence_mask(lengths, tf.shape(vectors)[1])
-    else:
-        mask = getattr(vectors, "_keras_mask", None)
-        if mask is None:
-            mask = tf.ones(tf.shape(vectors)[:2], tf.bool)
+    raw, rows = model.inspect_inputs(list(inputs))
+    raw = tf.nest.map_structure(tf.constant, raw)
+    vectors = tf.convert_to_tensor(keras.Model(model.inputs, fed)(raw, training=False))
+    mask = tf.sequence_mask([len(row) for row in rows], tf.shape(vectors)[1])
     if not tf.reduce_all(tf.reduce_any(mask, axis=1)):
         raise ValueError("every input needs at least one token to inspect; got an empty one")
-    return tf.convert_to_tensor(vectors), mask
+    return vectors, mask
 
 
 def tokens(model, text: str) -> list[str]:
     """The tokens a model reads from `text`, one per step of `trace` (words or characters)."""
-    if callable(getattr(model, "split", None)):  # a tagger: its tokenizer for raw text
-        return model.split([text])[0]
-    layers = {layer.name: layer for layer in model.layers}
-    vectorizer = getattr(model, "vectorizer", None) or layers.get("vectorizer")
-    if vectorizer is None:
-        raise ValueError(f"{type(model).__name__} has no vectorizer to split {text!r} with")
-    return [t.decode("utf-8") for t in vectorizer.tokenize([text])[0].numpy()]
+    return model.inspect_inputs([text])[1][0]
+
+
+def write_report(models: dict, text: str, out, units: int = 16) -> tuple[int, Path]:
+    """The gradient flow chart of `models` (name → model) reading `text`, each one's first
+    layer's hidden states and gates, and an HTML page, in the new or empty folder `out`.
+
+    Everything is computed and drawn in a folder beside `out` first, so a model that cannot
+    be inspected leaves nothing behind. Returns `(number of pictures, the page's path)`.
+    """
+    from seqapps import plots
+
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise FileExistsError(f"{out} exists and is not an empty folder; choose a new one")
+    for name, model in models.items():
+        if not isinstance(model, RecurrentStack) and not any(
+            isinstance(layer, RecurrentStack) for layer in model.layers
+        ):
+            raise ValueError(
+                f"{name}: inspect reads a recurrent stack that the model feeds from its input; "
+                f"a {type(model).__name__}'s recurrence is its decoder, which starts from an "
+                f"encoder's state and reads its own output, and is not replayed"
+            )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        curves = {name: gradient_flow(model, [text]) for name, model in models.items()}
+        plots.gradient_flow_chart(curves, staging / "gradient_flow.png", title=text[:60])
+        pictures = ["gradient_flow.png"]
+        for number, (name, model) in enumerate(models.items(), start=1):
+            steps = tokens(model, text)
+            for key, values in trace(model, [text])[0].items():
+                if key.endswith(("h", "gate")):  # hidden states and gates of the first layer
+                    picture = f"{number}-{Path(name).stem}-{key}.png"
+                    shown = range(min(units, values.shape[1]))
+                    title = f"{name}: {key}"
+                    plots.state_heatmap(values, steps, staging / picture, units=shown, title=title)
+                    pictures.append(picture)
+        page = "".join(f'<p>{html.escape(p)}</p><img src="{html.escape(p)}">\n' for p in pictures)
+        (staging / "index.html").write_text(
+            f"<!doctype html><title>seqapps inspect</title><h1>{html.escape(text)}</h1>\n{page}",
+            encoding="utf-8",
+        )
+        if out.exists():
+            out.rmdir()  # empty, checked above
+        os.replace(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return len(pictures), out / "index.html"
 
 
 def gradient_flow(model, inputs) -> np.ndarray:

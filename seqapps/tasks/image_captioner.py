@@ -7,6 +7,7 @@ import hashlib
 import keras
 import tensorflow as tf
 
+from seqapps.interface import BEAM, NO_REPEAT_NGRAM, Interface, Option
 from seqapps.layers import AttentionDecoder, StateBridge
 from seqapps.tasks.encoder_decoder import EncoderDecoderTask
 from seqapps.tasks.images import ImageScaler, decode_image, images_to_array
@@ -57,7 +58,18 @@ class ImageCaptioner(EncoderDecoderTask):
     """
 
     task_name = "image-captioning"
-    verb = "caption"
+    interface = Interface(
+        "caption",
+        "caption images (paths as arguments, --file lines, or lines on stdin)",
+        inputs="image",
+        output="caption",
+        plain="{caption}\t{image}",
+        options=(BEAM, NO_REPEAT_NGRAM),
+        finetune=(
+            Option("--data", "path", "a CSV with columns image, caption", "path", required=True),
+            Option("--image-dir", "image_dir", "the images --data names", "path", required=True),
+        ),
+    )
     max_output_length = 64
 
     def __init__(
@@ -261,6 +273,11 @@ class ImageCaptioner(EncoderDecoderTask):
             "memory": memory,
             "memory_mask": tf.ones(tf.shape(memory)[:2], tf.bool),
         }
+
+    def finetune_data(self, path, image_dir):
+        from seqapps import datasets
+
+        return self, (datasets.from_image_folder(image_dir, path, image_size=self.image_size),), {}
 
     # -- the plain verb ----------------------------------------------------------
 

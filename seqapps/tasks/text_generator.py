@@ -5,15 +5,17 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from seqapps import decoding
+from seqapps.interface import Interface, Option
 from seqapps.layers import OneHot, RecurrentStack
 from seqapps.tasks.inputs import standardize_texts
-from seqapps.tasks.task import Task
+from seqapps.tasks.task import Task, padded
 from seqapps.text import TextVectorizer
 
 #: Read before the first character of every text: in training (each work
@@ -67,7 +69,23 @@ class TextGenerator(Task):
     """
 
     task_name = "text-generation"
-    verb = "generate"
+    interface = Interface(
+        "generate",
+        "write text, streamed as it is produced",
+        inputs=None,
+        options=(
+            Option("--prompt", "prompt", "the beginning of the text (echoed first)", default=""),
+            Option("--length", "max_length", "tokens (characters) to write", "positive_int", 400),
+            Option("--temperature", "temperature", "0 is greedy; unset: generate's own", "float"),
+            Option("--top-k", "top_k", "sample among the k likeliest tokens only", "positive_int"),
+            Option("--top-p", "top_p", "sample among the likeliest tokens of this mass", "float"),
+            Option("--seed", "seed", "makes the text reproducible", "int"),
+            Option("--stop", "stop", "stop after this string (repeatable)", "append"),
+        ),
+        finetune=(
+            Option("--text-file", "path", "a text file or folder of them", "path", required=True),
+        ),
+    )
     head_layers = ("head",)
 
     def __init__(
@@ -490,6 +508,28 @@ class TextGenerator(Task):
         )
         history.unknown_characters = unknown
         return history
+
+    # -- the command line's and inspect's hooks ---------------------------------
+
+    def answer(self, inputs, prompt="", **options):
+        return [{"prompt": prompt, "text": self.generate(prompt, **options)}]
+
+    def plain(self, inputs, prompt="", **options):
+        yield prompt
+        yield from self.stream(prompt, **options)
+        yield "\n"
+
+    def finetune_data(self, path):
+        return self, (Path(path),), {}
+
+    def finetune_summary(self, history):
+        unknown = history.unknown_characters
+        return [f"{unknown} characters outside the vocabulary read as [UNK]"]
+
+    def inspect_inputs(self, texts):
+        """Read from a zero state, without the start token."""
+        ids = [self.token_ids(text) for text in texts]
+        return padded(ids, 0), [[self.vectorizer.tokens[i] for i in row] for row in ids]
 
     # -- export ------------------------------------------------------------------
 

@@ -1,0 +1,161 @@
+"""What a task declares for the shared code: its command, inputs, answers, options and data.
+
+A task class sets `interface = Interface(...)`, plain data, and may override
+the `Task` hooks that turn it into behaviour (`answer`, `plain`,
+`finetune_data`, `recurrences`), much as a Hugging Face pipeline declares
+`preprocess` / `_forward` / `postprocess`. The command line and
+`seqapps.inspect` know the tasks only through these: a new task is one module.
+
+Importing a task imports TensorFlow (seconds), so `declared_tasks` reads the
+built-in tasks' declarations from their source files without importing them:
+the command line answers an unknown model, a missing file or a bad option
+before TensorFlow loads. Tasks defined elsewhere are found once imported.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Option:
+    """One command-line option, handed to the task as the keyword argument `keyword`.
+
+    Args:
+        flag: the option as typed, e.g. `"--beam"`.
+        keyword: the keyword argument it sets (of the verb, or of `finetune_data`).
+        help: one line for `--help`; the default is shown after it when not None.
+        type: `"str"`, `"int"`, `"positive_int"`, `"float"`, `"flag"` (on/off),
+            `"append"` (repeatable) or `"path"` (a file or folder that must exist,
+            checked before the model loads).
+        default: the value when the option is not given; None is not passed on,
+            so the Python method's own default applies.
+        required: the command refuses to run without it.
+    """
+
+    flag: str
+    keyword: str
+    help: str
+    type: str = "str"
+    default: object = None
+    required: bool = field(default=False, kw_only=True)
+
+
+@dataclass(frozen=True)
+class Interface:
+    """How a task meets the command line and `inspect`.
+
+    Args:
+        verb: the method that answers raw input; also the command that runs it.
+        summary: the command's one line of help.
+        inputs: what one input is, and its key in the answers: `"text"` or
+            `"image"` (a path) come as arguments, `--file` lines or stdin lines,
+            one answer per input; None: the options are the whole input.
+        output: the answers' key for a verb result that is not a dict.
+        plain: the plain output line, formatted from an answer's keys.
+        options: the verb's own options.
+        finetune: the `seqapps finetune` options this task reads (`Task.finetune_data`).
+        aliases: other names of the command.
+
+    Example:
+
+    >>> Interface("shout", "shout texts", output="shout").plain
+    '{output}'
+    """
+
+    verb: str
+    summary: str
+    inputs: str | None = "text"
+    output: str = "output"
+    plain: str = "{output}"
+    options: tuple[Option, ...] = ()
+    finetune: tuple[Option, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+
+#: Decoding options the generative verbs share (see `seqapps.decoding`).
+BEAM = Option("--beam", "beam_size", "beam size; 1 is greedy", "positive_int", 1)
+NO_REPEAT_NGRAM = Option(
+    "--no-repeat-ngram-size",
+    "no_repeat_ngram_size",
+    "never write an n-gram of pieces twice in one output (unset: no such rule)",
+    "positive_int",
+)
+
+
+@dataclass(frozen=True)
+class DeclaredTask:
+    """A task class as the command line sees it before importing it."""
+
+    task_name: str
+    module: str
+    class_name: str
+    interface: Interface
+
+
+def declared_tasks() -> list[DeclaredTask]:
+    """Every task with an interface: the built-in ones, and any other imported `Task` subclass.
+
+    Once `seqapps.tasks` is imported (TensorFlow is loaded anyway), the
+    classes themselves answer; before that, the built-in modules' source does.
+    """
+    if "seqapps.tasks.task" not in sys.modules:
+        return _read_builtin_tasks()
+    from seqapps.tasks.task import Task
+
+    found, classes = [], [Task]
+    while classes:
+        cls = classes.pop(0)
+        classes.extend(cls.__subclasses__())
+        if cls.__dict__.get("interface") is not None and cls.task_name:
+            found.append(DeclaredTask(cls.task_name, cls.__module__, cls.__name__, cls.interface))
+    return found
+
+
+def _read_builtin_tasks() -> list[DeclaredTask]:
+    """`task_name` and `interface` of the classes in `seqapps/tasks/*.py`, read with `ast`."""
+    found = []
+    for path in sorted((Path(__file__).parent / "tasks").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if not isinstance(node, ast.ClassDef):
+                continue
+            values = {
+                statement.targets[0].id: statement.value
+                for statement in node.body
+                if isinstance(statement, ast.Assign)
+                and isinstance(statement.targets[0], ast.Name)
+                and statement.targets[0].id in ("task_name", "interface")
+            }
+            if len(values) == 2 and ast.literal_eval(values["task_name"]) is not None:
+                found.append(
+                    DeclaredTask(
+                        ast.literal_eval(values["task_name"]),
+                        f"seqapps.tasks.{path.stem}",
+                        node.name,
+                        _evaluate(values["interface"]),
+                    )
+                )
+    return found
+
+
+def _evaluate(node):
+    """A declaration: literals, calls of `Interface` and `Option`, and the shared options."""
+    if isinstance(node, ast.Name) and isinstance(globals().get(node.id), Option):
+        return globals()[node.id]
+    if isinstance(node, ast.Call):
+        names = {"Interface": Interface, "Option": Option}
+        if not isinstance(node.func, ast.Name) or node.func.id not in names:
+            raise ValueError(
+                f"a task interface may call only Interface and Option: {ast.dump(node)}"
+            )
+        return names[node.func.id](
+            *[_evaluate(arg) for arg in node.args],
+            **{keyword.arg: _evaluate(keyword.value) for keyword in node.keywords},
+        )
+    if isinstance(node, ast.Tuple):
+        return tuple(_evaluate(element) for element in node.elts)
+    return ast.literal_eval(node)
