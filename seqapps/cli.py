@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 2
     try:
-        args.task = _check_arguments(args, tasks)
+        args.declared = _check_arguments(args, tasks)
         if getattr(args, "quiet", False):
             _import_tensorflow_quietly()
         args.run(args)
@@ -213,16 +213,19 @@ def _finetune_options(tasks: list[DeclaredTask]) -> list[Option]:
 
 
 def _positive_int(value: str) -> int:
-    number = int(value)
+    number = int(value) if value.strip().lstrip("+-").isdigit() else 0
     if number < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value!r}")
     return number
 
 
 def _finite_float(value: str) -> float:
-    number = float(value)
-    if number != number or number in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {value}")
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not -float("inf") < number < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {value!r}")
     return number
 
 
@@ -411,7 +414,7 @@ def _answer(args: argparse.Namespace) -> None:
 
 def _finetune(args: argparse.Namespace) -> None:
     model = _load(args)
-    if args.task is None:  # a preset of a task declared outside seqapps: checked now
+    if args.declared is None:  # a preset of a task declared outside seqapps: checked now
         _check_finetune_options(args, model.task_name, model.interface)
     data = {option.keyword: _value(args, option) for option in model.interface.finetune}
     try:

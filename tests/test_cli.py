@@ -205,3 +205,120 @@ def test_newcomer_details(entry, capsys, monkeypatch):
     assert "\\u2192" not in capsys.readouterr().out  # arrows as arrows
     assert main(["classify", "cli-tiny", "good", "--all-scores"]) == 0
     assert "negative=" in capsys.readouterr().out
+
+
+# -- behaving like a Unix command ----------------------------------------------------------
+
+
+def _in_fresh_python(args, cwd):
+    """`main(args)` in a new interpreter: (exit status, stderr, whether TensorFlow was imported)."""
+    code = (
+        "import sys; from seqapps.cli import main; rc = main(sys.argv[1:]); "
+        "print('tensorflow' in sys.modules, file=sys.stderr); sys.exit(rc)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
+        timeout=120,
+    )
+    err, _, imported = done.stderr.rstrip("\n").rpartition("\n")
+    return done.returncode, err, imported == "True"
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["classify", "sentiment-lstn", "hi"], "did you mean 'sentiment-lstm'"),
+        (["classify", "sentiment-lstm", "--file", "none.txt"], "--file none.txt: no such file"),
+        (["translate", "translate-en-es-gru", "--beam", "0", "hi"], "must be a positive integer"),
+        (["classify", "sentiment-lstm", "--no-such-option", "hi"], "unrecognized arguments"),
+        (["translate", "sentiment-lstm", "hi"], "run it with `seqapps classify sentiment-lstm"),
+        (
+            ["finetune", "textgen-shakespeare-lstm", "--data", "x.csv", "--out", "t.keras"],
+            "--data is not an option for text-generation entries; they take --text-file",
+        ),
+        (["finetune", "sentiment-lstm", "--data", "none.csv", "--out", "t.keras"], "no such file"),
+        (["list", "--task", "nonsense"], "there is no task 'nonsense'; the tasks are image-capt"),
+        (["predict"], "the following arguments are required: name\n"),  # texts are optional
+    ],
+)
+def test_argument_errors_are_answered_before_tensorflow_in_the_command_lines_words(
+    args, says, tmp_path
+):
+    code, err, imported = _in_fresh_python(args, tmp_path)
+    assert (code, imported) == (2, False), err
+    assert says in err + "\n" and "seqapps.list_models()" not in err
+    assert err.startswith("usage: seqapps ")
+    assert not list(tmp_path.iterdir())
+
+
+def test_options_may_stand_between_the_name_and_the_texts(entry, capsys):
+    assert main(["classify", "cli-tiny", "--all-scores", "good", "--json", "bad"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [row["text"] for row in rows] == ["good", "bad"] and "scores" in rows[0]
+
+
+@pytest.fixture(scope="module")
+def preset(tmp_path_factory):
+    model = TextClassifier(["good", "bad"], ["negative", "positive"], units=4, embedding_dim=4)
+    return str(model.save_preset(tmp_path_factory.mktemp("cli") / "tiny.keras"))
+
+
+def test_answers_stream_per_batch_and_a_closed_pipe_ends_quietly(preset):
+    import contextlib
+    import select
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "seqapps.cli", "classify", preset, "--batch-size", "1"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    process.stdin.write("good\n")
+    process.stdin.flush()
+    # The first answer comes while stdin is still open: nothing waits for the end of the input.
+    assert select.select([process.stdout], [], [], 120)[0], "no answer before the input ended"
+    assert process.stdout.readline().endswith("\tgood\n")
+    process.stdout.close()  # the reader goes away, as `| head -1` does
+    with contextlib.suppress(BrokenPipeError):
+        process.stdin.write("bad\n" * 2000)
+        process.stdin.close()
+    assert process.wait(timeout=120) == 141  # 128 + SIGPIPE, as a shell reports it
+    assert process.stderr.read() == ""  # no 'Broken pipe', no traceback
+
+
+def test_every_option_has_help_and_shows_its_default_once(capsys):
+    from seqapps.cli import _parser
+    from seqapps.interface import declared_tasks
+
+    _, commands = _parser(declared_tasks())
+    for name, command in commands.items():
+        for action in command._actions:
+            assert action.help, f"seqapps {name} {action.option_strings or action.dest}"
+            assert action.help.count("default") <= 1, action.help
+    assert main(["translate", "--help"]) == 0
+    assert "greedy (default: 1)" in " ".join(capsys.readouterr().out.split())
+
+
+def test_numbers_in_the_label_column_may_be_label_names(capsys, tmp_path):
+    # The README's own example, run as written on a small file of 1-5 stars.
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    line = next(x for x in readme.splitlines() if x.startswith("seqapps finetune sentiment-lstm"))
+    args = line.split("#")[0].split()[1:]
+    assert "--labels-from-data" in args
+    rows = ["review,stars"] + ["a great film,5", "dull and long,1", "fine enough,3"] * 4
+    (tmp_path / "reviews.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    args = [a.replace("out/", str(tmp_path / "out")) for a in args if not a.startswith("[")]
+    args = [str(tmp_path / a) if a == "reviews.csv" else a for a in args]
+    without = [a for a in args if a != "--labels-from-data"]
+    assert main([*without, "--epochs", "1", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "labels [1, 3, 5] are not ids of ['negative', 'positive']; --labels-from-data" in err
+    assert main([*args, "--epochs", "1", "--quiet"]) == 0, capsys.readouterr().err
+    assert "labels ['1', '3', '5']" in capsys.readouterr().out
+    assert main(["classify", str(tmp_path / "out" / "model.keras"), "a great film"]) == 0
+    assert capsys.readouterr().out.split("\t")[0] in ("1", "3", "5")

@@ -290,7 +290,8 @@ class TextClassifier(Task):
         if names is None and labels_from_data:
             values = sorted({int(label) for _, label in dataset.as_numpy_iterator()})
             names = [str(value) for value in values]
-            dataset = dataset.map(lambda text, label: (text, tf.searchsorted(values, [label])[0]))
+            ids = tf.constant(values, tf.int64)
+            dataset = dataset.map(lambda text, label: (text, tf.searchsorted(ids, [label])[0]))
         elif names is None:
             mapping = ", ".join(f"{i} → {name!r}" for i, name in enumerate(self.labels))
             print(f"numeric labels read as the model's label ids: {mapping} "
@@ -303,7 +304,7 @@ class TextClassifier(Task):
             raise ValueError(f"{path}: every row has the same label; fine-tuning a classifier "
                              f"needs examples of at least two labels")  # fmt: skip
         if not set(labels) <= set(range(len(model.labels))):
-            raise ValueError(f"{path}: labels {sorted(set(labels))} are not ids of "
+            raise ValueError(f"{path}: labels {sorted(map(int, set(labels)))} are not ids of "
                              f"{model.labels}; --labels-from-data reads them as names")  # fmt: skip
         texts = [text.decode("utf-8") for text in texts]
         return model, (texts, list(labels)), {"adversarial_epsilon": adversarial_epsilon or 0.0}
