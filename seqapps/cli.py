@@ -20,7 +20,14 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from seqapps.interface import DeclaredTask, Interface, Option, declared_tasks
+from seqapps.interface import (
+    DeclaredTask,
+    Interface,
+    Option,
+    declared_tasks,
+    finetune_options,
+    preset_task,
+)
 
 #: Exit status of a process whose output pipe closed, as a shell reports one killed by SIGPIPE.
 EXIT_PIPE_CLOSED = 128 + 13
@@ -65,11 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _import_tensorflow_quietly() -> None:
-    """Imports TensorFlow with its start-up notices (oneDNN, CUDA, absl) kept off stderr.
-
-    They are written by C++ before any logging setting applies, so the process's
-    stderr is pointed at /dev/null for the import alone; errors after it show as usual.
-    """
+    """Imports TensorFlow with its start-up notices kept off stderr: C++ writes them before any
+    logging setting applies, so stderr is /dev/null for the import alone."""
     if "tensorflow" in sys.modules:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -116,6 +120,7 @@ def _parser(tasks: list[DeclaredTask]):
         verbs.setdefault(task.interface.verb, task.interface)
     for face in verbs.values():
         sub = command(face.verb, face.summary, _answer, face.aliases)
+        sub.set_defaults(interface=face)
         sub.add_argument("name", help="entry name or .keras preset")
         if face.inputs is not None:
             sub.add_argument(
@@ -128,7 +133,9 @@ def _parser(tasks: list[DeclaredTask]):
             sub.add_argument(
                 "--file", help=f"read one {face.inputs} per line from this file ('-': stdin)"
             )
-            _add_option(sub, Option("--batch-size", "", "inputs answered at once", "int", 32))
+            _add_option(
+                sub, Option("--batch-size", "", "inputs answered at once", "positive_int", 32)
+            )
         sub.add_argument("--json", action="store_true", help="one JSON object per line")
         for option in face.options:
             _add_option(sub, option)
@@ -137,34 +144,27 @@ def _parser(tasks: list[DeclaredTask]):
         "finetune", "fine-tune an entry on your data; write a .keras preset", _finetune, quiet=False
     )
     finetune.add_argument("name", help="entry name or .keras preset")
-    for option in _finetune_options(tasks):
+    for option in finetune_options(tasks):
         _add_option(finetune, option, default=None)
-    finetune.add_argument(
-        "--out",
-        required=True,
-        help="the .keras file to write (a folder gets model.keras); refused if it exists",
-    )
-    finetune.add_argument("--overwrite", action="store_true", help="replace a preset at --out")
     for option in (
+        Option(
+            "--out", "", "the .keras file to write (a folder: model.keras in it)", required=True
+        ),
+        Option("--overwrite", "", "replace a preset at --out", "flag"),
         Option("--epochs", "", "most passes over the data (early stopping)", "positive_int", 10),
         Option("--learning-rate", "", "Adam's learning rate", "float", 3e-4),
         Option("--batch-size", "", "examples per training step", "positive_int", 32),
+        Option("--freeze", "", "a layer to keep as it is: embedding, encoder", "append"),
+        Option("--backup-dir", "", "save the state here every epoch; rerun to resume a killed run"),
+        Option("--quiet", "", "no progress bars", "flag"),
     ):
         _add_option(finetune, option)
-    finetune.add_argument(
-        "--freeze", action="append", default=[], help="a layer to keep: embedding, encoder"
-    )
-    finetune.add_argument(
-        "--backup-dir",
-        help="save the training state here every epoch; the same command resumes a killed run",
-    )
-    finetune.add_argument("--quiet", action="store_true", help="no progress bars")
 
     export = command("export", "write a SavedModel that serves raw input", _export)
     export.add_argument("name", help="entry name or .keras preset")
     export.add_argument("directory", help="a new or empty folder, e.g. exports/model/1")
-    export.add_argument(
-        "--overwrite", action="store_true", help="replace an earlier seqapps export in DIRECTORY"
+    _add_option(
+        export, Option("--overwrite", "", "replace an earlier seqapps export there", "flag")
     )
 
     inspect = command(
@@ -199,19 +199,6 @@ def _add_option(parser, option: Option, default: object = "declared") -> None:
         parser.add_argument(option.flag, default=default, metavar=_dest(option).upper(), **kwargs)
 
 
-def _finetune_options(tasks: list[DeclaredTask]) -> list[Option]:
-    """Every task's finetune options, one per flag; each help names the tasks it serves."""
-    by_flag: dict[str, list[tuple[str, Option]]] = {}
-    for task in tasks:
-        for option in task.interface.finetune:
-            by_flag.setdefault(option.flag, []).append((task.task_name, option))
-    merged = []
-    for uses in by_flag.values():
-        helps = "; ".join(f"{name}: {option.help}" for name, option in uses)
-        merged.append(Option(uses[0][1].flag, uses[0][1].keyword, helps, uses[0][1].type))
-    return merged
-
-
 def _positive_int(value: str) -> int:
     number = int(value) if value.strip().lstrip("+-").isdigit() else 0
     if number < 1:
@@ -243,18 +230,15 @@ def _check_arguments(args: argparse.Namespace, tasks: list[DeclaredTask]) -> Dec
     if not hasattr(args, "name"):
         return None
     task = _task_of(args.name, tasks)
-    face = next((t.interface for t in tasks if args.command in (t.interface.verb, *t.interface.aliases)), None)  # fmt: skip
-    if face is not None and task is not None and task.interface.verb != face.verb:
-        raise UsageError(
-            f"{args.name!r} is a {task.task_name} entry; run it with "
-            f"`seqapps {task.interface.verb} {args.name} ...`"
-        )
+    face = getattr(args, "interface", None)  # a verb command's
+    if face is not None and task is not None:
+        _refuse_another_verb(args, task.task_name, task.interface)
     if getattr(args, "file", None) not in (None, "-") and not Path(args.file).is_file():
         raise UsageError(f"--file {args.file}: no such file")
     no_inputs = face is not None and face.inputs and not args.inputs and args.file is None
     if no_inputs and sys.stdin.isatty():
         raise UsageError(
-            f"give {face.inputs}s as arguments, with --file FILE, or as lines on stdin (a pipe)"
+            f"give {face.inputs}s as arguments, with --file FILE, or on stdin (a pipe)"
         )
     if args.command == "finetune":
         from seqapps import safe_write
@@ -277,15 +261,7 @@ def _task_of(name: str, tasks: list[DeclaredTask]) -> DeclaredTask | None:
     if name.endswith(".keras"):
         if not Path(name).is_file():
             raise UsageError(f"{name}: no such .keras file")
-        import zipfile
-
-        try:
-            with zipfile.ZipFile(name) as archive:
-                config = json.loads(archive.read("config.json"))
-        except (OSError, KeyError, ValueError, zipfile.BadZipFile):
-            return None  # loading it says what is wrong
-        where = (config.get("module"), config.get("class_name"))
-        return next((t for t in tasks if (t.module, t.class_name) == where), None)
+        return preset_task(name, tasks)
     if name not in list_models():
         close = difflib.get_close_matches(name, list_models(), n=3, cutoff=0.6)
         hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
@@ -296,11 +272,8 @@ def _task_of(name: str, tasks: list[DeclaredTask]) -> DeclaredTask | None:
 
 def _check_finetune_options(args: argparse.Namespace, task_name: str, face: Interface) -> None:
     mine = {option.flag for option in face.finetune}
-    given = [
-        option.flag
-        for option in _finetune_options(declared_tasks())
-        if getattr(args, _dest(option), None) not in (None, False)
-    ]
+    options = finetune_options(declared_tasks())
+    given = [o.flag for o in options if getattr(args, _dest(o), None) not in (None, False)]
     wanted = " ".join(o.flag for o in face.finetune if o.required) or "no data options"
     for flag in given:
         if flag not in mine:
@@ -345,14 +318,18 @@ def _load(args: argparse.Namespace):
     import seqapps
 
     model = seqapps.load(str(args.name))
-    face = model.interface
-    if face is None:
-        raise ValueError(
-            f"{args.name!r} holds a {type(model).__name__}, which declares no interface"
-        )
-    if args.command not in ("finetune", "export", face.verb, *face.aliases):
-        raise UsageError(f"{args.name!r} is a {model.task_name} entry; run it with `seqapps {face.verb} {args.name} ...`")  # fmt: skip
+    if model.interface is None:
+        raise ValueError(f"{args.name!r} holds a {type(model).__name__}, which has no interface")
+    if getattr(args, "interface", None) is not None:
+        _refuse_another_verb(args, model.task_name, model.interface)
     return model
+
+
+def _refuse_another_verb(args: argparse.Namespace, task_name: str, face: Interface) -> None:
+    if args.interface.verb != face.verb:
+        raise UsageError(
+            f"{args.name!r} is a {task_name} entry; run it with `seqapps {face.verb} {args.name} ...`"
+        )
 
 
 def _value(args: argparse.Namespace, option: Option):
@@ -387,10 +364,10 @@ def _answer(args: argparse.Namespace) -> None:
     face = model.interface
     options = _values(args, face.options)
     write = sys.stdout.write
-    if face.inputs is None:
-        pieces = model.plain(None, **options)
+    if face.inputs is None:  # the options are the whole input: one answer, in pieces
+        pieces = model.plain(None, **options)  # a generator: nothing runs unless read
         if args.json:
-            pieces = (json.dumps(a, ensure_ascii=False) + "\n" for a in model.answer(None, **options))  # fmt: skip
+            pieces = _json_lines(model.answer(None, **options))
         for piece in pieces:
             write(piece)
             sys.stdout.flush()
@@ -401,7 +378,7 @@ def _answer(args: argparse.Namespace) -> None:
         if not kept:
             answers = iter(())
         elif args.json:
-            answers = (json.dumps(a, ensure_ascii=False) + "\n" for a in model.answer(kept, **options))  # fmt: skip
+            answers = _json_lines(model.answer(kept, **options))
         else:
             answers = iter(model.plain(kept, **options))
         for item in batch:
@@ -412,6 +389,10 @@ def _answer(args: argparse.Namespace) -> None:
         sys.stdout.flush()
 
 
+def _json_lines(answers) -> Iterator[str]:
+    return (json.dumps(answer, ensure_ascii=False) + "\n" for answer in answers)
+
+
 def _finetune(args: argparse.Namespace) -> None:
     model = _load(args)
     if args.declared is None:  # a preset of a task declared outside seqapps: checked now
@@ -420,16 +401,14 @@ def _finetune(args: argparse.Namespace) -> None:
     try:
         model, arguments, keywords = model.finetune_data(**data)
     except ValueError as error:  # name the option behind a keyword the message names
-        flags = [f"{o.flag}" for o in model.interface.finetune if f"{o.keyword} " in str(error)]
-        raise ValueError(
-            f"{error}{' (set it with ' + ', '.join(flags) + ')' if flags else ''}"
-        ) from None
+        flags = [o.flag for o in model.interface.finetune if f"{o.keyword} " in str(error)]
+        raise ValueError(f"{error} (set with {', '.join(flags)})" if flags else error) from None
     history = model.finetune(
         *arguments,
         epochs=args.epochs,
         learning_rate=args.learning_rate,
         batch_size=args.batch_size,
-        freeze=tuple(args.freeze),
+        freeze=tuple(args.freeze or ()),
         # A progress bar redraws with carriage returns; redirected output gets a line per epoch.
         verbose=0 if args.quiet else ("auto" if sys.stdout.isatty() else 2),
         backup_dir=args.backup_dir,
@@ -438,8 +417,8 @@ def _finetune(args: argparse.Namespace) -> None:
     if "val_loss" not in history.history:
         raise ValueError("training stopped before its first validation; nothing was written")
     path = model.save_preset(args.out, overwrite=args.overwrite)
-    details = [*model.finetune_summary(history)]
-    details.append(f"best validation loss {min(history.history['val_loss']):.4f}")
+    loss = min(history.history["val_loss"])
+    details = [*model.finetune_summary(history), f"best validation loss {loss:.4f}"]
     print(f"wrote {path} ({'; '.join(details)})")
 
 

@@ -115,6 +115,34 @@ def declared_tasks() -> list[DeclaredTask]:
     return found
 
 
+def preset_task(path: str, tasks: list[DeclaredTask]) -> DeclaredTask | None:
+    """The task of a `.keras` preset, from the class its config names (the file is not
+    loaded); None if the file cannot tell (loading it will say why) or the task is not known."""
+    import json
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+    where = (config.get("module"), config.get("class_name"))
+    return next((task for task in tasks if (task.module, task.class_name) == where), None)
+
+
+def finetune_options(tasks: list[DeclaredTask]) -> list[Option]:
+    """Every task's finetune options, one per flag; each help names the tasks it serves."""
+    by_flag: dict[str, list[tuple[str, Option]]] = {}
+    for task in tasks:
+        for option in task.interface.finetune:
+            by_flag.setdefault(option.flag, []).append((task.task_name, option))
+    merged = []
+    for uses in by_flag.values():
+        helps = "; ".join(f"{name}: {option.help}" for name, option in uses)
+        merged.append(Option(uses[0][1].flag, uses[0][1].keyword, helps, uses[0][1].type))
+    return merged
+
+
 def _read_builtin_tasks() -> list[DeclaredTask]:
     """`task_name` and `interface` of the classes in `seqapps/tasks/*.py`, read with `ast`."""
     found = []

@@ -322,17 +322,18 @@ class SequenceTagger(Task):
                 token_lists = self.split(standardize_texts(sentences, name="sentences")[0])
         else:
             token_lists = self._token_lists(sentences, "sentences")
-        results = [
-            [(t, dict(zip(self.tags, map(float, p))) if all_scores else self.tags[p.argmax()])
-             for t, p in zip(tokens, probabilities)]
-            for tokens, probabilities in zip(token_lists, self._probabilities(token_lists, batch_size))
-        ]  # fmt: skip
+
+        def label(p):
+            return dict(zip(self.tags, map(float, p))) if all_scores else self.tags[p.argmax()]
+
+        found = self._probabilities(token_lists, batch_size)
+        results = [[(t, label(p)) for t, p in zip(*row)] for row in zip(token_lists, found)]
         return results[0] if single else results
 
     def answer(self, inputs, **options):
         tagged = self.tag(list(inputs), is_split_into_words=False, **options)
-        return [{"text": text, "tokens": [t for t, _ in p], "tags": [g for _, g in p]}
-                for text, p in zip(inputs, tagged)]  # fmt: skip
+        rows = [([t for t, _ in pairs], [g for _, g in pairs]) for pairs in tagged]
+        return [{"text": x, "tokens": t, "tags": g} for x, (t, g) in zip(inputs, rows)]
 
     def plain(self, inputs, **options):
         for answer in self.answer(inputs, **options):

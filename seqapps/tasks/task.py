@@ -323,8 +323,11 @@ class Task(keras.Model):
         ((argument, new),) = names.items()
         if set(new) <= set(getattr(self, argument)):
             return self
-        print(f"{argument} {new} differ from the model's {getattr(self, argument)}: a fresh head "
-              f"is trained for them on the pretrained layers", file=sys.stderr)  # fmt: skip
+        print(
+            f"{argument} {new} differ from the model's {getattr(self, argument)}: a fresh head "
+            f"is trained for them on the pretrained layers",
+            file=sys.stderr,
+        )
         return self.reconfigure(**names)
 
     def finetune_summary(self, history):

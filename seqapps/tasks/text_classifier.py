@@ -285,8 +285,10 @@ class TextClassifier(Task):
 
         dataset, names = datasets.from_csv(path, text_column, label_column)
         if names is None and dataset.element_spec[1].dtype.is_floating:
-            raise ValueError(f"{path}: column {label_column!r} holds non-integer numbers; "
-                             f"labels must be names or integer ids of {self.labels}")  # fmt: skip
+            raise ValueError(
+                f"{path}: column {label_column!r} holds non-integer numbers; "
+                f"labels must be names or integer ids of {self.labels}"
+            )
         if names is None and labels_from_data:
             values = sorted({int(label) for _, label in dataset.as_numpy_iterator()})
             names = [str(value) for value in values]
@@ -294,18 +296,25 @@ class TextClassifier(Task):
             dataset = dataset.map(lambda text, label: (text, tf.searchsorted(ids, [label])[0]))
         elif names is None:
             mapping = ", ".join(f"{i} → {name!r}" for i, name in enumerate(self.labels))
-            print(f"numeric labels read as the model's label ids: {mapping} "
-                  f"(--labels-from-data reads them as names)", file=sys.stderr)  # fmt: skip
+            print(
+                f"numeric labels read as the model's label ids: {mapping} "
+                f"(--labels-from-data reads them as names)",
+                file=sys.stderr,
+            )
         model = self if names is None else self.with_head(labels=names)
         if names is not None and model is self:  # names the model has: read as its ids
             dataset, names = datasets.from_csv(path, text_column, label_column, self.labels)
         texts, labels = zip(*dataset.as_numpy_iterator())
         if len(set(labels)) < 2:
-            raise ValueError(f"{path}: every row has the same label; fine-tuning a classifier "
-                             f"needs examples of at least two labels")  # fmt: skip
+            raise ValueError(
+                f"{path}: every row has the same label; fine-tuning a classifier "
+                f"needs examples of at least two labels"
+            )
         if not set(labels) <= set(range(len(model.labels))):
-            raise ValueError(f"{path}: labels {sorted(map(int, set(labels)))} are not ids of "
-                             f"{model.labels}; --labels-from-data reads them as names")  # fmt: skip
+            raise ValueError(
+                f"{path}: labels {sorted(map(int, set(labels)))} are not ids of "
+                f"{model.labels}; --labels-from-data reads them as names"
+            )
         texts = [text.decode("utf-8") for text in texts]
         return model, (texts, list(labels)), {"adversarial_epsilon": adversarial_epsilon or 0.0}
 
