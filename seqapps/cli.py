@@ -174,7 +174,9 @@ def _parser(tasks: list[DeclaredTask]):
         _inspect,
     )
     inspect.add_argument("names", nargs="+", help="entries or .keras presets, one curve each")
-    inspect.add_argument("--text", required=True, help="the text the models read")
+    inspect.add_argument(
+        "--text", required=True, help="what the models read: a text, or an image file"
+    )
     inspect.add_argument("--out", required=True, help="a new or empty folder for the report")
     _add_option(inspect, Option("--units", "", "units shown per picture", "positive_int", 16))
     command("datasets", "list the bundled datasets", _datasets, quiet=False)

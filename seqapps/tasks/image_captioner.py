@@ -274,6 +274,9 @@ class ImageCaptioner(EncoderDecoderTask):
             "memory_mask": tf.ones(tf.shape(memory)[:2], tf.bool),
         }
 
+    def inspect_decoder(self, images):
+        return super().inspect_decoder(images_to_array(images[:1], self.image_size)[0])
+
     def finetune_data(self, path, image_dir):
         from seqapps import datasets
 

@@ -298,14 +298,11 @@ class Task(keras.Model):
     # -- hooks of the command line and inspect (see seqapps.interface) ------------
 
     def answer(self, inputs, **options):
-        """One JSON-ready answer per input: the input, and the verb's result (a dict's keys, or
-        `interface.output`)."""
+        """One JSON-ready answer per input: it, and the verb's result (or `interface.output`)."""
         face = self.interface
         results = getattr(self, face.verb)(list(inputs), **options)
-        return [
-            {face.inputs: item, **(out if isinstance(out, dict) else {face.output: out})}
-            for item, out in zip(inputs, results)
-        ]
+        results = [out if isinstance(out, dict) else {face.output: out} for out in results]
+        return [{face.inputs: item, **out} for item, out in zip(inputs, results)]
 
     def plain(self, inputs, **options):
         """Plain output in pieces, written as each is ready: one line per input (`interface.plain`)."""
@@ -313,8 +310,8 @@ class Task(keras.Model):
             yield self.interface.plain.format_map(answer) + "\n"
 
     def finetune_data(self, **data):
-        """`(model to train, finetune's arguments)` from the `seqapps finetune` options the
-        interface declares: the model itself, or a copy with a fresh head for new labels."""
+        """`(model to train, finetune's arguments, its keyword arguments)` from the `seqapps
+        finetune` options the interface declares; the model is itself or has a fresh head."""
         raise NotImplementedError(f"{type(self).__name__} declares no fine-tuning data")
 
     def with_head(self, **names):
@@ -323,10 +320,9 @@ class Task(keras.Model):
         ((argument, new),) = names.items()
         if set(new) <= set(getattr(self, argument)):
             return self
+        message = f"{argument} {new} differ from the model's {getattr(self, argument)}"
         print(
-            f"{argument} {new} differ from the model's {getattr(self, argument)}: a fresh head "
-            f"is trained for them on the pretrained layers",
-            file=sys.stderr,
+            f"{message}: a fresh head is trained for them on the pretrained layers", file=sys.stderr
         )
         return self.reconfigure(**names)
 
@@ -338,6 +334,10 @@ class Task(keras.Model):
         """`(model inputs, tokens per text)`: what `seqapps.inspect` feeds the model for `texts`,
         and the token each step of its recurrent stack reads."""
         raise NotImplementedError(f"{type(self).__name__} does not say what its tokens are")
+
+    def inspect_decoder(self, inputs):
+        """`(stack, vectors [1, time, features], initial state, tokens)` of a decoder writing its
+        answer to `inputs[0]`, for `seqapps.inspect`; None: the task has no decoder."""
 
     # -- export ----------------------------------------------------------------
 
