@@ -242,17 +242,19 @@ def _check_arguments(args: argparse.Namespace, tasks: list[DeclaredTask]) -> Dec
         raise UsageError(
             f"give {face.inputs}s as arguments, with --file FILE, or on stdin (a pipe)"
         )
-    if args.command == "finetune":
-        from seqapps import safe_write
+    from seqapps import safe_write
 
-        out = args.out if args.out.endswith(".keras") else os.path.join(args.out, "model.keras")
-        args.out = Path(out)
-        try:
+    try:  # where the command writes: refused now, not after the work
+        if args.command == "export":
+            safe_write.check_directory_target(Path(args.directory), overwrite=args.overwrite)
+        if args.command == "finetune":
+            keras_file = args.out.endswith(".keras")
+            args.out = Path(args.out if keras_file else os.path.join(args.out, "model.keras"))
             safe_write.check_file_target(args.out, overwrite=args.overwrite)
-        except FileExistsError as error:
-            raise UsageError(error) from None
-        if task is not None:
-            _check_finetune_options(args, task.task_name, task.interface)
+    except FileExistsError as error:
+        raise UsageError(error) from None
+    if args.command == "finetune" and task is not None:
+        _check_finetune_options(args, task.task_name, task.interface)
     return task
 
 
