@@ -138,8 +138,11 @@ def finetune_options(tasks: list[DeclaredTask]) -> list[Option]:
             by_flag.setdefault(option.flag, []).append((task.task_name, option))
     merged = []
     for uses in by_flag.values():
+        first = uses[0][1]
         helps = "; ".join(f"{name}: {option.help}" for name, option in uses)
-        merged.append(Option(uses[0][1].flag, uses[0][1].keyword, helps, uses[0][1].type))
+        same_default = all(option.default == first.default for _, option in uses)
+        default = first.default if same_default else None
+        merged.append(Option(first.flag, first.keyword, helps, first.type, default))
     return merged
 
 

@@ -322,3 +322,13 @@ def test_numbers_in_the_label_column_may_be_label_names(capsys, tmp_path):
     assert "labels ['1', '3', '5']" in capsys.readouterr().out
     assert main(["classify", str(tmp_path / "out" / "model.keras"), "a great film"]) == 0
     assert capsys.readouterr().out.split("\t")[0] in ("1", "3", "5")
+
+
+def test_the_declarations_read_before_tensorflow_are_the_classes_own():
+    from seqapps.interface import DeclaredTask, _read_builtin_tasks
+    from seqapps.tasks import TASKS
+
+    read = {task.task_name: task for task in _read_builtin_tasks()}
+    assert set(read) == set(TASKS)
+    for name, cls in TASKS.items():
+        assert read[name] == DeclaredTask(name, cls.__module__, cls.__name__, cls.interface)
