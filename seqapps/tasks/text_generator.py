@@ -76,7 +76,7 @@ class TextGenerator(Task):
         options=(
             Option("--prompt", "prompt", "the beginning of the text (echoed first)", default=""),
             Option("--length", "max_length", "tokens (characters) to write", "positive_int", 400),
-            Option("--temperature", "temperature", "0 is greedy; unset: generate's own", "float"),
+            Option("--temperature", "temperature", "0 is greedy; higher is wilder", "float", 0.8),
             Option("--top-k", "top_k", "sample among the k likeliest tokens only", "positive_int"),
             Option("--top-p", "top_p", "sample among the likeliest tokens of this mass", "float"),
             Option("--seed", "seed", "makes the text reproducible", "int"),
