@@ -1,31 +1,79 @@
-"""The `seqapps` command line: list, info, predict, generate, finetune, export, datasets."""
+"""The `seqapps` command line: a command per task verb, plus list, info, finetune, export, inspect.
+
+The verb commands and the data options of `finetune` come from each task's
+`Interface` (`seqapps.interface`); nothing here names a task. Argument errors
+(an unknown model, a missing file, a bad option) are answered before
+TensorFlow is imported. Exit codes: 0 done, 1 the work failed (bad data, a
+model error), 2 a usage error, 141 (128 + SIGPIPE) the reader of the output
+went away (`| head -1`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import difflib
+import itertools
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from seqapps.interface import (
+    DeclaredTask,
+    Interface,
+    Option,
+    declared_tasks,
+    finetune_options,
+    preset_task,
+)
+
+#: Exit status of a process whose output pipe closed, as a shell reports one killed by SIGPIPE.
+EXIT_PIPE_CLOSED = 128 + 13
+
+
+class UsageError(Exception):
+    """A bad command line, found before any work: exit status 2."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if getattr(args, "quiet", False):
-        _import_tensorflow_quietly()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    tasks = declared_tasks()
+    parser, commands = _parser(tasks)
     try:
-        return args.run(args) or 0
-    except (ValueError, TypeError, OSError, KeyError) as error:
+        if argv and argv[0] in commands:
+            args = commands[argv[0]].parse_intermixed_args(argv[1:])
+            args.command = argv[0]
+        else:
+            args = parser.parse_args(argv)  # --help, --version, or an unknown command
+    except SystemExit as stop:
+        return stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 2
+    try:
+        args.declared = _check_arguments(args, tasks)
+        if getattr(args, "quiet", False):
+            _import_tensorflow_quietly()
+        args.run(args)
+        sys.stdout.flush()
+    except UsageError as error:
+        commands.get(args.command, parser).print_usage(sys.stderr)
         print(f"seqapps {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # Python's advice (docs, signal module): point stdout at devnull so that the
+        # flush at exit cannot fail again, then exit as a process killed by SIGPIPE.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PIPE_CLOSED
+    except (ValueError, TypeError, OSError, KeyError, NotImplementedError) as error:
+        print(f"seqapps {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _import_tensorflow_quietly() -> None:
-    """Imports TensorFlow with its start-up notices (oneDNN, CUDA, absl) kept off stderr.
-
-    They are written by C++ before any logging setting applies, so the process's
-    stderr is pointed at /dev/null for the import alone; errors after it show as usual.
-    """
+    """Imports TensorFlow with its start-up notices kept off stderr: C++ writes them before any
+    logging setting applies, so stderr is /dev/null for the import alone."""
     if "tensorflow" in sys.modules:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -41,216 +89,227 @@ def _import_tensorflow_quietly() -> None:
         os.close(saved)
 
 
-def _parser() -> argparse.ArgumentParser:
+# -- the parser ------------------------------------------------------------------------------
+
+
+def _parser(tasks: list[DeclaredTask]):
+    """`(top-level parser, {command or alias: its parser})`."""
     from seqapps.version import __version__
 
     parser = argparse.ArgumentParser(
         prog="seqapps", description="Recurrent-network sequence applications and their zoo."
     )
     parser.add_argument("--version", action="version", version=f"seqapps {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    # Every command's help shows the defaults of its options.
-    add_parser = commands.add_parser
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    found: dict[str, argparse.ArgumentParser] = {}
 
-    def add_command(*args, **kwargs):
-        return add_parser(*args, formatter_class=argparse.ArgumentDefaultsHelpFormatter, **kwargs)
+    def command(name, help, run, aliases=(), quiet=True):
+        sub = commands.add_parser(name, help=help, description=help, aliases=list(aliases))
+        sub.set_defaults(run=run, quiet=quiet)
+        found.update(dict.fromkeys([name, *aliases], sub))
+        return sub
 
-    commands.add_parser = add_command
-
-    list_ = commands.add_parser("list", help="list the zoo entries")
+    list_ = command("list", "list the zoo entries", _list, quiet=False)
     list_.add_argument("pattern", nargs="?", help="fnmatch filter, e.g. 'sentiment-*'")
-    list_.add_argument("--task", help="only entries of this task")
-    list_.set_defaults(run=_list)
-
-    info = commands.add_parser("info", help="print an entry's card: use, limits, numbers")
-    info.add_argument("name")
+    list_.add_argument("--task", help="only entries of this task, e.g. text-classification")
+    info = command("info", "print an entry's card: use, limits, numbers", _info, quiet=False)
+    info.add_argument("name", help="entry name")
     info.add_argument("--json", action="store_true", help="the raw card, as JSON")
-    info.set_defaults(run=_info)
 
-    predict = commands.add_parser(
-        "predict", help="run an entry on texts (arguments, --file, or lines on stdin)"
-    )
-    predict.add_argument("name")
-    predict.add_argument("texts", nargs="*", help="texts; none: read lines from --file or stdin")
-    predict.add_argument("--file", help="read one text per line from this file ('-' for stdin)")
-    predict.add_argument("--json", action="store_true", help="JSON lines out")
-    predict.add_argument(
-        "--all-scores",
-        action="store_true",
-        help="include every label's score (a name=score column, or 'scores' in JSON)",
-    )
-    predict.set_defaults(run=_predict, quiet=True)
+    verbs: dict[str, Interface] = {}
+    for task in tasks:
+        verbs.setdefault(task.interface.verb, task.interface)
+    for face in verbs.values():
+        sub = command(face.verb, face.summary, _answer, face.aliases)
+        sub.set_defaults(interface=face)
+        sub.add_argument("name", help="entry name or .keras preset")
+        if face.inputs is not None:
+            sub.add_argument(
+                "inputs",
+                nargs="*",
+                default=[],
+                metavar=face.inputs.upper(),
+                help=f"{face.inputs}s; none: one per line from --file or stdin",
+            )
+            sub.add_argument(
+                "--file", help=f"read one {face.inputs} per line from this file ('-': stdin)"
+            )
+            _add_option(
+                sub, Option("--batch-size", "", "inputs answered at once", "positive_int", 32)
+            )
+        sub.add_argument("--json", action="store_true", help="one JSON object per line")
+        for option in face.options:
+            _add_option(sub, option)
 
-    generate = commands.add_parser(
-        "generate", help="write text with a text-generation entry, streamed as it is produced"
+    finetune = command(
+        "finetune", "fine-tune an entry on your data; write a .keras preset", _finetune, quiet=False
     )
-    generate.add_argument("name", help="entry name or .keras preset")
-    generate.add_argument("--prompt", default="", help="the beginning of the text")
-    _add_generation_options(generate, "most characters (tokens) written; None: 400", "--length")
-    generate.add_argument("--stop", action="append", default=None, help="stop after this string")
-    generate.set_defaults(run=_generate, quiet=True)
+    finetune.add_argument("name", help="entry name or .keras preset")
+    for option in finetune_options(tasks):
+        _add_option(finetune, option, default=None)
+    for option in (
+        Option(
+            "--out", "", "the .keras file to write (a folder: model.keras in it)", required=True
+        ),
+        Option("--overwrite", "", "replace a preset at --out", "flag"),
+        Option("--epochs", "", "most passes over the data (early stopping)", "positive_int", 10),
+        Option("--learning-rate", "", "Adam's learning rate", "float", 3e-4),
+        Option("--batch-size", "", "examples per training step", "positive_int", 32),
+        Option("--freeze", "", "a layer to keep as it is: embedding, encoder", "append"),
+        Option("--backup-dir", "", "save the state here every epoch; rerun to resume a killed run"),
+        Option("--quiet", "", "no progress bars", "flag"),
+    ):
+        _add_option(finetune, option)
 
-    translate = commands.add_parser(
-        "translate", help="translate texts with a translation entry (arguments, --file or stdin)"
-    )
-    translate.add_argument("name", help="entry name or .keras preset")
-    translate.add_argument("texts", nargs="*", help="texts; none: read lines from --file or stdin")
-    translate.add_argument("--file", help="read one text per line from this file ('-' for stdin)")
-    _add_generation_options(translate, "most pieces written per text; None: 2 x source pieces + 10")
-    translate.add_argument("--json", action="store_true", help="JSON lines out")
-    translate.set_defaults(run=_translate, quiet=True)
-
-    tag = commands.add_parser(
-        "tag", help="tag the tokens of sentences with a tagging entry (arguments, --file or stdin)"
-    )
-    tag.add_argument("name", help="entry name or .keras preset")
-    tag.add_argument("texts", nargs="*", help="sentences; none: read lines from --file or stdin")
-    tag.add_argument("--file", help="read one sentence per line from this file ('-' for stdin)")
-    tag.add_argument("--json", action="store_true", help="JSON lines out")
-    tag.set_defaults(run=_tag, quiet=True)
-
-    caption = commands.add_parser("caption", help="caption images with an image-captioning entry")
-    caption.add_argument("name", help="entry name or .keras preset")
-    caption.add_argument("images", nargs="+", help="image files (PNG, JPEG, GIF, BMP)")
-    _add_generation_options(caption, "most pieces written per caption; None: 64")
-    caption.add_argument("--json", action="store_true", help="JSON lines out")
-    caption.set_defaults(run=_caption, quiet=True)
-
-    finetune = commands.add_parser(
-        "finetune",
-        help="fine-tune an entry on a CSV/TSV file, a CoNLL file (--conll) or plain text "
-        "(--text-file)",
-    )
-    finetune.add_argument("name")
-    data = finetune.add_mutually_exclusive_group(required=True)
-    data.add_argument(
-        "--data",
-        help="CSV or TSV file with labels (classification entries), or source<TAB>target "
-        "lines (translation entries)",
-    )
-    data.add_argument(
-        "--conll",
-        help="CoNLL file: 'token tag' lines, a blank line between sentences (tagging entries); "
-        "a new tag set gets a fresh head",
-    )
-    data.add_argument(
-        "--text-file",
-        help="a text file or a folder of text files, hidden ones skipped (text-generation entries)",
-    )
-    finetune.add_argument(
-        "--image-dir",
-        help="captioning entries: the folder of images that --data (a CSV with columns image, "
-        "caption; several rows per image allowed) names",
-    )
-    finetune.add_argument("--text-column", default="text")
-    finetune.add_argument("--label-column", default="label")
-    finetune.add_argument(
-        "--out",
-        required=True,
-        help="the .keras file to write (a folder gets model.keras); refused if it exists",
-    )
-    finetune.add_argument(
-        "--overwrite", action="store_true", help="replace an existing .keras preset at --out"
-    )
-    finetune.add_argument("--epochs", type=_positive_int, default=10)
-    finetune.add_argument("--learning-rate", type=float, default=3e-4)
-    finetune.add_argument("--batch-size", type=_positive_int, default=32)
-    finetune.add_argument(
-        "--freeze", action="append", default=[], help="layer to freeze: embedding, encoder"
-    )
-    finetune.add_argument(
-        "--adversarial-epsilon",
-        type=float,
-        default=0.0,
-        help="classification entries: adversarial training on the word vectors, as the zoo's "
-        "sentiment recipe trains (e.g. 0.2; see TextClassifier.compile)",
-    )
-    finetune.add_argument(
-        "--backup-dir",
-        help="save the training state here after every epoch; a killed run started again "
-        "with the same arguments resumes from it",
-    )
-    finetune.add_argument("--quiet", action="store_true", help="no progress bars")
-    finetune.set_defaults(run=_finetune)
-
-    export = commands.add_parser("export", help="write a SavedModel that serves raw input")
+    export = command("export", "write a SavedModel that serves raw input", _export)
     export.add_argument("name", help="entry name or .keras preset")
     export.add_argument("directory", help="a new or empty folder, e.g. exports/model/1")
-    export.add_argument(
-        "--overwrite", action="store_true", help="replace an earlier seqapps export in DIRECTORY"
+    _add_option(
+        export, Option("--overwrite", "", "replace an earlier seqapps export there", "flag")
     )
-    export.set_defaults(run=_export, quiet=True)
 
-    inspect = commands.add_parser(
+    inspect = command(
         "inspect",
-        help="gradient flow through time and hidden-state pictures of entries with a recurrent "
-        "stack, as PNGs and an HTML page",
+        "gradient flow through time and hidden states of entries with a recurrent stack, "
+        "as PNGs and an HTML page",
+        _inspect,
     )
     inspect.add_argument("names", nargs="+", help="entries or .keras presets, one curve each")
-    inspect.add_argument("--text", required=True, help="the text the models read")
-    inspect.add_argument("--out", required=True, help="a new or empty folder for the report")
-    inspect.add_argument("--units", type=_positive_int, default=16, help="units shown per picture")
-    inspect.set_defaults(run=_inspect, quiet=True)
-
-    datasets = commands.add_parser("datasets", help="list the bundled datasets")
-    datasets.set_defaults(run=_datasets)
-    return parser
-
-
-def _add_generation_options(command, length_help: str, *aliases: str) -> None:
-    """The options of `seqapps.GenerationConfig`, checked by it (defaults: Python's)."""
-    command.add_argument("--max-length", *aliases, type=int, default=None, help=length_help)
-    command.add_argument("--beam", type=_positive_int, default=1, help="beam size; 1: no beam")
-    command.add_argument("--temperature", type=float, default=0.0, help="0: greedy")
-    command.add_argument("--top-k", type=int, default=None)
-    command.add_argument("--top-p", type=float, default=None)
-    command.add_argument("--seed", type=int, default=None, help="makes a sample reproducible")
-    command.add_argument(
-        "--no-repeat-ngram-size",
-        type=_positive_int,
-        default=None,
-        help="never write an n-gram of tokens twice in one output (None: no such rule)",
+    inspect.add_argument(
+        "--text", required=True, help="what the models read: a text, or an image file"
     )
+    inspect.add_argument("--out", required=True, help="a new or empty folder for the report")
+    _add_option(inspect, Option("--units", "", "units shown per picture", "positive_int", 16))
+    command("datasets", "list the bundled datasets", _datasets, quiet=False)
+    return parser, found
 
 
-def _generation_options(args: argparse.Namespace) -> dict:
-    return {
-        "max_length": args.max_length,
-        "beam_size": args.beam,
-        "temperature": args.temperature,
-        "top_k": args.top_k,
-        "top_p": args.top_p,
-        "seed": args.seed,
-        "no_repeat_ngram_size": args.no_repeat_ngram_size,
-    }
+def _dest(option: Option) -> str:
+    return option.flag.lstrip("-").replace("-", "_")
+
+
+def _add_option(parser, option: Option, default: object = "declared") -> None:
+    default = option.default if default == "declared" else default
+    shown = f" (default: {option.default})" if option.default not in (None, "") else ""
+    kwargs = {"dest": _dest(option), "help": option.help + shown, "required": option.required}
+    if option.type == "flag":
+        parser.add_argument(option.flag, action="store_true", **kwargs)
+    elif option.type == "append":
+        parser.add_argument(option.flag, action="append", **kwargs)
+    else:
+        types = {"int": int, "positive_int": _positive_int, "float": _finite_float}
+        kwargs["type"] = types.get(option.type, str)
+        parser.add_argument(option.flag, default=default, metavar=_dest(option).upper(), **kwargs)
 
 
 def _positive_int(value: str) -> int:
-    number = int(value)
+    number = int(value) if value.strip().lstrip("+-").isdigit() else 0
     if number < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value!r}")
     return number
+
+
+def _finite_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not -float("inf") < number < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {value!r}")
+    return number
+
+
+# -- checks before TensorFlow ----------------------------------------------------------------
+
+
+def _check_arguments(args: argparse.Namespace, tasks: list[DeclaredTask]) -> DeclaredTask | None:
+    """Refuses what can be refused without a model; returns the task of `args.name` if known."""
+    for name in getattr(args, "names", []):
+        _task_of(name, tasks)
+    if args.command == "inspect":
+        out = Path(args.out)
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise UsageError(f"{out} exists and is not an empty folder; choose a new --out")
+    if not hasattr(args, "name"):
+        return None
+    task = _task_of(args.name, tasks)
+    face = getattr(args, "interface", None)  # a verb command's
+    if face is not None and task is not None:
+        _refuse_another_verb(args, task.task_name, task.interface)
+    if getattr(args, "file", None) not in (None, "-") and not Path(args.file).is_file():
+        raise UsageError(f"--file {args.file}: no such file")
+    no_inputs = face is not None and face.inputs and not args.inputs and args.file is None
+    if no_inputs and sys.stdin.isatty():
+        raise UsageError(
+            f"give {face.inputs}s as arguments, with --file FILE, or on stdin (a pipe)"
+        )
+    from seqapps import safe_write
+
+    try:  # where the command writes: refused now, not after the work
+        if args.command == "export":
+            safe_write.check_directory_target(Path(args.directory), overwrite=args.overwrite)
+        if args.command == "finetune":
+            keras_file = args.out.endswith(".keras")
+            args.out = Path(args.out if keras_file else os.path.join(args.out, "model.keras"))
+            safe_write.check_file_target(args.out, overwrite=args.overwrite)
+    except FileExistsError as error:
+        raise UsageError(error) from None
+    if args.command == "finetune" and task is not None:
+        _check_finetune_options(args, task.task_name, task.interface)
+    return task
+
+
+def _task_of(name: str, tasks: list[DeclaredTask]) -> DeclaredTask | None:
+    """The declared task of a zoo entry or `.keras` file; None when only loading can tell."""
+    from seqapps.zoo import list_models, registry
+
+    if name.endswith(".keras"):
+        if not Path(name).is_file():
+            raise UsageError(f"{name}: no such .keras file")
+        return preset_task(name, tasks)
+    if name not in list_models():
+        close = difflib.get_close_matches(name, list_models(), n=3, cutoff=0.6)
+        hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+        raise UsageError(f"unknown model {name!r}; {hint}see 'seqapps list'")
+    task_name = registry.get_entry(name).task
+    return next((t for t in tasks if t.task_name == task_name), None)
+
+
+def _check_finetune_options(args: argparse.Namespace, task_name: str, face: Interface) -> None:
+    mine = {option.flag for option in face.finetune}
+    options = finetune_options(declared_tasks())
+    given = [o.flag for o in options if getattr(args, _dest(o), None) not in (None, False)]
+    wanted = " ".join(o.flag for o in face.finetune if o.required) or "no data options"
+    for flag in given:
+        if flag not in mine:
+            raise UsageError(f"{flag} is not an option for {task_name} entries; they take {wanted}")
+    for option in face.finetune:
+        value = getattr(args, _dest(option), None)
+        if option.required and value is None:
+            raise UsageError(f"{args.name!r} is a {task_name} entry: pass {wanted}")
+        if option.type == "path" and value is not None and not Path(value).exists():
+            raise UsageError(f"{option.flag} {value}: no such file or folder")
+
+
+# -- the commands --------------------------------------------------------------------------
 
 
 def _list(args: argparse.Namespace) -> None:
     from seqapps.zoo import get_entry, list_models
 
+    known = sorted({task.task_name for task in declared_tasks()})
+    if args.task is not None and args.task not in known:
+        raise UsageError(f"there is no task {args.task!r}; the tasks are {', '.join(known)}")
     names = list_models(args.pattern, task=args.task)
     if not names:
-        from seqapps.tasks import TASKS
-
-        tasks = f" (tasks: {', '.join(sorted(TASKS))})" if args.task else ""
-        raise ValueError(
-            f"no zoo entry matches{' ' + repr(args.pattern) if args.pattern else ''}"
-            f"{' of task ' + repr(args.task) if args.task else ''}{tasks}; "
-            f"`seqapps list` shows them all"
-        )
-    width = max((len(name) for name in names), default=4)
+        raise ValueError(f"no zoo entry matches {args.pattern!r}; `seqapps list` shows them all")
+    width = max(len(name) for name in names)
+    print(f"{'name':<{width}}  {'task':<20}  {'parameters':>10}  test metric")
     for name in names:
         entry = get_entry(name)
         headline = entry.headline_metric()
-        metrics = f"test {headline[0]} {headline[1]:.3f}" if headline else ""
-        print(f"{name:<{width}}  {entry.task:<20}  {entry.num_parameters:>9,} params  {metrics}")
+        metrics = f"{headline[0]} {headline[1]:.3f}" if headline else ""
+        print(f"{name:<{width}}  {entry.task:<20}  {entry.num_parameters:>10,}  {metrics}")
 
 
 def _info(args: argparse.Namespace) -> None:
@@ -262,275 +321,127 @@ def _info(args: argparse.Namespace) -> None:
     )
 
 
-def _read_lines(path: str) -> list[str]:
-    """Non-blank lines of a file or of stdin (`-`); a terminal or empty input is an error."""
-    if path == "-" and sys.stdin.isatty():
-        raise ValueError("give texts as arguments, with --file FILE, or as lines on stdin (a pipe)")
-    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")
-    with stream:
-        lines = [line.rstrip("\n") for line in stream if line.strip()]
-    if not lines:
-        raise ValueError(f"no texts: {'stdin' if path == '-' else path} has no non-blank line")
-    return lines
-
-
-#: The command that runs each task's verb.
-COMMANDS = {
-    "classify": "predict",
-    "generate": "generate",
-    "translate": "translate",
-    "caption": "caption",
-    "tag": "tag",
-}
-
-
-def _load(name: str, verb: str):
-    """Loads an entry for a command, refusing one whose task has another verb."""
+def _load(args: argparse.Namespace):
+    """Loads `args.name`; a verb command refuses a model whose task has another verb."""
     import seqapps
 
-    model = seqapps.load(name)
-    if model.verb != verb:
-        raise ValueError(
-            f"{name!r} is a {model.task_name!r} entry; run it with "
-            f"`seqapps {COMMANDS.get(model.verb, model.verb)} {name} ...`"
-        )
+    model = seqapps.load(str(args.name))
+    if model.interface is None:
+        raise ValueError(f"{args.name!r} holds a {type(model).__name__}, which has no interface")
+    if getattr(args, "interface", None) is not None:
+        _refuse_another_verb(args, model.task_name, model.interface)
     return model
 
 
-def _predict(args: argparse.Namespace) -> None:
-    texts: Iterable[str] = args.texts
-    if not texts:
-        texts = _read_lines(args.file or "-")
-    model = _load(args.name, "classify")
-    results = model.classify(list(texts), all_scores=args.all_scores)
-    for text, result in zip(texts, results):
+def _refuse_another_verb(args: argparse.Namespace, task_name: str, face: Interface) -> None:
+    if args.interface.verb != face.verb:
+        raise UsageError(
+            f"{args.name!r} is a {task_name} entry; run it with `seqapps {face.verb} {args.name} ...`"
+        )
+
+
+def _value(args: argparse.Namespace, option: Option):
+    value = getattr(args, _dest(option), None)
+    return option.default if value is None else value
+
+
+def _values(args: argparse.Namespace, options: Sequence[Option]) -> dict:
+    """The verb's keyword arguments: the options set, or declaring a default."""
+    values = {option.keyword: _value(args, option) for option in options}
+    return {keyword: value for keyword, value in values.items() if value is not None}
+
+
+def _read_inputs(args: argparse.Namespace) -> Iterator[str]:
+    """The arguments, else the lines of --file or stdin, read as they come."""
+    if args.inputs:
+        yield from args.inputs
+        return
+    stream = sys.stdin if args.file in (None, "-") else open(args.file, encoding="utf-8")
+    with stream if stream is not sys.stdin else contextlib.nullcontext(stream):
+        for line in stream:
+            yield line.rstrip("\r\n")
+
+
+def _answer(args: argparse.Namespace) -> None:
+    """Runs a task's verb; one output line per input line, written after every batch.
+
+    A blank input is not sent to the model: it gets an empty line, or with
+    --json an object with the input alone, so that line N answers line N.
+    """
+    model = _load(args)
+    face = model.interface
+    options = _values(args, face.options)
+    write = sys.stdout.write
+    if face.inputs is None:  # the options are the whole input: one answer, in pieces
+        pieces = model.plain(None, **options)  # a generator: nothing runs unless read
         if args.json:
-            print(json.dumps({"text": text, **result}, ensure_ascii=False))
-        elif args.all_scores:
-            scores = " ".join(f"{name}={score:.3f}" for name, score in result["scores"].items())
-            print(f"{result['label']}\t{result['score']:.3f}\t{scores}\t{text}")
+            pieces = _json_lines(model.answer(None, **options))
+        for piece in pieces:
+            write(piece)
+            sys.stdout.flush()
+        return
+    inputs = _read_inputs(args)
+    while batch := list(itertools.islice(inputs, args.batch_size)):
+        kept = [item for item in batch if item.strip()]
+        if not kept:
+            answers = iter(())
+        elif args.json:
+            answers = _json_lines(model.answer(kept, **options))
         else:
-            print(f"{result['label']}\t{result['score']:.3f}\t{text}")
-
-
-def _generate(args: argparse.Namespace) -> None:
-    model = _load(args.name, "generate")
-    # The continuation alone, as Python's `generate` returns it.
-    pieces = model.stream(args.prompt, stop=args.stop, **_generation_options(args))
-    for piece in pieces:
-        sys.stdout.write(piece)
+            answers = iter(model.plain(kept, **options))
+        for item in batch:
+            if item.strip():
+                write(next(answers))
+            else:
+                write(json.dumps({face.inputs: item}) + "\n" if args.json else "\n")
         sys.stdout.flush()
-    sys.stdout.write("\n")
 
 
-def _translate(args: argparse.Namespace) -> None:
-    texts: list[str] = list(args.texts) or _read_lines(args.file or "-")
-    model = _load(args.name, "translate")
-    translations = model.translate(texts, **_generation_options(args))
-    for text, translation in zip(texts, translations):
-        if args.json:
-            print(json.dumps({"text": text, "translation": translation}, ensure_ascii=False))
-        else:
-            print(translation)
-
-
-def _tag(args: argparse.Namespace) -> None:
-    texts: list[str] = list(args.texts) or _read_lines(args.file or "-")
-    model = _load(args.name, "tag")
-    for text, pairs in zip(texts, model.tag(texts, is_split_into_words=False)):
-        if args.json:
-            tokens, tags = [list(column) for column in zip(*pairs)] if pairs else ([], [])
-            print(json.dumps({"text": text, "tokens": tokens, "tags": tags}, ensure_ascii=False))
-        else:
-            print(" ".join(f"{token}/{tag}" for token, tag in pairs))
-
-
-def _caption(args: argparse.Namespace) -> None:
-    model = _load(args.name, "caption")
-    captions = model.caption(list(args.images), **_generation_options(args))
-    for image, caption in zip(args.images, captions):
-        if args.json:
-            print(json.dumps({"image": image, "caption": caption}, ensure_ascii=False))
-        else:
-            print(f"{caption}\t{image}")
+def _json_lines(answers) -> Iterator[str]:
+    return (json.dumps(answer, ensure_ascii=False) + "\n" for answer in answers)
 
 
 def _finetune(args: argparse.Namespace) -> None:
-    from pathlib import Path
-
-    import seqapps
-    from seqapps import safe_write
-
-    out = Path(args.out if args.out.endswith(".keras") else os.path.join(args.out, "model.keras"))
-    safe_write.check_file_target(out, overwrite=args.overwrite)  # before training, not after
-    model = seqapps.load(args.name)
-    if args.image_dir and model.verb != "caption":
-        raise ValueError("--image-dir applies to captioning entries only")
-    options = {}
-    if model.verb == "classify":
-        if not args.data:
-            raise ValueError(f"{args.name!r} classifies texts: pass --data FILE.csv with labels")
-        model, data = _labelled_rows(args, model)
-        options["adversarial_epsilon"] = args.adversarial_epsilon
-    elif model.verb == "translate":
-        if not args.data:
-            raise ValueError(f"{args.name!r} translates: pass --data FILE.tsv of source<TAB>target")
-        from seqapps import datasets
-
-        data = (datasets.from_parallel_tsv(args.data),)
-    elif model.verb == "caption":
-        if not (args.data and args.image_dir):
-            raise ValueError(
-                f"{args.name!r} captions images: pass --image-dir FOLDER and --data captions.csv"
-            )
-        from seqapps import datasets
-
-        data = (datasets.from_image_folder(args.image_dir, args.data, image_size=model.image_size),)
-    elif model.verb == "tag":
-        if not args.conll:
-            raise ValueError(f"{args.name!r} tags tokens: pass --conll FILE")
-        model, data = _conll_sentences(args, model)
-    elif model.verb == "generate":
-        if not args.text_file:
-            raise ValueError(f"{args.name!r} generates text: pass --text-file FILE_OR_FOLDER")
-        data = (Path(args.text_file),)
-    else:
-        raise ValueError(f"{args.name!r} is a {model.task_name!r} entry, which finetune lacks")
-    if args.adversarial_epsilon and model.verb != "classify":
-        raise ValueError("--adversarial-epsilon applies to classification entries only")
+    model = _load(args)
+    if args.declared is None:  # a preset of a task declared outside seqapps: checked now
+        _check_finetune_options(args, model.task_name, model.interface)
+    data = {option.keyword: _value(args, option) for option in model.interface.finetune}
+    try:
+        model, arguments, keywords = model.finetune_data(**data)
+    except ValueError as error:  # name the option behind a keyword the message names
+        flags = [o.flag for o in model.interface.finetune if f"{o.keyword} " in str(error)]
+        raise ValueError(f"{error} (set with {', '.join(flags)})" if flags else error) from None
     history = model.finetune(
-        *data,
+        *arguments,
         epochs=args.epochs,
         learning_rate=args.learning_rate,
         batch_size=args.batch_size,
-        freeze=tuple(args.freeze),
+        freeze=tuple(args.freeze or ()),
         # A progress bar redraws with carriage returns; redirected output gets a line per epoch.
         verbose=0 if args.quiet else ("auto" if sys.stdout.isatty() else 2),
         backup_dir=args.backup_dir,
-        **options,
+        **keywords,
     )
     if "val_loss" not in history.history:
         raise ValueError("training stopped before its first validation; nothing was written")
-    path = model.save_preset(out, overwrite=args.overwrite)
-    details = [f"best validation loss {min(history.history['val_loss']):.4f}"]
-    if model.verb == "classify":
-        details.insert(0, f"labels {model.labels}")
-    elif model.verb == "tag":
-        details.insert(0, f"tags {model.tags}")
-    elif model.verb == "generate":
-        details.append(
-            f"{history.unknown_characters} characters outside the vocabulary read as [UNK]"
-        )
+    path = model.save_preset(args.out, overwrite=args.overwrite)
+    loss = min(history.history["val_loss"])
+    details = [*model.finetune_summary(history), f"best validation loss {loss:.4f}"]
     print(f"wrote {path} ({'; '.join(details)})")
 
 
-def _labelled_rows(args: argparse.Namespace, model):
-    """`(model, (texts, label_ids))` from a CSV/TSV file, read by `seqapps.datasets.from_csv`.
-
-    Label names the model has keep its head; other names get a fresh head on
-    the pretrained layers; integer labels are ids of the model's labels (said on
-    stderr, so the mapping is never a surprise).
-    """
-    import seqapps
-    from seqapps import datasets
-
-    try:
-        dataset, names = datasets.from_csv(args.data, args.text_column, args.label_column)
-    except ValueError as error:
-        if "is not a column" in str(error):
-            raise ValueError(f"{error}; name them with --text-column / --label-column") from None
-        raise
-    if names is not None and set(names) <= set(model.labels):
-        dataset, names = datasets.from_csv(
-            args.data, args.text_column, args.label_column, label_names=model.labels
-        )
-    texts = [text.decode("utf-8") for text, _ in dataset.as_numpy_iterator()]
-    labels = [label for _, label in dataset.as_numpy_iterator()]
-    if names is None:
-        if any(float(label) != int(label) for label in labels):
-            raise ValueError(
-                f"{args.data}: column {args.label_column!r} holds non-integer numbers; "
-                f"labels must be names or integer ids of {model.labels}"
-            )
-        mapping = ", ".join(f"{i} → {name!r}" for i, name in enumerate(model.labels))
-        print(f"numeric labels read as the model's label ids: {mapping}", file=sys.stderr)
-    elif names != model.labels:
-        print(
-            f"labels {names} differ from the model's {model.labels}: a fresh head is trained "
-            f"for them on the pretrained layers",
-            file=sys.stderr,
-        )
-        model = seqapps.load(args.name, labels=names)
-    if len(set(labels)) < 2:
-        raise ValueError(
-            f"{args.data}: every row has the same label ({labels[0]!r}); fine-tuning a "
-            f"classifier needs examples of at least two labels"
-        )
-    return model, (texts, [int(label) for label in labels])
-
-
-def _conll_sentences(args: argparse.Namespace, model):
-    """`(model, (tagged sentences,))` from a CoNLL file, read by `seqapps.datasets.from_conll`.
-
-    Tags the model has keep its head; a file with other tags gets a fresh head
-    over the file's tag set on the pretrained layers (said on stderr).
-    """
-    import seqapps
-    from seqapps import datasets
-
-    _, names = datasets.from_conll(args.conll)
-    if set(names) <= set(model.tags):
-        names = model.tags
-    else:
-        new = sorted(set(names) - set(model.tags))
-        print(
-            f"tags {new} are not among the model's {model.tags}: a fresh head is trained for "
-            f"the file's tags {names} on the pretrained layers",
-            file=sys.stderr,
-        )
-        model = seqapps.load(args.name, tags=names)
-    dataset, _ = datasets.from_conll(args.conll, label_names=names)
-    return model, (dataset,)
-
-
 def _export(args: argparse.Namespace) -> None:
-    import seqapps
-
-    path = seqapps.load(args.name).export(args.directory, overwrite=args.overwrite)
+    path = _load(args).export(args.directory, overwrite=args.overwrite)
     print(f"wrote SavedModel to {path}")
 
 
 def _inspect(args: argparse.Namespace) -> None:
-    import html
-    from pathlib import Path
-
     import seqapps
-    from seqapps import inspect, plots
+    from seqapps import inspect
 
-    out = Path(args.out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise FileExistsError(f"{out} exists and is not an empty folder; choose a new --out")
     models = {name: seqapps.load(name) for name in args.names}
-    out.mkdir(parents=True, exist_ok=True)
-    curves = {name: inspect.gradient_flow(model, [args.text]) for name, model in models.items()}
-    plots.gradient_flow_chart(curves, out / "gradient_flow.png", title=args.text[:60])
-    pictures = ["gradient_flow.png"]
-    for number, (name, model) in enumerate(models.items(), start=1):
-        tokens = inspect.tokens(model, args.text)
-        for key, values in inspect.trace(model, [args.text])[0].items():
-            if key.endswith(("h", "gate")):  # hidden states and gates of the first layer
-                picture = f"{number}-{Path(name).stem}-{key}.png"
-                units = range(min(args.units, values.shape[1]))
-                plots.state_heatmap(
-                    values, tokens, out / picture, units=units, title=f"{name}: {key}"
-                )
-                pictures.append(picture)
-    page = "".join(f'<p>{html.escape(p)}</p><img src="{html.escape(p)}">\n' for p in pictures)
-    (out / "index.html").write_text(
-        f"<!doctype html><title>seqapps inspect</title><h1>{html.escape(args.text)}</h1>\n{page}",
-        encoding="utf-8",
-    )
-    print(f"wrote {len(pictures)} pictures and {out / 'index.html'}")
+    pictures, page = inspect.write_report(models, args.text, Path(args.out), units=args.units)
+    print(f"wrote {pictures} pictures and {page}")
 
 
 def _datasets(args: argparse.Namespace) -> None:

@@ -16,6 +16,12 @@ found by type and fed exactly what the model feeds it.
 
 from __future__ import annotations
 
+import html
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -34,61 +40,115 @@ def recurrent_stack(model) -> RecurrentStack:
     raise ValueError(f"{type(model).__name__} has no RecurrentStack layer to inspect")
 
 
-def stack_inputs(model, inputs):
-    """`(vectors [batch, time, features], mask [batch, time])` the stack reads for `inputs`.
+def parts(model, inputs) -> dict[str, tuple]:
+    """`{name: (stack, vectors, mask, initial state or None, tokens per row)}`: what each part
+    of `model` reads for `inputs`.
 
-    For a model, `inputs` are what the model takes (e.g. raw texts); for a
-    stack, they are already the vectors (no padding).
+    A bare stack reads `inputs` as vectors. A task model's first `RecurrentStack` reads what
+    the model feeds it from raw `inputs` (`Task.inspect_inputs` says what to feed and the
+    tokens); a task with a decoder adds it (`Task.inspect_decoder`: the decoder writing its
+    answer to the first input, from the state the encoder hands it).
     """
     inputs = check_list(inputs, "inputs", "a list of inputs (e.g. [text])")
     if not inputs:
         raise ValueError("inputs is empty; pass at least one input to inspect, e.g. [text]")
     if isinstance(model, RecurrentStack):
         vectors = tf.convert_to_tensor(inputs, tf.float32)
-        return vectors, tf.ones(tf.shape(vectors)[:2], tf.bool)
-    stack = recurrent_stack(model)
-    # A stack called with an explicit mask (the tagger) has [vectors, mask] as its input.
-    fed = stack.input[0] if isinstance(stack.input, (list, tuple)) else stack.input
-    feeder = keras.Model(model.inputs, fed)
-    lengths = None
-    texts = all(isinstance(text, str) for text in inputs)
-    if texts and (hasattr(model, "token_ids") or callable(getattr(model, "split", None))):
-        # A text generator reads token ids, a tagger tokens: the model's own tokenizer makes
-        # them, padded with 0 / "" (read from a zero state, without a start token).
-        if hasattr(model, "token_ids"):
-            rows, pad = [model.token_ids(text) for text in inputs], 0
-        else:
-            rows, pad = model.split(list(inputs)), ""
-        lengths = [len(row) for row in rows]
-        raw = np.full((len(rows), max([1, *lengths])), pad, dtype="int32" if pad == 0 else object)
-        for row, tokens in enumerate(rows):
-            raw[row, : len(tokens)] = tokens
-        inputs = raw
-    raw = model._raw_inputs(inputs) if hasattr(model, "_raw_inputs") else inputs
-    vectors = feeder(tf.constant(raw) if isinstance(raw, np.ndarray) else raw, training=False)
-    if lengths is not None:
-        mask = tf.sequence_mask(lengths, tf.shape(vectors)[1])
-    else:
-        mask = getattr(vectors, "_keras_mask", None)
-        if mask is None:
-            mask = tf.ones(tf.shape(vectors)[:2], tf.bool)
-    if not tf.reduce_all(tf.reduce_any(mask, axis=1)):
-        raise ValueError("every input needs at least one token to inspect; got an empty one")
-    return tf.convert_to_tensor(vectors), mask
+        tokens = [list(range(vectors.shape[1]))] * vectors.shape[0]
+        return {"stack": (model, vectors, tf.ones(tf.shape(vectors)[:2], tf.bool), None, tokens)}
+    found = {}
+    stacks = [layer for layer in model.layers if isinstance(layer, RecurrentStack)]
+    if stacks:
+        # A stack called with an explicit mask (the tagger) has [vectors, mask] as its input.
+        fed = stacks[0].input[0] if isinstance(stacks[0].input, (list, tuple)) else stacks[0].input
+        raw, rows = model.inspect_inputs(list(inputs))
+        raw = tf.nest.map_structure(tf.constant, raw)
+        vectors = tf.convert_to_tensor(keras.Model(model.inputs, fed)(raw, training=False))
+        mask = tf.sequence_mask([len(row) for row in rows], tf.shape(vectors)[1])
+        if not tf.reduce_all(tf.reduce_any(mask, axis=1)):
+            raise ValueError("every input needs at least one token to inspect; got an empty one")
+        found[stacks[0].name] = (stacks[0], vectors, mask, None, rows)
+    decoder = model.inspect_decoder(list(inputs))
+    if decoder is not None:
+        stack, vectors, state, tokens = decoder
+        found["decoder"] = (
+            stack,
+            vectors,
+            tf.ones(tf.shape(vectors)[:2], tf.bool),
+            state,
+            [tokens],
+        )
+    if not found:
+        raise ValueError(f"{type(model).__name__} has no RecurrentStack layer to inspect")
+    return found
 
 
-def tokens(model, text: str) -> list[str]:
+def _part(model, inputs, part):
+    found = parts(model, inputs)
+    if part is None:
+        return next(iter(found.values()))
+    if part not in found:
+        raise ValueError(f"{type(model).__name__} has no part {part!r}; it has {sorted(found)}")
+    return found[part]
+
+
+def stack_inputs(model, inputs, part=None):
+    """`(vectors [batch, time, features], mask [batch, time])` the stack of `part` (default:
+    the first) reads for `inputs` (see `parts`)."""
+    return _part(model, inputs, part)[1:3]
+
+
+def tokens(model, text: str, part=None) -> list[str]:
     """The tokens a model reads from `text`, one per step of `trace` (words or characters)."""
-    if callable(getattr(model, "split", None)):  # a tagger: its tokenizer for raw text
-        return model.split([text])[0]
-    layers = {layer.name: layer for layer in model.layers}
-    vectorizer = getattr(model, "vectorizer", None) or layers.get("vectorizer")
-    if vectorizer is None:
-        raise ValueError(f"{type(model).__name__} has no vectorizer to split {text!r} with")
-    return [t.decode("utf-8") for t in vectorizer.tokenize([text])[0].numpy()]
+    return _part(model, [text], part)[4][0]
 
 
-def gradient_flow(model, inputs) -> np.ndarray:
+def write_report(models: dict, text: str, out, units: int = 16) -> tuple[int, Path]:
+    """The gradient flow chart of `models` (name → model) reading `text`, and each part's
+    (encoder, decoder) first-layer hidden states and gates, with an HTML page, in `out`.
+
+    `out` must be new or an empty folder. Everything is drawn in a folder beside it first,
+    so a model that cannot be inspected leaves nothing behind. Returns `(number of
+    pictures, the page's path)`.
+    """
+    from seqapps import plots
+
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise FileExistsError(f"{out} exists and is not an empty folder; choose a new one")
+    found = {name: parts(model, [text]) for name, model in models.items()}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        curves, pictures = {}, ["gradient_flow.png"]
+        for number, (name, model_parts) in enumerate(found.items(), start=1):
+            for part, (stack, vectors, mask, state, rows) in model_parts.items():
+                suffix = f" {part}" if len(model_parts) > 1 else ""  # e.g. encoder, decoder
+                label, stem = name + suffix, Path(name).stem + suffix.replace(" ", "-")
+                curves[label] = _gradient_flow(stack, vectors, mask, state)
+                for key, values in _trace(stack, vectors, mask, state)[0].items():
+                    if key.endswith(("h", "gate")):  # hidden states and gates of the first layer
+                        picture = f"{number}-{stem}-{key}.png"
+                        shown = range(min(units, values.shape[1]))
+                        plots.state_heatmap(
+                            values, rows[0], staging / picture, units=shown, title=f"{label}: {key}"
+                        )
+                        pictures.append(picture)
+        plots.gradient_flow_chart(curves, staging / "gradient_flow.png", title=text[:60])
+        page = "".join(f'<p>{html.escape(p)}</p><img src="{html.escape(p)}">\n' for p in pictures)
+        (staging / "index.html").write_text(
+            f"<!doctype html><title>seqapps inspect</title><h1>{html.escape(text)}</h1>\n{page}",
+            encoding="utf-8",
+        )
+        if out.exists():
+            out.rmdir()  # empty, checked above
+        os.replace(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return len(pictures), out / "index.html"
+
+
+def gradient_flow(model, inputs, part=None) -> np.ndarray:
     """How much the stack's final output depends on the input `d` steps before it.
 
     For each input row, the L2 norm of the gradient of the sum of the stack's
@@ -97,13 +157,15 @@ def gradient_flow(model, inputs) -> np.ndarray:
     Entry `d` of the result is the mean norm `d` steps before the output (0 =
     the last step read). A plain RNN's norms fall roughly geometrically with `d`
     (each step multiplies by `W_hh` and tanh's derivative); gates let LSTM and
-    GRU keep them up.
+    GRU keep them up. `part` picks a part of the model (see `parts`; default: the first).
     """
-    stack = recurrent_stack(model)
-    vectors, mask = stack_inputs(model, inputs)
+    return _gradient_flow(*_part(model, inputs, part)[:4])
+
+
+def _gradient_flow(stack, vectors, mask, state):
     with tf.GradientTape() as tape:
         tape.watch(vectors)
-        outputs = stack(vectors, mask=mask, training=False)
+        outputs = stack(vectors, initial_state=state, mask=mask, training=False)
         if stack.return_state:
             outputs = outputs[0]
         if stack.return_sequences:  # the last real step of each row
@@ -120,7 +182,7 @@ def gradient_flow(model, inputs) -> np.ndarray:
     return total / np.maximum(count, 1)
 
 
-def trace(model, inputs) -> list[dict[str, np.ndarray]]:
+def trace(model, inputs, part=None) -> list[dict[str, np.ndarray]]:
     """Every step's hidden state and gates, recomputed from each layer's own weights.
 
     Keras's fused recurrent layers return outputs only; this replays each cell
@@ -135,23 +197,31 @@ def trace(model, inputs) -> list[dict[str, np.ndarray]]:
     For a bidirectional stack the keys get `forward_` and `backward_` prefixes
     (the backward values in reading order, last step first, as Keras computes
     them, then reversed back to text order). Runs in inference mode, from zero
-    states.
+    states, or for a decoder from the state its encoder hands it. `part` picks a
+    part of the model (see `parts`; default: the first).
     """
-    stack = recurrent_stack(model)
-    vectors, mask = stack_inputs(model, inputs)
+    return _trace(*_part(model, inputs, part)[:4])
+
+
+def _trace(stack, vectors, mask, state):
     if not stack.built:
         stack(vectors[:1])
     x = vectors[0][mask[0]].numpy().astype(np.float64)
+    per_layer = stack.states_per_layer
     layers = []
-    for layer in stack.recurrent_layers:
+    for index, layer in enumerate(stack.recurrent_layers):
+        start = None
+        if state is not None:  # the first row's states of this layer, e.g. [h] or [h, c]
+            start = [np.asarray(s[0], np.float64) for s in state[index * per_layer :][:per_layer]]
         if isinstance(layer, keras.layers.Bidirectional):
-            forward = _replay(layer.forward_layer, x)
-            backward = _replay(layer.backward_layer, x[::-1])
+            half = None if start is None else len(start) // 2
+            forward = _replay(layer.forward_layer, x, start and start[:half])
+            backward = _replay(layer.backward_layer, x[::-1], start and start[half:])
             record = {f"forward_{k}": v for k, v in forward.items()}
             record.update({f"backward_{k}": v[::-1] for k, v in backward.items()})
             x = np.concatenate([forward["h"], backward["h"][::-1]], axis=-1)
         else:
-            record = _replay(layer, x)
+            record = _replay(layer, x, start)
             x = record["h"]
         layers.append(record)
     return layers
@@ -161,15 +231,15 @@ def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def _replay(layer, x) -> dict[str, np.ndarray]:
-    """One Keras recurrent layer over `x [time, features]`, step by step, in float64."""
+def _replay(layer, x, start=None) -> dict[str, np.ndarray]:
+    """One Keras recurrent layer over `x [time, features]`, step by step, in float64, from
+    zero states or `start` (`[h]`, or `[h, c]` for an LSTM)."""
     cell = layer.cell
     kernel = np.asarray(cell.kernel, np.float64)
     recurrent = np.asarray(cell.recurrent_kernel, np.float64)
     bias = np.asarray(cell.bias, np.float64) if cell.use_bias else None
     units = recurrent.shape[0]
-    h = np.zeros(units)
-    c = np.zeros(units)
+    h, c = (list(start) + [np.zeros(units)])[:2] if start else (np.zeros(units), np.zeros(units))
     steps = {}
 
     def keep(**values):

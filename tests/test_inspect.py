@@ -119,3 +119,37 @@ def test_a_tagger_and_a_generator_are_inspected_from_raw_text():
     np.testing.assert_allclose(together[2:], long[2:], rtol=1e-5)
     with pytest.raises(ValueError, match="at least one token"):
         inspect.gradient_flow(generator, ["ab", ""])
+
+
+def test_a_decoder_is_replayed_from_the_state_its_encoder_hands_it():
+    for cell in ("gru", "lstm"):
+        stack = RecurrentStack(cell, 4, num_layers=2, return_sequences=True, return_state=True)
+        state = [tf.random.stateless_normal((1, 4), (i, 1)) for i in range(len(stack.state_names))]
+        outputs, _ = stack(VECTORS, initial_state=state)
+        mask = tf.ones((1, 9), tf.bool)
+        top = inspect._trace(stack, tf.constant(VECTORS), mask, state)[-1]
+        np.testing.assert_allclose(top["h"], outputs.numpy()[0], atol=1e-5)
+
+
+@pytest.mark.zoo
+def test_inspect_reads_every_zoo_entry_and_leaves_nothing_when_it_cannot(tmp_path, capsys):
+    from PIL import Image
+
+    from seqapps.cli import main
+    from seqapps.interface import declared_tasks
+    from seqapps.zoo import get_entry, list_models
+
+    image = tmp_path / "image.png"
+    Image.fromarray(np.full((64, 64, 3), 200, "uint8")).save(image)
+    reads = {task.task_name: task.interface.inputs for task in declared_tasks()}
+    for name in list_models():
+        text = str(image) if reads[get_entry(name).task] == "image" else "God created the heaven."
+        out = tmp_path / name
+        assert main(["inspect", name, "--text", text, "--out", str(out)]) == 0, name
+        assert (out / "gradient_flow.png").read_bytes()[:4] == b"\x89PNG"
+        pictures = capsys.readouterr().out
+        if name.startswith("translate"):  # an encoder and a decoder
+            assert (out / f"1-{name}-decoder-update_gate.png").exists(), pictures
+    out = tmp_path / "not-an-image"
+    assert main(["inspect", "caption-emoji-gru", "--text", "a text", "--out", str(out)]) == 1
+    assert "a text" in capsys.readouterr().err and not out.exists()

@@ -215,9 +215,7 @@ def test_cli_finetune_refuses_an_existing_out_before_training(preset, tmp_path, 
 @pytest.mark.parametrize("flag", ["--epochs", "--batch-size"])
 @pytest.mark.parametrize("value", ["0", "-1"])
 def test_cli_finetune_refuses_non_positive_counts(preset, tmp_path, capsys, flag, value):
-    with pytest.raises(SystemExit) as stop:
-        main(["finetune", str(preset), "--data", "x.csv", "--out", "o.keras", flag, value])
-    assert stop.value.code == 2
+    assert main(["finetune", str(preset), "--data", "x.csv", "--out", "o.keras", flag, value]) == 2
     assert "must be a positive integer" in capsys.readouterr().err
 
 

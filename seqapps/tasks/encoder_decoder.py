@@ -78,6 +78,15 @@ class EncoderDecoderTask(GenerativeTask):
                 results.extend(zip(strings, attention(batch, tokens)))
         return results
 
+    def inspect_decoder(self, inputs):
+        """The decoder reading its own greedy answer to `inputs[0]`, the start piece first."""
+        written = getattr(self, self.interface.verb)(inputs[:1])[0]
+        ids = self.output_vectorizer.tokenize(tf.constant([written]))[:, :-1].to_tensor()
+        pieces = [p.decode("utf-8") for p in self.output_vectorizer.pieces(ids[0]).numpy()]
+        vectors = self.get_layer("target_embedding")(ids)
+        state = self.encode(tf.convert_to_tensor(inputs[:1]))["states"]
+        return self.get_layer("decoder").stack, vectors, state, pieces
+
     def _attention_rows(self, inputs, tokens):
         """Per output: its pieces (the end included) and the attention weights while writing them."""
         start = tf.fill([tf.shape(tokens)[0], 1], self.output_vectorizer.start_id)

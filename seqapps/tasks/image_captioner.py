@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 
 from seqapps.generation import GenerationConfig
+from seqapps.interface import GENERATION, Interface, Option
 from seqapps.layers import AttentionDecoder, StateBridge
 from seqapps.tasks.encoder_decoder import EncoderDecoderTask
 from seqapps.tasks.images import ImageScaler, decode_image, images_to_array
@@ -58,7 +59,18 @@ class ImageCaptioner(EncoderDecoderTask):
     """
 
     task_name = "image-captioning"
-    verb = "caption"
+    interface = Interface(
+        "caption",
+        "caption images (paths as arguments, --file lines, or lines on stdin)",
+        inputs="image",
+        output="caption",
+        plain="{caption}\t{image}",
+        options=GENERATION,
+        finetune=(
+            Option("--data", "path", "a CSV with columns image, caption", "path", required=True),
+            Option("--image-dir", "image_dir", "the images --data names", "path", required=True),
+        ),
+    )
     max_output_length = 64
     generation_defaults = GenerationConfig(length_penalty=0.0)
 
@@ -263,6 +275,14 @@ class ImageCaptioner(EncoderDecoderTask):
             "memory": memory,
             "memory_mask": tf.ones(tf.shape(memory)[:2], tf.bool),
         }
+
+    def inspect_decoder(self, images):
+        return super().inspect_decoder(images_to_array(images[:1], self.image_size)[0])
+
+    def finetune_data(self, path, image_dir):
+        from seqapps import datasets
+
+        return self, (datasets.from_image_folder(image_dir, path, image_size=self.image_size),), {}
 
     # -- the plain verb ----------------------------------------------------------
 

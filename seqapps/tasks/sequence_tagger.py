@@ -4,9 +4,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from seqapps.interface import Interface, Option
 from seqapps.layers import CharacterEncoder, RecurrentStack
 from seqapps.tasks.inputs import check_int, check_positive_int, standardize_texts
-from seqapps.tasks.task import Task, held_out_split, string_signature
+from seqapps.tasks.task import Task, held_out_split, padded, string_signature
 from seqapps.text import CharacterLookup, TokenLookup, split_words
 
 #: Tag id of padded steps in the targets: never counted by the loss or the accuracy.
@@ -53,7 +54,11 @@ class SequenceTagger(Task):
     """
 
     task_name = "token-classification"
-    verb = "tag"
+    interface = Interface(
+        "tag",
+        "tag the tokens of sentences (arguments, --file, or lines on stdin)",
+        finetune=(Option("--conll", "path", "a CoNLL file", "path", required=True),),
+    )
     head_layers = ("head",)
     head_arguments = ("tags",)
 
@@ -317,20 +322,31 @@ class SequenceTagger(Task):
                 token_lists = self.split(standardize_texts(sentences, name="sentences")[0])
         else:
             token_lists = self._token_lists(sentences, "sentences")
-        results = []
-        for tokens, probabilities in zip(token_lists, self._probabilities(token_lists, batch_size)):
-            if all_scores:
-                results.append(
-                    [
-                        (t, dict(zip(self.tags, map(float, p))))
-                        for t, p in zip(tokens, probabilities)
-                    ]
-                )
-            else:
-                results.append(
-                    [(t, self.tags[i]) for t, i in zip(tokens, probabilities.argmax(-1))]
-                )
+
+        def label(p):
+            return dict(zip(self.tags, map(float, p))) if all_scores else self.tags[p.argmax()]
+
+        found = self._probabilities(token_lists, batch_size)
+        results = [[(t, label(p)) for t, p in zip(*row)] for row in zip(token_lists, found)]
         return results[0] if single else results
+
+    def answer(self, inputs, **options):
+        tagged = self.tag(list(inputs), is_split_into_words=False, **options)
+        rows = [([t for t, _ in pairs], [g for _, g in pairs]) for pairs in tagged]
+        return [{"text": x, "tokens": t, "tags": g} for x, (t, g) in zip(inputs, rows)]
+
+    def plain(self, inputs, **options):
+        for answer in self.answer(inputs, **options):
+            yield " ".join(map("/".join, zip(answer["tokens"], answer["tags"]))) + "\n"
+
+    def finetune_data(self, path):
+        from seqapps import datasets
+
+        model = self.with_head(tags=datasets.from_conll(path)[1])
+        return model, (datasets.from_conll(path, label_names=model.tags)[0],), {}
+
+    def inspect_inputs(self, texts):
+        return padded(tokens := self.split(list(texts)), ""), tokens
 
     @staticmethod
     def split(texts):
@@ -341,19 +357,14 @@ class SequenceTagger(Task):
         """Per sentence, the tag probabilities of its tokens `[tokens, tags]`."""
         order = np.argsort([len(tokens) for tokens in token_lists], kind="stable")
         found = [None] * len(token_lists)
-        function = self.__dict__.get("_inference_function")
-        if function is None:
-            function = tf.function(
-                lambda x: self(x, training=False),
-                input_signature=[tf.TensorSpec([None, None], tf.string)],
-            )
+        if "_inference_function" not in self.__dict__:
+            signature = [tf.TensorSpec([None, None], tf.string)]
+            function = tf.function(lambda x: self(x, training=False), input_signature=signature)
             self.__dict__["_inference_function"] = function
+        function = self.__dict__["_inference_function"]
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
-            width = max(1, max(len(token_lists[r]) for r in rows))
-            batch = np.full((len(rows), width), "", dtype=object)
-            for i, r in enumerate(rows):
-                batch[i, : len(token_lists[r])] = token_lists[r]
+            batch = padded([token_lists[r] for r in rows], "")
             probabilities = function(tf.constant(batch)).numpy()
             for i, r in enumerate(rows):
                 found[r] = probabilities[i, : len(token_lists[r])]
@@ -382,10 +393,8 @@ class SequenceTagger(Task):
             for tokens, gold_row, guess_row in zip(sentences, tags, predicted)
             for token, gold, guess in zip(tokens, gold_row, guess_row)
         ]
-        result = {
-            "accuracy": round(float(np.mean([g == p for _, g, p in pairs])), 4),
-            "tokens": len(pairs),
-        }
+        accuracy = round(float(np.mean([g == p for _, g, p in pairs])), 4)
+        result = {"accuracy": accuracy, "tokens": len(pairs)}
         if known_words is not None:
             unseen = [g == p for t, g, p in pairs if t not in known_words]
             result["accuracy_unseen"] = round(float(np.mean(unseen)), 4) if unseen else None
@@ -393,13 +402,9 @@ class SequenceTagger(Task):
         if is_bio(self.tags):
             from seqeval.metrics import f1_score, precision_score, recall_score
 
-            gold = [list(row) for row in tags]
-            for name, metric in (
-                ("precision", precision_score),
-                ("recall", recall_score),
-                ("f1", f1_score),
-            ):
-                result[f"entity_{name}"] = round(float(metric(gold, predicted)), 4)
+            metrics = {"precision": precision_score, "recall": recall_score, "f1": f1_score}
+            for name, metric in metrics.items():
+                result[f"entity_{name}"] = round(float(metric([*map(list, tags)], predicted)), 4)
         return result
 
     # -- export ------------------------------------------------------------------

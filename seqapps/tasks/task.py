@@ -1,6 +1,7 @@
 """What every seqapps task shares: presets, raw-input handling, fine-tuning and export."""
 
 import contextlib
+import sys
 import warnings
 from pathlib import Path
 
@@ -26,9 +27,9 @@ class Task(keras.Model):
 
     #: Registry key of the task, e.g. `"text-classification"`; set by subclasses.
     task_name = None
-    #: The task's plain verb (`"classify"`, `"generate"`, `"translate"`): the
-    #: method that answers raw input, and how the command line recognises the task.
-    verb = None
+    #: What the command line and `seqapps.inspect` need to know: the verb, how
+    #: inputs are read and answers printed, the options (`seqapps.interface`).
+    interface = None
     #: Layers that start afresh when an override changes one of `head_arguments`
     #: (e.g. another label set); set by subclasses.
     head_layers = ()
@@ -351,6 +352,50 @@ class Task(keras.Model):
             return np.asarray(list(y))
         return y
 
+    # -- hooks of the command line and inspect (see seqapps.interface) ------------
+
+    def answer(self, inputs, **options):
+        """One JSON-ready answer per input: it, and the verb's result (or `interface.output`)."""
+        face = self.interface
+        results = getattr(self, face.verb)(list(inputs), **options)
+        results = [out if isinstance(out, dict) else {face.output: out} for out in results]
+        return [{face.inputs: item, **out} for item, out in zip(inputs, results)]
+
+    def plain(self, inputs, **options):
+        """Plain output in pieces, written as each is ready: one line per input (`interface.plain`)."""
+        for answer in self.answer(inputs, **options):
+            yield self.interface.plain.format_map(answer) + "\n"
+
+    def finetune_data(self, **data):
+        """`(model to train, finetune's arguments, its keyword arguments)` from the `seqapps
+        finetune` options the interface declares; the model is itself or has a fresh head."""
+        raise NotImplementedError(f"{type(self).__name__} declares no fine-tuning data")
+
+    def with_head(self, **names):
+        """Itself if its head covers `names` (e.g. `labels=[...]`), else a copy with a fresh head
+        for them on the pretrained layers (said on stderr)."""
+        ((argument, new),) = names.items()
+        if set(new) <= set(getattr(self, argument)):
+            return self
+        message = f"{argument} {new} differ from the model's {getattr(self, argument)}"
+        print(
+            f"{message}: a fresh head is trained for them on the pretrained layers", file=sys.stderr
+        )
+        return self.reconfigure(**names)
+
+    def finetune_summary(self, history):
+        """What `seqapps finetune` says after training, besides the validation loss."""
+        return [f"{name} {getattr(self, name)}" for name in self.head_arguments]
+
+    def inspect_inputs(self, texts):
+        """`(model inputs, tokens per text)`: what `seqapps.inspect` feeds the model for `texts`,
+        and the token each step of its recurrent stack reads."""
+        raise NotImplementedError(f"{type(self).__name__} does not say what its tokens are")
+
+    def inspect_decoder(self, inputs):
+        """`(stack, vectors [1, time, features], initial state, tokens)` of a decoder writing its
+        answer to `inputs[0]`, for `seqapps.inspect`; None: the task has no decoder."""
+
     # -- export ----------------------------------------------------------------
 
     def serving_endpoints(self):
@@ -408,6 +453,15 @@ def held_out_split(count, fraction, seed, what="examples"):
             f"validation_fraction={fraction} of {count} {what} leaves none to train on"
         )
     return order[:-held], order[-held:]
+
+
+def padded(rows, pad):
+    """Rows of unequal length as one `[len(rows), longest]` array (at least one column)."""
+    array = np.full((len(rows), max([1, *map(len, rows)])), pad, dtype=type(pad))
+    array = array.astype(object) if isinstance(pad, str) else array
+    for index, row in enumerate(rows):
+        array[index, : len(row)] = row
+    return array
 
 
 def _load_keras_file(path):

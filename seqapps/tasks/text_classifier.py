@@ -1,9 +1,12 @@
 """Text classification (many-to-one): sentiment and any other label set."""
 
+import sys
+
 import keras
 import numpy as np
 import tensorflow as tf
 
+from seqapps.interface import Interface, Option
 from seqapps.layers import MaskedMaxPooling, MaskedMeanPooling, RecurrentStack, WordEmbedding
 from seqapps.tasks.inputs import standardize_texts
 from seqapps.tasks.task import Task, string_signature
@@ -57,7 +60,37 @@ class TextClassifier(Task):
     """
 
     task_name = "text-classification"
-    verb = "classify"
+    interface = Interface(
+        "classify",
+        "label texts (arguments, --file, or lines on stdin)",
+        options=(
+            Option(
+                "--all-scores",
+                "all_scores",
+                "every label's score too (a name=score column, 'scores' in JSON)",
+                "flag",
+            ),
+        ),
+        finetune=(
+            Option("--data", "path", "a CSV/TSV file of texts and labels", "path", required=True),
+            Option("--text-column", "text_column", "the CSV column of the texts", default="text"),
+            Option("--label-column", "label_column", "the CSV column of labels", default="label"),
+            Option(
+                "--labels-from-data",
+                "labels_from_data",
+                "read numbers in --label-column as label names (e.g. 1-5 stars), not as ids "
+                "of the model's labels",
+                "flag",
+            ),
+            Option(
+                "--adversarial-epsilon",
+                "adversarial_epsilon",
+                "adversarial training on the word vectors, as the sentiment recipe (e.g. 0.2)",
+                "float",
+            ),
+        ),
+        aliases=("predict",),
+    )
     head_layers = ("head",)
     head_arguments = ("labels",)
 
@@ -302,6 +335,58 @@ class TextClassifier(Task):
                 result["scores"] = {name: float(p) for name, p in zip(self.labels, row)}
             results.append(result)
         return results[0] if single else results
+
+    def plain(self, inputs, *, all_scores=False, **options):
+        for answer in self.answer(inputs, all_scores=all_scores, **options):
+            columns = [answer["label"], f"{answer['score']:.3f}", answer["text"]]
+            if all_scores:
+                columns.insert(2, " ".join(f"{k}={v:.3f}" for k, v in answer["scores"].items()))
+            yield "\t".join(columns) + "\n"
+
+    def finetune_data(self, path, text_column, label_column, labels_from_data, adversarial_epsilon):
+        """Labels the model has keep its head; other names, or numbers read as names
+        (`labels_from_data`), get a fresh head on the pretrained layers; other numbers are
+        ids of the model's labels (said on stderr)."""
+        from seqapps import datasets
+
+        dataset, names = datasets.from_csv(path, text_column, label_column)
+        if names is None and dataset.element_spec[1].dtype.is_floating:
+            raise ValueError(
+                f"{path}: column {label_column!r} holds non-integer numbers; "
+                f"labels must be names or integer ids of {self.labels}"
+            )
+        if names is None and labels_from_data:
+            values = sorted({int(label) for _, label in dataset.as_numpy_iterator()})
+            names = [str(value) for value in values]
+            ids = tf.constant(values, tf.int64)
+            dataset = dataset.map(lambda text, label: (text, tf.searchsorted(ids, [label])[0]))
+        elif names is None:
+            mapping = ", ".join(f"{i} → {name!r}" for i, name in enumerate(self.labels))
+            print(
+                f"numeric labels read as the model's label ids: {mapping} "
+                f"(--labels-from-data reads them as names)",
+                file=sys.stderr,
+            )
+        model = self if names is None else self.with_head(labels=names)
+        if names is not None and model is self:  # names the model has: read as its ids
+            dataset, names = datasets.from_csv(path, text_column, label_column, self.labels)
+        texts, labels = zip(*dataset.as_numpy_iterator())
+        if len(set(labels)) < 2:
+            raise ValueError(
+                f"{path}: every row has the same label; fine-tuning a classifier "
+                f"needs examples of at least two labels"
+            )
+        if not set(labels) <= set(range(len(model.labels))):
+            raise ValueError(
+                f"{path}: labels {sorted(map(int, set(labels)))} are not ids of "
+                f"{model.labels}; --labels-from-data reads them as names"
+            )
+        texts = [text.decode("utf-8") for text in texts]
+        return model, (texts, list(labels)), {"adversarial_epsilon": adversarial_epsilon or 0.0}
+
+    def inspect_inputs(self, texts):
+        tokens = self.get_layer("vectorizer").tokenize(texts).to_list()
+        return np.asarray(texts, dtype=object), [[t.decode("utf-8") for t in row] for row in tokens]
 
     # -- targets ---------------------------------------------------------------
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from seqapps import generation
+from seqapps.interface import GENERATION, Interface, Option
 from seqapps.layers import OneHot, RecurrentStack
 from seqapps.tasks.generative import GenerativeTask
 from seqapps.tasks.inputs import check_prompt, read_texts
+from seqapps.tasks.task import padded
 from seqapps.text import TextVectorizer
 
 #: Read before the first character of every text: in training (each work
@@ -65,7 +68,19 @@ class TextGenerator(GenerativeTask):
     """
 
     task_name = "text-generation"
-    verb = "generate"
+    interface = Interface(
+        "generate",
+        "write text, streamed as it is produced",
+        inputs=None,
+        options=(
+            Option("--prompt", "prompt", "the beginning of the text", default=""),
+            *GENERATION,
+            Option("--stop", "stop", "stop after this string (repeatable)", "append"),
+        ),
+        finetune=(
+            Option("--text-file", "path", "a text file or folder of them", "path", required=True),
+        ),
+    )
     head_layers = ("head",)
     max_output_length = 400  # tokens written when `max_length` is None
     end_id = None  # free text: only `max_length` (or a stop string) ends it
@@ -378,6 +393,27 @@ class TextGenerator(GenerativeTask):
         history = super().finetune(inputs, targets, epochs=epochs, **options)
         history.unknown_characters = unknown
         return history
+
+    # -- the command line's and inspect's hooks ---------------------------------
+
+    def answer(self, inputs, prompt="", **options):
+        return [{"prompt": prompt, "text": self.generate(prompt, **options)}]
+
+    def plain(self, inputs, prompt="", **options):
+        yield from self.stream(prompt, **options)
+        yield "\n"
+
+    def finetune_data(self, path):
+        return self, (Path(path),), {}
+
+    def finetune_summary(self, history):
+        unknown = history.unknown_characters
+        return [f"{unknown} characters outside the vocabulary read as [UNK]"]
+
+    def inspect_inputs(self, texts):
+        """Read from a zero state, without the start token."""
+        ids = [self.token_ids(text) for text in texts]
+        return padded(ids, 0), [[self.vectorizer.tokens[i] for i in row] for row in ids]
 
     # -- export ------------------------------------------------------------------
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
+from seqapps.interface import GENERATION, Interface, Option
 from seqapps.layers import AttentionDecoder, RecurrentStack, StateBridge
 from seqapps.tasks.encoder_decoder import EncoderDecoderTask
 from seqapps.tasks.inputs import check_list, standardize_texts
-from seqapps.tasks.task import held_out_split
+from seqapps.tasks.task import held_out_split, padded
 from seqapps.text import SubwordVectorizer
 
 
@@ -45,7 +47,14 @@ class Translator(EncoderDecoderTask):
     """
 
     task_name = "translation"
-    verb = "translate"
+    interface = Interface(
+        "translate",
+        "translate texts (arguments, --file, or lines on stdin)",
+        output="translation",
+        plain="{translation}",
+        options=GENERATION,
+        finetune=(Option("--data", "path", "source<TAB>target lines", "path", required=True),),
+    )
     head_layers = ()
 
     def __init__(
@@ -281,6 +290,23 @@ class Translator(EncoderDecoderTask):
         """Per text, twice its source's pieces plus 10, at most `max_output_length` (`[batch]`)."""
         lengths = tf.cast(self.source_vectorizer.tokenize(texts).row_lengths(), tf.int32)
         return tf.minimum(2 * lengths + 10, self.max_output_length)
+
+    # -- the command line's and inspect's hooks ---------------------------------
+
+    def finetune_data(self, path):
+        from seqapps import datasets
+
+        return self, (datasets.from_parallel_tsv(path),), {}
+
+    def inspect_inputs(self, texts):
+        """The encoder's pieces; the decoder, which starts from the encoder's state, is not
+        inspected."""
+        ids = self.source_vectorizer.tokenize(texts)
+        pieces = [
+            [p.decode("utf-8") for p in row] for row in self.source_vectorizer.pieces(ids).to_list()
+        ]
+        rows = padded(ids.to_list(), 0)
+        return (rows, np.zeros((len(rows), 1), "int32")), pieces
 
     # -- the plain verb ----------------------------------------------------------
 
