@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from seqapps.interface import (
+    GENERATION,
     DeclaredTask,
     Interface,
     Option,
@@ -238,6 +239,13 @@ def _check_arguments(args: argparse.Namespace, tasks: list[DeclaredTask]) -> Dec
         _refuse_another_verb(args, task.task_name, task.interface)
     if getattr(args, "file", None) not in (None, "-") and not Path(args.file).is_file():
         raise UsageError(f"--file {args.file}: no such file")
+    if face is not None and set(GENERATION) <= set(face.options):
+        from seqapps.generation import GenerationConfig
+
+        try:  # the generation options, checked as the verb will check them
+            GenerationConfig(**_values(args, GENERATION))
+        except (TypeError, ValueError) as error:
+            raise UsageError(error) from None
     no_inputs = face is not None and face.inputs and not args.inputs and args.file is None
     if no_inputs and sys.stdin.isatty():
         raise UsageError(

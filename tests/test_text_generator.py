@@ -300,7 +300,7 @@ def test_the_cli_prints_what_python_returns(model, tmp_path, capsys):
         ([], {}),
     ]
     for flags, options in runs:
-        assert main(["generate", preset, "--prompt", "the", "--length", "30", *flags]) == 0
+        assert main(["generate", preset, "--prompt", "the", "--max-length", "30", *flags]) == 0
         assert capsys.readouterr().out == model.generate("the", 30, **options) + "\n"
     assert main(["generate", preset, "--max-length", "-1"]) == 2
     assert "max_length must lie in 0..100000" in capsys.readouterr().err
