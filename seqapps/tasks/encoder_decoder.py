@@ -63,7 +63,7 @@ class EncoderDecoderTask(GenerativeTask):
         config = super().options_for(generation_config, **options)
         if config.stop:
             raise ValueError(
-                f"stop is for text generation; a {self.verb} ends at the end piece "
+                f"stop is for text generation; a {self.interface.verb} ends at the end piece "
                 f"(got stop={list(config.stop)})"
             )
         return config
