@@ -255,11 +255,24 @@ def _info(args: argparse.Namespace) -> None:
 
 def _read_lines(path: str) -> list[str]:
     """Non-blank lines of a file or of stdin (`-`); a terminal or empty input is an error."""
+    if path == "-" and (sys.stdin is None or sys.stdin.closed):
+        raise ValueError("stdin is closed; give texts as arguments or with --file FILE")
     if path == "-" and sys.stdin.isatty():
         raise ValueError("give texts as arguments, with --file FILE, or as lines on stdin (a pipe)")
-    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    name = "stdin" if path == "-" else path
+    stream = getattr(sys.stdin, "buffer", sys.stdin) if path == "-" else open(path, "rb")
     with stream:
-        lines = [line.rstrip("\n") for line in stream if line.strip()]
+        lines = []
+        for number, raw in enumerate(stream, start=1):
+            try:
+                line = (raw if isinstance(raw, str) else raw.decode("utf-8")).rstrip("\r\n")
+            except UnicodeDecodeError as error:
+                raise ValueError(
+                    f"{name} line {number} is not UTF-8 (byte {raw[error.start]:#x} at column "
+                    f"{error.start + 1}); convert the file, e.g. iconv -f latin1 -t utf-8"
+                ) from None
+            if line.strip():
+                lines.append(line)
     if not lines:
         raise ValueError(f"no texts: {'stdin' if path == '-' else path} has no non-blank line")
     return lines
@@ -500,9 +513,17 @@ def _conll_sentences(args: argparse.Namespace, model):
 
 
 def _export(args: argparse.Namespace) -> None:
+    import tensorflow as tf
+
     import seqapps
 
-    path = seqapps.load(args.name).export(args.directory, overwrite=args.overwrite)
+    try:
+        path = seqapps.load(args.name).export(args.directory, overwrite=args.overwrite)
+    except tf.errors.OpError as error:  # e.g. a full disk while TensorFlow writes the variables
+        raise OSError(
+            f"could not write the export to {args.directory}: {error.message.splitlines()[0]}; "
+            f"nothing was replaced. Free some space or choose another folder"
+        ) from None
     print(f"wrote SavedModel to {path}")
 
 
