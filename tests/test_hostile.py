@@ -222,3 +222,21 @@ def test_command_line_and_file_errors_name_the_file_and_line(models, tmp_path, c
     assert main(["finetune", str(preset), "--data", str(texts), "--out", str(notes)]) == 2
     assert "notes.txt' is a file, so" in capsys.readouterr().err
     assert notes.read_text() == "keep"
+
+
+def test_a_full_disk_during_a_command_line_export_is_an_error_not_a_traceback(
+    models, tmp_path, capsys, monkeypatch
+):
+    import tensorflow as tf
+
+    from seqapps.cli import main
+
+    preset = models["classifier"].save_preset(tmp_path / "tiny.keras")
+
+    def full_disk(self, *args, **kwargs):
+        raise tf.errors.ResourceExhaustedError(None, None, "No space left on device")
+
+    monkeypatch.setattr(Task, "export", full_disk)
+    assert main(["export", str(preset), str(tmp_path / "export")]) == 2
+    assert "could not write the export to" in capsys.readouterr().err
+    assert not (tmp_path / "export").exists()
