@@ -11,6 +11,9 @@ def answering_empty_batches(function, signature):
     outputs' dtypes and shapes (every unknown size 0), so the served model
     answers `[]` as the Python verbs do.
     """
+    first = signature[0] if signature else None
+    if first is None or first.shape.rank is None or first.shape.rank < 1:
+        return function  # no batch to be empty (e.g. one prompt as a scalar)
     traced = tf.function(function).get_concrete_function(*signature).structured_outputs
 
     def empty(spec):
