@@ -452,6 +452,11 @@ def from_conll(
                 f"{path} line {number}: expected a token in column {token_column} and a tag in "
                 f"column {tag_column}, got {len(fields)} field(s): {line!r}"
             )
+        if any(character.isspace() for character in token):
+            raise ValueError(
+                f"{path} line {number}: the token {token!r} holds whitespace, which a token "
+                f"cannot; write one token per line (or join it, e.g. {'_'.join(token.split())!r})"
+            )
         tokens.append(token)
         tags.append(tag)
         lines.append(number)

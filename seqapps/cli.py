@@ -364,10 +364,22 @@ def _read_inputs(args: argparse.Namespace) -> Iterator[str]:
     if args.inputs:
         yield from args.inputs
         return
-    stream = sys.stdin if args.file in (None, "-") else open(args.file, encoding="utf-8")
-    with stream if stream is not sys.stdin else contextlib.nullcontext(stream):
-        for line in stream:
-            yield line.rstrip("\r\n")
+    from_stdin = args.file in (None, "-")
+    if from_stdin and (sys.stdin is None or sys.stdin.closed):
+        raise UsageError(
+            f"stdin is closed; give {args.interface.inputs}s as arguments or with --file FILE"
+        )
+    name = "stdin" if from_stdin else args.file
+    stream = getattr(sys.stdin, "buffer", sys.stdin) if from_stdin else open(args.file, "rb")
+    with contextlib.nullcontext(stream) if from_stdin else stream:
+        for number, raw in enumerate(stream, start=1):
+            try:
+                yield (raw if isinstance(raw, str) else raw.decode("utf-8")).rstrip("\r\n")
+            except UnicodeDecodeError as error:
+                raise ValueError(
+                    f"{name} line {number} is not UTF-8 (byte {raw[error.start]:#x} at column "
+                    f"{error.start + 1}); convert it, e.g. iconv -f latin1 -t utf-8"
+                ) from None
 
 
 def _answer(args: argparse.Namespace) -> None:
@@ -439,7 +451,15 @@ def _finetune(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
-    path = _load(args).export(args.directory, overwrite=args.overwrite)
+    import tensorflow as tf
+
+    try:
+        path = _load(args).export(args.directory, overwrite=args.overwrite)
+    except tf.errors.OpError as error:  # e.g. a full disk while TensorFlow writes the variables
+        raise OSError(
+            f"could not write the export to {args.directory}: {error.message.splitlines()[0]}; "
+            f"nothing was replaced. Free some space or choose another folder"
+        ) from None
     print(f"wrote SavedModel to {path}")
 
 

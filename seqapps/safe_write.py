@@ -44,6 +44,12 @@ def check_file_target(path: Path, *, overwrite: bool) -> None:
             f"{str(path)!r} is a folder or a link, not a .keras file; refusing to write over "
             f"it. Choose a file name ending in .keras"
         )
+    folder = next((p for p in path.parents if p.exists()), None)
+    if folder is not None and not folder.is_dir():
+        raise FileExistsError(
+            f"{str(folder)!r} is a file, so {str(path)!r} cannot be written under it; "
+            f"choose a file name ending in .keras, or a folder"
+        )
     if not path.exists():
         return
     if not _is_keras_archive(path):

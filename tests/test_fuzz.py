@@ -226,3 +226,111 @@ def test_damaged_image_bytes_are_refused_by_index_or_read_as_the_export_reads_th
         return
     exported = served(images=tf.constant([GOOD_PNG, data]))["captions"].numpy()
     assert [c.decode("utf-8") for c in exported] == answer
+
+
+# -- images of every depth and shape: every way in gives the same pixels ---------------------
+
+IMAGE_ARRAYS = st.tuples(
+    st.sampled_from([np.uint8, np.uint16, np.float32]),
+    st.integers(1, 9),
+    st.integers(1, 9),
+    st.sampled_from([None, 1, 2, 3, 4]),
+    st.integers(0, 2**32 - 1),
+)
+
+
+@pytest.fixture(scope="module")
+def served_decoder(tmp_path_factory):
+    from seqapps.tasks.images import decode_image
+
+    module = tf.Module()
+    module.decode = tf.function(
+        lambda data: tf.map_fn(
+            lambda one: decode_image(one, (5, 4)), data, fn_output_signature=tf.uint8
+        ),
+        input_signature=[tf.TensorSpec([None], tf.string)],
+    )
+    path = str(tmp_path_factory.mktemp("decoder"))
+    tf.saved_model.save(module, path)
+    return tf.saved_model.load(path).decode
+
+
+@SETTINGS
+@given(IMAGE_ARRAYS)
+def test_an_image_array_a_pil_image_and_its_png_give_the_same_pixels(served_decoder, drawn):
+    from PIL import Image
+
+    from seqapps.tasks.images import to_rgb
+
+    dtype, height, width, channels, seed = drawn
+    shape = (height, width) if channels is None else (height, width, channels)
+    rng = np.random.default_rng(seed)
+    if dtype is np.float32:
+        array = rng.random(shape, dtype=np.float32)
+    else:
+        array = rng.integers(0, np.iinfo(dtype).max + 1, shape, dtype=dtype)
+    expected = to_rgb(array, (5, 4))
+    assert expected.shape == (5, 4, 3) and expected.dtype == np.uint8
+    if dtype is not np.float32:  # PNG holds 8 and 16 bits, 1 to 4 channels
+        png = tf.io.encode_png(array if array.ndim == 3 else array[..., None]).numpy()
+        np.testing.assert_array_equal(to_rgb(png, (5, 4)), expected)
+        np.testing.assert_array_equal(served_decoder(tf.constant([png])).numpy()[0], expected)
+    pil_mode = {(np.uint8, None): "L", (np.uint8, 3): "RGB", (np.uint8, 4): "RGBA"}.get(
+        (dtype, channels), "I;16" if (dtype, channels) == (np.uint16, None) else None
+    )
+    if dtype is np.float32 and channels is None:
+        pil_mode = "F"
+    if pil_mode:
+        np.testing.assert_array_equal(to_rgb(Image.fromarray(array), (5, 4)), expected)
+
+
+# -- exported signatures on an empty batch ----------------------------------------------------
+
+
+def test_every_exported_signature_answers_an_empty_batch(model, tmp_path):
+    from seqapps.tasks import ImageCaptioner, SequenceTagger, Translator
+    from seqapps.text import train_subword_model
+
+    sources = ["the cat sees the dog", "the dog eats the fish"] * 3
+    models = [
+        model,
+        SequenceTagger(["a", "b"], list("ab"), ["X", "Y"], units=4, embedding_dim=4),
+        Translator(
+            train_subword_model(sources * 5, 30),
+            train_subword_model(sources[::-1] * 5, 30),
+            units=4,
+            embedding_dim=4,
+        ),
+        ImageCaptioner(
+            train_subword_model(["a red square", "a blue circle"] * 10, 20),
+            image_size=(32, 32),
+            units=4,
+            embedding_dim=4,
+        ),
+    ]
+    for index, task in enumerate(models):
+        loaded = tf.saved_model.load(str(task.export(tmp_path / str(index))))
+        for name, signature in loaded.signatures.items():
+            outputs = signature(tf.constant([], tf.string))
+            for key, value in outputs.items():
+                assert value.shape[0] == 0, (type(task).__name__, name, key, value.shape)
+
+
+# -- the command line with closed or undecodable streams ----------------------------------------
+
+
+def test_the_command_line_with_stdin_closed_or_a_file_not_utf8(model, tmp_path):
+    import subprocess
+    import sys
+
+    preset = model.save_preset(tmp_path / "tiny.keras")
+    command = f"{sys.executable} -m seqapps.cli predict {preset} 0<&-"
+    closed = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300)
+    assert closed.returncode == 2
+    assert "stdin is closed; give texts as arguments or with --file FILE" in closed.stderr
+    assert "Traceback" not in closed.stderr
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes("good\nbad\nniño\n".encode("latin-1"))
+    from seqapps.cli import main
+
+    assert main(["predict", str(preset), "--file", str(latin)]) == 1  # bad data, not usage

@@ -197,3 +197,46 @@ def test_overwriting_an_export_refuses_files_the_export_did_not_write(tmp_path):
         "seqapps_export.json",
         "variables",
     ]
+
+
+def test_command_line_and_file_errors_name_the_file_and_line(models, tmp_path, capsys):
+    from seqapps import datasets
+    from seqapps.cli import main
+
+    conll = tmp_path / "train.conll"
+    conll.write_text("The\tO\nNew York\tB-LOC\n", encoding="utf-8")
+    with pytest.raises(
+        ValueError, match=r"train\.conll line 2: the token 'New York' holds whitespace"
+    ):
+        datasets.from_conll(conll)
+    preset = models["classifier"].save_preset(tmp_path / "tiny.keras")
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes("good\nniño\n".encode("latin-1"))
+    assert main(["predict", str(preset), "--file", str(latin)]) == 1  # bad data, not usage
+    assert "latin1.txt line 2 is not UTF-8 (byte 0xf1 at column 3)" in capsys.readouterr().err
+    notes = tmp_path / "notes.txt"
+    notes.write_text("keep")
+    texts = tmp_path / "texts.csv"
+    texts.write_text("text,label\ngood,positive\nbad,negative\n" * 3)
+    # Refused before training (which would take the whole --epochs), not after.
+    assert main(["finetune", str(preset), "--data", str(texts), "--out", str(notes)]) == 2
+    assert "notes.txt' is a file, so" in capsys.readouterr().err
+    assert notes.read_text() == "keep"
+
+
+def test_a_full_disk_during_a_command_line_export_is_an_error_not_a_traceback(
+    models, tmp_path, capsys, monkeypatch
+):
+    import tensorflow as tf
+
+    from seqapps.cli import main
+
+    preset = models["classifier"].save_preset(tmp_path / "tiny.keras")
+
+    def full_disk(self, *args, **kwargs):
+        raise tf.errors.ResourceExhaustedError(None, None, "No space left on device")
+
+    monkeypatch.setattr(Task, "export", full_disk)
+    assert main(["export", str(preset), str(tmp_path / "export")]) == 2
+    assert "could not write the export to" in capsys.readouterr().err
+    assert not (tmp_path / "export").exists()

@@ -64,17 +64,28 @@ def decode_image(data, size):
         tf.constant(cap, tf.int64),
         message=f"the image is over the limit of {cap} pixels; shrink it first",
     )
-    is_webp = tf.strings.substr(tf.strings.join([tf.strings.substr(data, 0, 12), "\0" * 12]), 8, 4)
+    is_png = tf.equal(tf.strings.substr(data, 0, 4), b"\x89PNG")
     with tf.control_dependencies([too_big]):
+        # PNG is the one container with 16-bit samples; the others decode as 8 bits, widened
+        # here exactly as the PNG decoder widens an 8-bit PNG.
         image = tf.cond(
-            tf.equal(is_webp, "WEBP"),
-            # TensorFlow decodes WebP as uint8 only.
-            lambda: tf.image.convert_image_dtype(
-                tf.io.decode_image(data, dtype=tf.uint8, expand_animations=False), tf.float32
-            ),
-            lambda: tf.io.decode_image(data, dtype=tf.float32, expand_animations=False),
+            is_png,
+            lambda: tf.io.decode_png(data, dtype=tf.uint16),
+            lambda: tf.cast(tf.io.decode_image(data, expand_animations=False), tf.uint16) * 257,
         )
-    return pixels_to_rgb(image, size)
+    return pixels_to_rgb(to_float(image), size)
+
+
+def to_float(samples):
+    """uint8 or uint16 samples → float32 in [0, 1], by one rounding for every source.
+
+    8-bit samples are widened to 16 bits first (exactly: × 257, 255 → 65535),
+    as TensorFlow's decoder does for an 8-bit file, so an array and its PNG
+    give the same floats to the last bit.
+    """
+    if samples.dtype == tf.uint8:
+        samples = tf.cast(samples, tf.uint16) * 257
+    return tf.image.convert_image_dtype(samples, tf.float32)
 
 
 def header_pixels(data):
@@ -294,7 +305,7 @@ def _array_to_float(array: np.ndarray, where: str):
         raise ValueError(f"{where}: the image array has no pixels (shape {array.shape})")
     _check_pixels(array.shape[1], array.shape[0], where)
     if array.dtype in (np.uint8, np.uint16):
-        return tf.image.convert_image_dtype(np.ascontiguousarray(array), tf.float32)
+        return to_float(tf.constant(np.ascontiguousarray(array)))
     if array.dtype.kind == "f":
         low, high = float(np.min(array)), float(np.max(array))
         if not (np.isfinite(low) and np.isfinite(high)) or low < 0 or high > 1:

@@ -12,6 +12,7 @@ import tensorflow as tf
 from seqapps import safe_write
 from seqapps._quiet import progress_verbosity
 from seqapps.tasks.inputs import check_float, check_int, check_list, check_positive_int
+from seqapps.tasks.serving import answering_empty_batches
 from seqapps.version import __version__
 
 
@@ -420,6 +421,7 @@ class Task(keras.Model):
             archive = keras.export.ExportArchive()
             archive.track(self)
             for index, (name, (fn, signature)) in enumerate(self.serving_endpoints().items()):
+                fn = answering_empty_batches(fn, signature)
                 archive.add_endpoint("serving_default" if index == 0 else name, fn, signature)
                 if index == 0:
                     archive.add_endpoint(name, fn, signature)
