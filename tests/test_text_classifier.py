@@ -332,6 +332,7 @@ print(json.dumps({"epochs": history.epoch, "answer": model.classify("a good movi
 """
 
 
+@pytest.mark.slow
 def test_a_killed_finetune_resumes_from_its_backup(tmp_path):
     backup = tmp_path / "backup"
     arguments = [json.dumps(LEARNABLE_TEXTS[:48]), json.dumps(LEARNABLE_LABELS[:48]), str(backup)]
