@@ -83,14 +83,14 @@ def test_beam_sizes_past_the_cap_are_refused_before_any_allocation(models):
     image = np.zeros((8, 8, 3), np.uint8)
     for beam_size in (10**6, 100_000, 65):
         with pytest.raises(
-            ValueError, match=rf"beam_size must be an integer in \[1, 64\], got {beam_size}"
+            ValueError, match=rf"beam_size must be an integer in 1\.\.64, got {beam_size}"
         ):
             models["translator"].translate("the cat", beam_size=beam_size)
         with pytest.raises(
-            ValueError, match=rf"beam_size must be an integer in \[1, 64\], got {beam_size}"
+            ValueError, match=rf"beam_size must be an integer in 1\.\.64, got {beam_size}"
         ):
             models["captioner"].caption(image, beam_size=beam_size)
-    with pytest.raises(ValueError, match=r"beam_size must be an integer in \[1, 64\], got True"):
+    with pytest.raises(ValueError, match=r"beam_size must be an integer in 1\.\.64, got True"):
         models["translator"].translate("the cat", beam_size=True)
 
 
