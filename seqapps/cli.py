@@ -247,6 +247,8 @@ def _check_arguments(args: argparse.Namespace, tasks: list[DeclaredTask]) -> Dec
         except (TypeError, ValueError) as error:
             raise UsageError(error) from None
     no_inputs = face is not None and face.inputs and not args.inputs and args.file is None
+    if no_inputs and (sys.stdin is None or sys.stdin.closed):
+        raise UsageError(f"stdin is closed; give {face.inputs}s as arguments or with --file FILE")
     if no_inputs and sys.stdin.isatty():
         raise UsageError(
             f"give {face.inputs}s as arguments, with --file FILE, or on stdin (a pipe)"

@@ -237,6 +237,8 @@ def test_a_full_disk_during_a_command_line_export_is_an_error_not_a_traceback(
         raise tf.errors.ResourceExhaustedError(None, None, "No space left on device")
 
     monkeypatch.setattr(Task, "export", full_disk)
-    assert main(["export", str(preset), str(tmp_path / "export")]) == 2
+    assert (
+        main(["export", str(preset), str(tmp_path / "export")]) == 1
+    )  # the work failed: not a usage error
     assert "could not write the export to" in capsys.readouterr().err
     assert not (tmp_path / "export").exists()

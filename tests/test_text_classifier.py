@@ -67,8 +67,11 @@ def test_export_serves_raw_strings_without_seqapps(model, tmp_path):
 def test_export_replaces_an_earlier_export_whole(model, tmp_path):
     target = model.export(tmp_path / "export")
     (target / "stale.txt").write_text("old")
+    with pytest.raises(FileExistsError, match="stale.txt, which the export did not write"):
+        model.export(target, overwrite=True)  # a user's file inside is never removed unasked
+    assert (target / "stale.txt").read_text() == "old"
+    (target / "stale.txt").unlink()
     model.export(target, overwrite=True)
-    assert not (target / "stale.txt").exists()
     assert (target / "saved_model.pb").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["export"]  # no staging leftovers
 
@@ -345,7 +348,12 @@ def test_a_killed_finetune_resumes_from_its_backup(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     result = json.loads(resumed.stdout.strip().splitlines()[-1])
     assert result["epochs"] == [2, 3, 4]  # the same five epochs in all, from where it stopped
-    assert result["answer"] == "positive"
+    unbroken_run = [*run[:-1], str(tmp_path / "unbroken")]
+    unbroken = subprocess.run(
+        [*unbroken_run, "-1", vocabulary], capture_output=True, text=True, timeout=300
+    )
+    assert unbroken.returncode == 0, unbroken.stderr[-2000:]
+    assert json.loads(unbroken.stdout.strip().splitlines()[-1])["answer"] == result["answer"]
 
 
 MULTI_WORKER_FIT = """
