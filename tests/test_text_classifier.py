@@ -130,7 +130,6 @@ def test_new_labels_get_a_fresh_head_on_the_pretrained_layers(model, tmp_path):
 
 
 @pytest.mark.parametrize("adversarial_epsilon", [0.0, 0.2])
-@pytest.mark.slow
 def test_finetune_learns_a_new_three_class_problem(adversarial_epsilon):
     rng = np.random.default_rng(0)
     words = {
@@ -180,7 +179,6 @@ def test_adversarial_perturbation_is_epsilon_times_the_text_and_spares_padding()
     assert cosine == pytest.approx(1.0)
 
 
-@pytest.mark.slow
 def test_adversarial_training_adds_the_loss_of_the_worst_nearby_vectors():
     import keras
 
@@ -265,7 +263,6 @@ print(json.dumps(results))
 """
 
 
-@pytest.mark.slow
 def test_fit_under_a_mirrored_strategy_with_two_replicas():
     # A fresh process: the two logical CPUs must be set before TensorFlow starts.
     code = (
@@ -335,7 +332,6 @@ print(json.dumps({"epochs": history.epoch, "answer": model.classify("a good movi
 """
 
 
-@pytest.mark.slow
 def test_a_killed_finetune_resumes_from_its_backup(tmp_path):
     backup = tmp_path / "backup"
     arguments = [json.dumps(LEARNABLE_TEXTS[:48]), json.dumps(LEARNABLE_LABELS[:48]), str(backup)]
@@ -348,12 +344,10 @@ def test_a_killed_finetune_resumes_from_its_backup(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     result = json.loads(resumed.stdout.strip().splitlines()[-1])
     assert result["epochs"] == [2, 3, 4]  # the same five epochs in all, from where it stopped
-    unbroken_run = [*run[:-1], str(tmp_path / "unbroken")]
-    unbroken = subprocess.run(
-        [*unbroken_run, "-1", vocabulary], capture_output=True, text=True, timeout=300
-    )
-    assert unbroken.returncode == 0, unbroken.stderr[-2000:]
-    assert json.loads(unbroken.stdout.strip().splitlines()[-1])["answer"] == result["answer"]
+    # The weights it ends with are the unbroken run's (tests/test_resume.py compares them exactly).
+    unbroken_run = [*run[:-1], str(tmp_path / "unbroken"), "-1", vocabulary]
+    unbroken = subprocess.run(unbroken_run, capture_output=True, text=True, timeout=300)
+    assert result["answer"] == json.loads(unbroken.stdout.strip().splitlines()[-1])["answer"]
 
 
 MULTI_WORKER_FIT = """
@@ -385,7 +379,6 @@ print(json.dumps({"replicas": strategy.num_replicas_in_sync, "accuracy": float(n
 """
 
 
-@pytest.mark.slow
 def test_fit_with_two_worker_processes_on_loopback_as_in_one_process():
     import socket
 
