@@ -127,9 +127,9 @@ def run_example(model, example: dict[str, Any], root: Path | None = None) -> Any
     only the keys the card records (e.g. `bits_per_char` of `score`). Image inputs
     are paths relative to `root` (the repository).
     """
-    method = getattr(model, example.get("method") or model.verb)
+    method = getattr(model, example.get("method") or model.interface.verb)
     value = example["input"]
-    if model.verb == "caption" and value and root is not None:
+    if model.interface.verb == "caption" and value and root is not None:
         value = str(root / value)
     try:
         output = method(value, **(example.get("options") or {}))
