@@ -20,6 +20,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from seqapps.cli_options import add_option, option_dest, option_value, option_values
 from seqapps.interface import (
     GENERATION,
     DeclaredTask,
@@ -135,19 +136,19 @@ def _parser(tasks: list[DeclaredTask]):
             sub.add_argument(
                 "--file", help=f"read one {face.inputs} per line from this file ('-': stdin)"
             )
-            _add_option(
+            add_option(
                 sub, Option("--batch-size", "", "inputs answered at once", "positive_int", 32)
             )
         sub.add_argument("--json", action="store_true", help="one JSON object per line")
         for option in face.options:
-            _add_option(sub, option)
+            add_option(sub, option)
 
     finetune = command(
         "finetune", "fine-tune an entry on your data; write a .keras preset", _finetune, quiet=False
     )
     finetune.add_argument("name", help="entry name or .keras preset")
     for option in finetune_options(tasks):
-        _add_option(finetune, option, default=None)
+        add_option(finetune, option, default=None)
     for option in (
         Option(
             "--out", "", "the .keras file to write (a folder: model.keras in it)", required=True
@@ -160,14 +161,12 @@ def _parser(tasks: list[DeclaredTask]):
         Option("--backup-dir", "", "save the state here every epoch; rerun to resume a killed run"),
         Option("--quiet", "", "no progress bars", "flag"),
     ):
-        _add_option(finetune, option)
+        add_option(finetune, option)
 
     export = command("export", "write a SavedModel that serves raw input", _export)
     export.add_argument("name", help="entry name or .keras preset")
     export.add_argument("directory", help="a new or empty folder, e.g. exports/model/1")
-    _add_option(
-        export, Option("--overwrite", "", "replace an earlier seqapps export there", "flag")
-    )
+    add_option(export, Option("--overwrite", "", "replace an earlier seqapps export there", "flag"))
 
     inspect = command(
         "inspect",
@@ -180,44 +179,9 @@ def _parser(tasks: list[DeclaredTask]):
         "--text", required=True, help="what the models read: a text, or an image file"
     )
     inspect.add_argument("--out", required=True, help="a new or empty folder for the report")
-    _add_option(inspect, Option("--units", "", "units shown per picture", "positive_int", 16))
+    add_option(inspect, Option("--units", "", "units shown per picture", "positive_int", 16))
     command("datasets", "list the bundled datasets", _datasets, quiet=False)
     return parser, found
-
-
-def _dest(option: Option) -> str:
-    return option.flag.lstrip("-").replace("-", "_")
-
-
-def _add_option(parser, option: Option, default: object = "declared") -> None:
-    default = option.default if default == "declared" else default
-    shown = f" (default: {option.default})" if option.default not in (None, "") else ""
-    kwargs = {"dest": _dest(option), "help": option.help + shown, "required": option.required}
-    if option.type == "flag":
-        parser.add_argument(option.flag, action="store_true", **kwargs)
-    elif option.type == "append":
-        parser.add_argument(option.flag, action="append", **kwargs)
-    else:
-        types = {"int": int, "positive_int": _positive_int, "float": _finite_float}
-        kwargs["type"] = types.get(option.type, str)
-        parser.add_argument(option.flag, default=default, metavar=_dest(option).upper(), **kwargs)
-
-
-def _positive_int(value: str) -> int:
-    number = int(value) if value.strip().lstrip("+-").isdigit() else 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value!r}")
-    return number
-
-
-def _finite_float(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        number = float("nan")
-    if not -float("inf") < number < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {value!r}")
-    return number
 
 
 # -- checks before TensorFlow ----------------------------------------------------------------
@@ -243,7 +207,7 @@ def _check_arguments(args: argparse.Namespace, tasks: list[DeclaredTask]) -> Dec
         from seqapps.generation import GenerationConfig
 
         try:  # the generation options, checked as the verb will check them
-            GenerationConfig(**_values(args, GENERATION))
+            GenerationConfig(**option_values(args, GENERATION))
         except (TypeError, ValueError) as error:
             raise UsageError(error) from None
     no_inputs = face is not None and face.inputs and not args.inputs and args.file is None
@@ -288,13 +252,13 @@ def _task_of(name: str, tasks: list[DeclaredTask]) -> DeclaredTask | None:
 def _check_finetune_options(args: argparse.Namespace, task_name: str, face: Interface) -> None:
     mine = {option.flag for option in face.finetune}
     options = finetune_options(declared_tasks())
-    given = [o.flag for o in options if getattr(args, _dest(o), None) not in (None, False)]
+    given = [o.flag for o in options if getattr(args, option_dest(o), None) not in (None, False)]
     wanted = " ".join(o.flag for o in face.finetune if o.required) or "no data options"
     for flag in given:
         if flag not in mine:
             raise UsageError(f"{flag} is not an option for {task_name} entries; they take {wanted}")
     for option in face.finetune:
-        value = getattr(args, _dest(option), None)
+        value = getattr(args, option_dest(option), None)
         if option.required and value is None:
             raise UsageError(f"{args.name!r} is a {task_name} entry: pass {wanted}")
         if option.type == "path" and value is not None and not Path(value).exists():
@@ -350,17 +314,6 @@ def _refuse_another_verb(args: argparse.Namespace, task_name: str, face: Interfa
         )
 
 
-def _value(args: argparse.Namespace, option: Option):
-    value = getattr(args, _dest(option), None)
-    return option.default if value is None else value
-
-
-def _values(args: argparse.Namespace, options: Sequence[Option]) -> dict:
-    """The verb's keyword arguments: the options set, or declaring a default."""
-    values = {option.keyword: _value(args, option) for option in options}
-    return {keyword: value for keyword, value in values.items() if value is not None}
-
-
 def _read_inputs(args: argparse.Namespace) -> Iterator[str]:
     """The arguments, else the lines of --file or stdin, read as they come."""
     if args.inputs:
@@ -392,7 +345,7 @@ def _answer(args: argparse.Namespace) -> None:
     """
     model = _load(args)
     face = model.interface
-    options = _values(args, face.options)
+    options = option_values(args, face.options)
     write = sys.stdout.write
     if face.inputs is None:  # the options are the whole input: one answer, in pieces
         pieces = model.plain(None, **options)  # a generator: nothing runs unless read
@@ -427,7 +380,7 @@ def _finetune(args: argparse.Namespace) -> None:
     model = _load(args)
     if args.declared is None:  # a preset of a task declared outside seqapps: checked now
         _check_finetune_options(args, model.task_name, model.interface)
-    data = {option.keyword: _value(args, option) for option in model.interface.finetune}
+    data = {option.keyword: option_value(args, option) for option in model.interface.finetune}
     try:
         model, arguments, keywords = model.finetune_data(**data)
     except ValueError as error:  # name the option behind a keyword the message names

@@ -6,7 +6,8 @@ import tensorflow as tf
 
 from seqapps.interface import Interface, Option
 from seqapps.layers import CharacterEncoder, RecurrentStack
-from seqapps.tasks.inputs import check_int, check_positive_int, standardize_texts
+from seqapps.tasks.inputs import check_positive_int, standardize_texts
+from seqapps.tasks.tagged_inputs import checked_tag_ids, checked_token_lists
 from seqapps.tasks.task import Task, held_out_split, padded, string_signature
 from seqapps.text import CharacterLookup, TokenLookup, split_words
 
@@ -162,8 +163,8 @@ class SequenceTagger(Task):
 
         check_positive_int(batch_size, "batch_size")
         if not isinstance(sentences, tf.data.Dataset):
-            sentences = self._token_lists(sentences, "sentences")
-            tags = self._tag_ids(tags, [len(s) for s in sentences])
+            sentences = checked_token_lists(sentences, "sentences")
+            tags = checked_tag_ids(tags, [len(s) for s in sentences], self.tags)
             lengths = [len(s) for s in sentences]
             sentences = tf.data.Dataset.from_tensor_slices(
                 (
@@ -187,56 +188,6 @@ class SequenceTagger(Task):
             batch_size=batch_size,
             padding_values=("", PAD_TAG),
         ).prefetch(tf.data.AUTOTUNE)
-
-    def _token_lists(self, sentences, name):
-        """A list of token lists, checked: strings, no whitespace inside a token."""
-        if isinstance(sentences, (str, bytes)) or not isinstance(sentences, (list, tuple)):
-            raise TypeError(f"{name} must be a list of token lists, got {type(sentences).__name__}")
-        checked = []
-        for index, tokens in enumerate(sentences):
-            if isinstance(tokens, (str, bytes)) or not isinstance(tokens, (list, tuple)):
-                raise TypeError(
-                    f"{name}[{index}] is {type(tokens).__name__}, not a list of tokens; pass raw "
-                    f"strings to tag() on their own, or split them into lists of tokens"
-                )
-            tokens, _ = standardize_texts(tokens, name=f"{name}[{index}]")
-            for position, token in enumerate(tokens):
-                if not token or token != "".join(token.split()):
-                    raise ValueError(
-                        f"{name}[{index}][{position}] is {token!r}: a token must be non-empty "
-                        f"and hold no whitespace; split it, or pass the raw sentence as a string"
-                    )
-            checked.append(tokens)
-        return checked
-
-    def _tag_ids(self, tags, lengths):
-        if tags is None or len(tags) != len(lengths):
-            raise ValueError(
-                f"need one tag list per sentence: got {len(lengths)} sentences and "
-                f"{'no' if tags is None else len(tags)} tag lists"
-            )
-        index = {name: i for i, name in enumerate(self.tags)}
-        ids = []
-        for row, (sentence_tags, length) in enumerate(zip(tags, lengths)):
-            if len(sentence_tags) != length:
-                raise ValueError(
-                    f"sentence {row} has {length} tokens but {len(sentence_tags)} tags"
-                )
-            row_ids = []
-            for tag in sentence_tags:
-                if isinstance(tag, str):
-                    if tag not in index:
-                        raise ValueError(
-                            f"sentence {row} has the tag {tag!r}, which the model lacks "
-                            f"(its tags: {self.tags}); load it with tags=[...] naming every "
-                            f"tag to get a fresh head"
-                        )
-                    tag = index[tag]
-                row_ids.append(
-                    check_int(tag, f"sentence {row}'s tag id", low=0, high=len(self.tags) - 1)
-                )
-            ids.append(row_ids)
-        return ids
 
     def finetune(
         self,
@@ -269,8 +220,8 @@ class SequenceTagger(Task):
             rows = list(x.as_numpy_iterator())
             x = [[t.decode("utf-8") for t in tokens] for tokens, _ in rows]
             y = [ids.tolist() for _, ids in rows]
-        x = self._token_lists(x, "x")
-        y = self._tag_ids(y, [len(s) for s in x])
+        x = checked_token_lists(x, "x")
+        y = checked_tag_ids(y, [len(s) for s in x], self.tags)
         if validation_data is None:
             order, held_out = held_out_split(len(x), validation_fraction, seed, "sentences")
             validation_data = ([x[i] for i in held_out], [y[i] for i in held_out])
@@ -317,11 +268,11 @@ class SequenceTagger(Task):
                 )
             single = bool(is_split_into_words)
             if single:
-                token_lists = self._token_lists([sentences], "sentences")
+                token_lists = checked_token_lists([sentences], "sentences")
             else:
                 token_lists = self.split(standardize_texts(sentences, name="sentences")[0])
         else:
-            token_lists = self._token_lists(sentences, "sentences")
+            token_lists = checked_token_lists(sentences, "sentences")
 
         def label(p):
             return dict(zip(self.tags, map(float, p))) if all_scores else self.tags[p.argmax()]
@@ -382,10 +333,10 @@ class SequenceTagger(Task):
         entity-level precision, recall and F1 of seqeval (an entity counts only
         when its type and both ends are right).
         """
-        sentences = self._token_lists(sentences, "sentences")
+        sentences = checked_token_lists(sentences, "sentences")
         if not any(sentences):
             raise ValueError("score needs at least one sentence with a token; got none")
-        ids = self._tag_ids(tags, [len(s) for s in sentences])  # names or ids, checked
+        ids = checked_tag_ids(tags, [len(s) for s in sentences], self.tags)  # names or ids, checked
         tags = [[self.tags[i] for i in row] for row in ids]
         predicted = [[tag for _, tag in row] for row in self.tag(sentences, batch_size=batch_size)]
         pairs = [

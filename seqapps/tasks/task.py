@@ -1,6 +1,5 @@
 """What every seqapps task shares: presets, raw-input handling, fine-tuning and export."""
 
-import contextlib
 import sys
 import warnings
 from pathlib import Path
@@ -12,6 +11,9 @@ import tensorflow as tf
 from seqapps import safe_write
 from seqapps._quiet import progress_verbosity
 from seqapps.tasks.inputs import check_float, check_int, check_list, check_positive_int
+from seqapps.tasks.preset_files import cast_stored_weights as _cast_stored_weights
+from seqapps.tasks.preset_files import load_keras_file as _load_keras_file
+from seqapps.tasks.rows import held_out_split, padded  # noqa: F401 (the tasks import both here)
 from seqapps.tasks.serving import answering_empty_batches
 from seqapps.version import __version__
 
@@ -437,97 +439,5 @@ class Task(keras.Model):
         """Hook for tasks that ship readable files (e.g. label names) with an export."""
 
 
-def held_out_split(count, fraction, seed, what="examples"):
-    """`(train rows, held-out rows)` of `range(count)`, shuffled with `seed`.
-
-    The last `fraction` of the shuffled rows (at least one) is held out for
-    validation; at least one row must be left to train on.
-    """
-    fraction = check_float(
-        fraction, "validation_fraction", low=0, high=1, open_low=True, open_high=True
-    )
-    order = np.random.default_rng(seed).permutation(count)
-    held = max(1, int(round(count * fraction)))
-    if count < 2:
-        raise ValueError(f"need at least 2 {what} to fine-tune, got {count}")
-    if count - held < 1:
-        raise ValueError(
-            f"validation_fraction={fraction} of {count} {what} leaves none to train on"
-        )
-    return order[:-held], order[-held:]
-
-
-def padded(rows, pad):
-    """Rows of unequal length as one `[len(rows), longest]` array (at least one column)."""
-    array = np.full((len(rows), max([1, *map(len, rows)])), pad, dtype=type(pad))
-    array = array.astype(object) if isinstance(pad, str) else array
-    for index, row in enumerate(rows):
-        array[index, : len(row)] = row
-    return array
-
-
-def _load_keras_file(path):
-    try:
-        with _no_downloads(path):
-            return keras.saving.load_model(path, compile=False)
-    except Exception as error:  # Keras raises many types for a damaged archive.
-        raise ValueError(
-            f"could not load the model file {path}: {error}. The file is damaged or "
-            f"not a seqapps preset; download or re-save it."
-        ) from error
-
-
-@contextlib.contextmanager
-def _no_downloads(path):
-    """Loading a preset fetches nothing: its weights are in the file, and a config that asks
-    Keras for a download (e.g. ImageNet weights for an encoder) was not written by seqapps."""
-    from keras.src.utils import file_utils
-
-    def refuse(fname=None, origin=None, **_):
-        raise PermissionError(
-            f"{path} asks Keras to download {origin or fname}; a preset never fetches anything "
-            f"its card did not pin. Re-save the model with save_preset, whose config asks for none"
-        )
-
-    saved = file_utils.get_file
-    file_utils.get_file = refuse
-    try:
-        yield
-    finally:
-        file_utils.get_file = saved
-
-
 def string_signature(name="inputs"):
     return [tf.TensorSpec([None], tf.string, name=name)]
-
-
-def _cast_stored_weights(path, dtype):
-    """Rewrites the float32 arrays of a `.keras` file's weights in `dtype`, in place."""
-    import io
-    import zipfile
-
-    import h5py
-
-    with zipfile.ZipFile(path) as archive:
-        members = {info: archive.read(info) for info in archive.infolist()}
-    for info, data in members.items():
-        if info.filename != "model.weights.h5":
-            continue
-        cast = io.BytesIO()
-        with h5py.File(io.BytesIO(data), "r") as source, h5py.File(cast, "w") as target:
-
-            def copy(name, item):
-                if isinstance(item, h5py.Group):
-                    group = target.require_group(name)
-                    group.attrs.update(item.attrs)
-                elif item.dtype == np.float32:
-                    target.create_dataset(name, data=item[()].astype(dtype))
-                else:
-                    target.create_dataset(name, data=item[()])
-
-            target.attrs.update(source.attrs)
-            source.visititems(copy)
-        members[info] = cast.getvalue()
-    with zipfile.ZipFile(path, "w") as archive:
-        for info, data in members.items():
-            archive.writestr(info, data)

@@ -1,13 +1,13 @@
 """Text classification (many-to-one): sentiment and any other label set."""
 
-import sys
-
 import keras
 import numpy as np
 import tensorflow as tf
 
 from seqapps.interface import Interface, Option
 from seqapps.layers import MaskedMaxPooling, MaskedMeanPooling, RecurrentStack, WordEmbedding
+from seqapps.tasks.adversarial import adversarial_perturbation
+from seqapps.tasks.classifier_csv import read_labelled_csv
 from seqapps.tasks.inputs import standardize_texts
 from seqapps.tasks.task import Task, string_signature
 from seqapps.text import TextVectorizer
@@ -347,42 +347,10 @@ class TextClassifier(Task):
         """Labels the model has keep its head; other names, or numbers read as names
         (`labels_from_data`), get a fresh head on the pretrained layers; other numbers are
         ids of the model's labels (said on stderr)."""
-        from seqapps import datasets
-
-        dataset, names = datasets.from_csv(path, text_column, label_column)
-        if names is None and dataset.element_spec[1].dtype.is_floating:
-            raise ValueError(
-                f"{path}: column {label_column!r} holds non-integer numbers; "
-                f"labels must be names or integer ids of {self.labels}"
-            )
-        if names is None and labels_from_data:
-            values = sorted({int(label) for _, label in dataset.as_numpy_iterator()})
-            names = [str(value) for value in values]
-            ids = tf.constant(values, tf.int64)
-            dataset = dataset.map(lambda text, label: (text, tf.searchsorted(ids, [label])[0]))
-        elif names is None:
-            mapping = ", ".join(f"{i} → {name!r}" for i, name in enumerate(self.labels))
-            print(
-                f"numeric labels read as the model's label ids: {mapping} "
-                f"(--labels-from-data reads them as names)",
-                file=sys.stderr,
-            )
-        model = self if names is None else self.with_head(labels=names)
-        if names is not None and model is self:  # names the model has: read as its ids
-            dataset, names = datasets.from_csv(path, text_column, label_column, self.labels)
-        texts, labels = zip(*dataset.as_numpy_iterator())
-        if len(set(labels)) < 2:
-            raise ValueError(
-                f"{path}: every row has the same label; fine-tuning a classifier "
-                f"needs examples of at least two labels"
-            )
-        if not set(labels) <= set(range(len(model.labels))):
-            raise ValueError(
-                f"{path}: labels {sorted(map(int, set(labels)))} are not ids of "
-                f"{model.labels}; --labels-from-data reads them as names"
-            )
-        texts = [text.decode("utf-8") for text in texts]
-        return model, (texts, list(labels)), {"adversarial_epsilon": adversarial_epsilon or 0.0}
+        model, texts, labels = read_labelled_csv(
+            self, path, text_column, label_column, labels_from_data
+        )
+        return model, (texts, labels), {"adversarial_epsilon": adversarial_epsilon or 0.0}
 
     def inspect_inputs(self, texts):
         tokens = self.get_layer("vectorizer").tokenize(texts).to_list()
@@ -465,24 +433,3 @@ def _classify_vectors(layer, vectors, mask=None, training=None):
         x = layer("pooling")(x, mask=mask)
     x = layer("head_dropout")(x, training=training)
     return layer("head")(x)
-
-
-def adversarial_perturbation(gradient, vectors, mask, epsilon):
-    """The step of length `epsilon · ‖text's vectors‖₂` along the loss's gradient.
-
-    `gradient` is the loss's gradient with respect to the word vectors and
-    `vectors` the vectors themselves, both `(batch, steps, dim)`; `mask` marks
-    the real words, `(batch, steps)`. Norms are taken per text over its real
-    words; padded steps, and a text whose gradient is zero, get no perturbation.
-
-    Miyato et al. (2017) take a fixed length on normalized embeddings; taking it
-    relative to the vectors instead leaves the embedding as it is, and the model
-    cannot escape the perturbation by growing its vectors.
-    """
-    real = tf.cast(mask, gradient.dtype)[..., None]
-    gradient = gradient * real
-
-    def norm(x):
-        return tf.sqrt(tf.reduce_sum(tf.square(x), axis=[1, 2], keepdims=True))
-
-    return epsilon * norm(vectors * real) * tf.math.divide_no_nan(gradient, norm(gradient))

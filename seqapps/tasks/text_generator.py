@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from seqapps.layers import OneHot, RecurrentStack
 from seqapps.tasks.generative import GenerativeTask
 from seqapps.tasks.inputs import check_prompt, read_texts
 from seqapps.tasks.task import padded
+from seqapps.tasks.text_scoring import score_streams
 from seqapps.text import TextVectorizer
 
 #: Read before the first character of every text: in training (each work
@@ -317,47 +317,7 @@ class TextGenerator(GenerativeTask):
         """
         texts = read_texts(texts)
         streams = [self.token_ids(text) for text in texts]
-        streams = [s for s in streams if len(s)]
-        if not streams:
-            raise ValueError("score needs at least one non-empty text")
-        # Longest first, so that each batch pads little.
-        streams.sort(key=len, reverse=True)
-        total_nats, total_tokens = 0.0, 0
-        for start in range(0, len(streams), batch_size):
-            nats, tokens = self._score_batch(streams[start : start + batch_size])
-            total_nats += nats
-            total_tokens += tokens
-        unknown = int(sum((s == 1).sum() for s in streams))
-        nats_per_char = total_nats / total_tokens
-        return {
-            "nats_per_char": nats_per_char,
-            "bits_per_char": nats_per_char / math.log(2),
-            "perplexity": math.exp(nats_per_char),
-            "characters": total_tokens,
-            "unknown_characters": unknown,
-        }
-
-    def _score_batch(self, streams):
-        length = len(streams[0])
-        targets = np.zeros([len(streams), length], "int32")
-        for row, stream in enumerate(streams):
-            targets[row, : len(stream)] = stream
-        inputs = np.concatenate(
-            [np.full([len(streams), 1], self.start_id, "int32"), targets[:, :-1]], 1
-        )
-        weights = np.arange(length)[None, :] < np.array([len(s) for s in streams])[:, None]
-        read = self._traced(
-            "read", None, self.read, [tf.TensorSpec([None, None], tf.int32), self.state_spec()]
-        )
-        state = self.zero_state(len(streams))
-        nats = 0.0
-        for start in range(0, length, SCORE_CHUNK):
-            logits, state = read(tf.constant(inputs[:, start : start + SCORE_CHUNK]), state)
-            loss = tf.nn.sparse_softmax_cross_entropy_with_logits(
-                targets[:, start : start + SCORE_CHUNK], logits
-            ).numpy()
-            nats += float((loss * weights[:, start : start + SCORE_CHUNK]).sum(dtype="float64"))
-        return nats, int(weights.sum())
+        return score_streams(self, streams, batch_size, SCORE_CHUNK)
 
     # -- fine-tuning -------------------------------------------------------------
 
