@@ -62,7 +62,7 @@ def test_command_line_errors_come_alone(tmp_path):
     calls = [["list", "nothing*"], ["caption", "caption-emoji-gru", "broken.png"]]
     code = f"from seqapps.cli import main; print([main(argv) for argv in {calls!r}])"
     done = run_python(code, tmp_path)  # one Python: TensorFlow's first import is the noisy one
-    assert done.stdout.strip() == "[2, 2]", done.stderr
+    assert done.stdout.strip() == "[1, 1]", done.stderr
     lines = done.stderr.splitlines()
     assert len(lines) == 2, done.stderr
     assert lines[0].startswith("seqapps list: error: ")

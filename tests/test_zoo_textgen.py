@@ -54,7 +54,7 @@ def test_generation_is_the_same_in_python_cli_and_saved_model(model, tmp_path, c
     expected = {seed: model.generate("ROMEO:", 120, temperature=0.8, seed=seed) for seed in (1, 2)}
     assert expected[1] != expected[2]
 
-    command = ["generate", NAME, "--prompt", "ROMEO:", "--length", "120", "--seed", "1"]
+    command = ["generate", NAME, "--prompt", "ROMEO:", "--max-length", "120", "--seed", "1"]
     assert main([*command, "--temperature", "0.8"]) == 0
     assert capsys.readouterr().out == expected[1] + "\n"  # the continuation, as Python gives it
 
