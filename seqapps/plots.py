@@ -66,6 +66,9 @@ def _finished(figure, path):
     figure.tight_layout()
     if path is not None:
         figure.savefig(path, dpi=120)
+        # Saved, it needs no pyplot window: a report of many pictures would otherwise keep
+        # every figure alive (and warn past 20). The returned figure can still be saved again.
+        _pyplot().close(figure)
     return figure
 
 
@@ -180,7 +183,11 @@ def state_heatmap(
     figure, axes = plt.subplots(
         figsize=(max(4.0, 0.28 * len(tokens) + 1.5), max(2.0, 0.3 * len(units) + 1.0))
     )
-    image = axes.imshow(shown, cmap="RdBu_r", aspect="auto", vmin=-1.0, vmax=1.0)
+    if shown.size and shown.min() >= 0.0 and shown.max() <= 1.0:  # a gate: a share, 0..1
+        image = axes.imshow(shown, cmap="viridis", aspect="auto", vmin=0.0, vmax=1.0)
+    else:  # a state: signed, centred on 0 (an LSTM's cell state may pass 1)
+        limit = max(1.0, float(np.abs(shown).max(initial=0.0)))
+        image = axes.imshow(shown, cmap="RdBu_r", aspect="auto", vmin=-limit, vmax=limit)
     axes.set_xticks(range(len(tokens)), [repr(t)[1:-1] for t in tokens], rotation=90, fontsize=7)
     axes.set_yticks(range(len(units)), [f"unit {u}" for u in units], fontsize=7)
     figure.colorbar(image, ax=axes, fraction=0.03)

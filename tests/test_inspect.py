@@ -65,6 +65,14 @@ def test_the_pictures_are_drawn(tmp_path):
     plots.state_heatmap(steps["update_gate"], list("abcdefghi"), tmp_path / "gates.png")
     for name in ("flow.png", "gates.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+    import matplotlib.pyplot as plt
+
+    assert plt.get_fignums() == []  # saved pictures are not left open
+    gates = plots.state_heatmap(steps["update_gate"], list("abcdefghi"))
+    assert gates.axes[0].images[0].get_clim() == (0.0, 1.0)  # a gate is drawn on its own 0..1
+    states = plots.state_heatmap(steps["h"] * 3, list("abcdefghi"))
+    low, high = states.axes[0].images[0].get_clim()
+    assert low == -high and high >= float(np.abs(steps["h"] * 3).max()) - 1e-6  # nothing clipped
     with pytest.raises(ValueError, match="10 steps"):
         plots.state_heatmap(steps["h"], list("abc") * 3 + ["extra"])
 
