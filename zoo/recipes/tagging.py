@@ -39,6 +39,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--epochs", type=int, default=20, help="at most this many epochs")
     p.add_argument("--minutes", type=float, default=40, help="training time budget")
+    p.add_argument(
+        "--patience", type=int, default=None, help="stop after this many epochs without a gain"
+    )
     p.add_argument("--seed", type=int, default=1)
     add_backup_argument(p)
     p.add_argument("--dry-run", action="store_true", help="measure, write no entry")
@@ -102,6 +105,7 @@ def main(argv=None) -> dict:
         "accuracy",
         epochs=args.epochs,
         minutes=args.minutes,
+        patience=args.patience,
         halve_on_plateau=True,
         backup_dir=args.backup_dir,
     )
@@ -148,8 +152,15 @@ def write_card(args, model, weights: Path, metrics, best_epoch, history, num_tra
             "license": "Apache-2.0 (weights); Brown corpus redistribution permitted",
             "recipe": recipe_command("tagging", args, parser, ["name"], skipped=("dry_run",)),
             "notes": (
-                f"seed {args.seed}; accuracy_unseen = accuracy on test tokens whose exact form "
-                "never occurs in the train split"
+                f"seed {args.seed}; budget: at most {args.epochs} epochs or {args.minutes:g} "
+                "minutes"
+                + (
+                    f", stopping after {args.patience} epochs without a gain"
+                    if args.patience
+                    else ""
+                )
+                + "; accuracy_unseen = accuracy on test tokens whose exact form never occurs in "
+                "the train split"
             ),
         }
     )
