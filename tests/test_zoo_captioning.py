@@ -1,4 +1,4 @@
-"""The emoji captioning entry, re-measured on the 206 unseen test emoji against the baselines."""
+"""The emoji captioning entries, re-measured on the 206 unseen test emoji against the baselines."""
 
 import io
 import json
@@ -13,12 +13,12 @@ from seqapps.zoo.recipes.captioning import evaluate, nearest_captions, pixel_vec
 
 pytestmark = pytest.mark.zoo
 
-NAME = "caption-emoji-gru"
+ENTRIES = seqapps.list_models("caption-emoji-*")  # one per cell, same recipe and budget
 
 
-@pytest.fixture(scope="module")
-def model():
-    return seqapps.load(NAME)
+@pytest.fixture(scope="module", params=ENTRIES)
+def entry(request):
+    return request.param, seqapps.load(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +27,10 @@ def data():
 
 
 @pytest.mark.slow
-def test_card_scores_are_reproduced_and_beat_both_baselines(model, data):
+def test_card_scores_are_reproduced_and_beat_both_baselines(entry, data):
+    name, model = entry
     train, test = data
-    card = seqapps.describe(NAME)["metrics"]
+    card = seqapps.describe(name)["metrics"]
     measured = evaluate(model, test, train[1])
     assert measured == pytest.approx(card["test"]["greedy"], abs=0.01)
     # The pixel baseline, recomputed here; the encoder-feature one is on the card from the same run.
@@ -49,7 +50,8 @@ def test_card_scores_are_reproduced_and_beat_both_baselines(model, data):
 
 
 @pytest.mark.slow
-def test_the_export_and_the_cli_caption_like_python(model, data, tmp_path, capsys):
+def test_the_export_and_the_cli_caption_like_python(entry, data, tmp_path, capsys):
+    name, model = entry
     images = data[1][0][:8]
     expected = model.caption(images)
     encoded = []
@@ -62,5 +64,5 @@ def test_the_export_and_the_cli_caption_like_python(model, data, tmp_path, capsy
     assert served["captions"] == expected
 
     (tmp_path / "one.png").write_bytes(encoded[0])
-    assert main(["caption", NAME, str(tmp_path / "one.png"), "--json"]) == 0
+    assert main(["caption", name, str(tmp_path / "one.png"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["caption"] == expected[0]

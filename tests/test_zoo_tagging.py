@@ -1,4 +1,4 @@
-"""The part-of-speech entry, re-measured on the held-out test files, and served by its export."""
+"""The part-of-speech entries, re-measured on the held-out test files, and served by their exports."""
 
 import json
 
@@ -11,19 +11,20 @@ from seqapps.zoo.recipes.tagging import sentences
 
 pytestmark = pytest.mark.zoo
 
-NAME = "pos-brown-lstm"
+ENTRIES = seqapps.list_models("pos-brown-*")  # one per cell, same recipe and budget
 
 
-@pytest.fixture(scope="module")
-def model():
-    return seqapps.load(NAME)
+@pytest.fixture(scope="module", params=ENTRIES)
+def entry(request):
+    return request.param, seqapps.load(request.param)
 
 
 @pytest.mark.slow
-def test_card_accuracy_is_reproduced_on_the_test_files_and_meets_the_bar(model):
+def test_card_accuracy_is_reproduced_on_the_test_files_and_meets_the_bar(entry):
+    name, model = entry
     train, _, _ = sentences("train")
     test, tags, _ = sentences("test")
-    claimed = seqapps.describe(NAME)["metrics"]["test"]
+    claimed = seqapps.describe(name)["metrics"]["test"]
     measured = model.score(test, tags, known_words={t for row in train for t in row})
     assert measured["accuracy"] == pytest.approx(claimed["accuracy"], abs=5e-4)
     assert measured["accuracy_unseen"] == pytest.approx(claimed["accuracy_unseen"], abs=5e-4)
@@ -31,7 +32,8 @@ def test_card_accuracy_is_reproduced_on_the_test_files_and_meets_the_bar(model):
 
 
 @pytest.mark.slow
-def test_the_lecture_sentence_and_the_export_agree(model, tmp_path, capsys):
+def test_the_lecture_sentence_and_the_export_agree(entry, tmp_path, capsys):
+    name, model = entry
     texts = ["The old man the boats.", "She didn't see the 3 dogs in Boston yesterday!", ""]
     expected = model.tag(texts, is_split_into_words=False)
     tags = dict(expected[1])
@@ -45,6 +47,6 @@ def test_the_lecture_sentence_and_the_export_agree(model, tmp_path, capsys):
         t for row in expected for t in [g for _, g in row] + [""] * (width - len(row))
     ]
 
-    assert main(["tag", NAME, texts[0], "--json"]) == 0
+    assert main(["tag", name, texts[0], "--json"]) == 0
     row = json.loads(capsys.readouterr().out)
     assert list(zip(row["tokens"], row["tags"])) == [tuple(p) for p in expected[0]]

@@ -47,6 +47,14 @@ def save_card(card: dict[str, Any]) -> Path:
     return path
 
 
+def budget_note(args: argparse.Namespace, rounds: str = "epochs") -> str:
+    """The training budget as a card states it, so siblings can be compared on the same budget."""
+    note = f"budget: at most {args.epochs} epochs or {args.minutes:g} minutes"
+    if getattr(args, "patience", None):
+        note += f", stopping after {args.patience} {rounds} without a gain"
+    return note
+
+
 def recipe_command(
     module: str,
     args: argparse.Namespace,

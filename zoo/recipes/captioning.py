@@ -20,7 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from seqapps.zoo.recipes._cards import CELL_NAMES, recipe_command, save_card, weights_entry
+from seqapps.zoo.recipes._cards import (
+    CELL_NAMES,
+    budget_note,
+    recipe_command,
+    save_card,
+    weights_entry,
+)
 from seqapps.zoo.recipes._training import (
     add_backup_argument,
     ship,
@@ -287,7 +293,7 @@ def write_card(args, model, weights: Path, metrics, best_epoch, history, num_tra
             "license": "Apache-2.0 (weights); training data CC-BY-4.0 (Twemoji) and MIT (names)",
             "recipe": recipe_command("captioning", args, parser, ["name"], skipped=("dry_run",)),
             "notes": (
-                f"seed {args.seed}; BLEU by sacrebleu; `name_only` scores against the Unicode name, "
+                f"seed {args.seed}; {budget_note(args, 'validation rounds')}; BLEU by sacrebleu; `name_only` scores against the Unicode name, "
                 "`all_references` against the name and the short names; exact match = the caption "
                 "equals a reference; `copies_of_training_captions` = share of test captions that "
                 "are verbatim a training caption"

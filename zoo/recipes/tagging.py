@@ -16,7 +16,13 @@ import collections
 import json
 from pathlib import Path
 
-from seqapps.zoo.recipes._cards import CELL_NAMES, recipe_command, save_card, weights_entry
+from seqapps.zoo.recipes._cards import (
+    CELL_NAMES,
+    budget_note,
+    recipe_command,
+    save_card,
+    weights_entry,
+)
 from seqapps.zoo.recipes._training import (
     add_backup_argument,
     ship,
@@ -152,15 +158,8 @@ def write_card(args, model, weights: Path, metrics, best_epoch, history, num_tra
             "license": "Apache-2.0 (weights); Brown corpus redistribution permitted",
             "recipe": recipe_command("tagging", args, parser, ["name"], skipped=("dry_run",)),
             "notes": (
-                f"seed {args.seed}; budget: at most {args.epochs} epochs or {args.minutes:g} "
-                "minutes"
-                + (
-                    f", stopping after {args.patience} epochs without a gain"
-                    if args.patience
-                    else ""
-                )
-                + "; accuracy_unseen = accuracy on test tokens whose exact form never occurs in "
-                "the train split"
+                f"seed {args.seed}; {budget_note(args)}; accuracy_unseen = accuracy on test "
+                "tokens whose exact form never occurs in the train split"
             ),
         }
     )
