@@ -1,0 +1,22 @@
+"""What one request may ask of `seqapps serve` (no TensorFlow here: the command line checks them)."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask.
+
+    Args:
+        max_batch_size: most rows (texts, images) per request, and per batched model call.
+        max_length: most tokens a generating request may ask for (`max_length`).
+        max_body_bytes: most bytes of a request body (larger: 413).
+        read_timeout: seconds a client may take to send its body (slower: 408).
+        stream_timeout: seconds one streamed answer may run before it is ended.
+    """
+
+    max_batch_size: int = 64
+    max_length: int = 512
+    max_body_bytes: int = 4 * 1024 * 1024
+    read_timeout: float = 10.0
+    stream_timeout: float = 300.0
