@@ -81,10 +81,12 @@ def run(
         host=host,
         port=port,
         log_level=log_level,
+        access_log=False,  # a line per request costs more than a small model's answer
         timeout_keep_alive=5,  # an idle connection is closed after 5 s
         timeout_graceful_shutdown=30,  # SIGTERM: in-flight requests get up to 30 s
         limit_concurrency=1024,  # more connections at once are answered 503
         h11_max_incomplete_event_size=64 * 1024,  # request line and headers
         server_header=False,
+        proxy_headers=False,  # nothing stands between: the client's address is its own
     )
     uvicorn.Server(config).run()

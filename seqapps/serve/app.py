@@ -84,6 +84,13 @@ def create_app(
     app.router.lifespan_context = lifespan
     app.state.servables = servables
 
+    def route(path: str, method: str):
+        def add(endpoint):
+            app.add_route(path, endpoint, methods=[method])
+            return endpoint
+
+        return add
+
     def error(status: int, message: str):
         return _json({"error": message}, status)
 
@@ -114,9 +121,9 @@ def create_app(
     def guarded(handler):
         """Answers a `RequestError` with its status and anything else with a 500, no traceback."""
 
-        async def run(request: Request, target: str = ""):
+        async def run(request: Request):
             try:
-                return await handler(request, target)
+                return await handler(request, request.path_params["target"])
             except RequestError as refused:
                 return error(refused.status, str(refused))
             except (ValueError, TypeError) as refused:  # the model refused an input or option
@@ -156,7 +163,9 @@ def create_app(
 
     # -- TF Serving's API ----------------------------------------------------------
 
-    @app.get("/v1/models/{target:path}")
+    # Plain Starlette routes: FastAPI's per-request parameter solving costs more than a
+    # small model's answer, and these handlers read the request themselves.
+    @route("/v1/models/{target:path}", "GET")
     @guarded
     async def model_get(request: Request, target: str):
         metadata = target.endswith("/metadata")
@@ -179,7 +188,7 @@ def create_app(
             }
         )
 
-    @app.post("/v1/models/{target:path}")
+    @route("/v1/models/{target:path}", "POST")
     @guarded
     async def model_post(request: Request, target: str):
         found = _TARGET.match(target)
@@ -199,7 +208,7 @@ def create_app(
         name = body.get("signature_name") if isinstance(body, dict) else None
         if name is not None and not isinstance(name, str):
             raise RequestError(f"'signature_name' must be a string, got {type(name).__name__}")
-        signature = await in_worker(servable, servable.signature, name)
+        signature = servable.traced(name) or await in_worker(servable, servable.signature, name)
         arrays, form = parse_predict(body, signature.inputs, limits.max_batch_size)
         servable.check_lengths(arrays)
         if not signature.batched:
@@ -241,16 +250,19 @@ def create_app(
 
     # -- the page ------------------------------------------------------------------
 
-    @app.get("/seqapps/models")
-    async def described():
+    @route("/seqapps/models", "GET")
+    async def described(request: Request):
         return _json({"models": [servable.describe() for servable in servables.values()]})
 
-    @app.get("/")
-    async def page():
-        return await static("index.html")
+    @route("/", "GET")
+    async def page(request: Request):
+        return _static("index.html")
 
-    @app.get("/static/{file}")
-    async def static(file: str):
+    @route("/static/{file}", "GET")
+    async def static(request: Request):
+        return _static(request.path_params["file"])
+
+    def _static(file: str):
         if file not in _STATIC:
             return error(404, f"no such file: {file}")
         types = {"html": "text/html", "js": "text/javascript", "css": "text/css"}

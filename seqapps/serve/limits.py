@@ -20,3 +20,13 @@ class Limits:
     max_body_bytes: int = 4 * 1024 * 1024
     read_timeout: float = 10.0
     stream_timeout: float = 300.0
+
+    def __post_init__(self):
+        for name in ("max_batch_size", "max_length", "max_body_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("read_timeout", "stream_timeout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")

@@ -90,10 +90,20 @@ class Servable:
                 f"{self.signature_names}",
                 status=404 if isinstance(name, str) else 400,
             )
+        if name in self._signatures:  # traced: no lock, no wait for the worker
+            return self._signatures[name]
         with self._tracing:
             if name not in self._signatures:
                 self._signatures[name] = self._trace(*self._endpoints[name])
             return self._signatures[name]
+
+    def traced(self, name: str | None) -> Signature | None:
+        """The signature `name` if it is traced already, else None (`signature` traces it)."""
+        return (
+            self._signatures.get(name or "serving_default")
+            if isinstance(name, (str, type(None)))
+            else None
+        )
 
     def _trace(self, function, specs) -> Signature:
         names = list(inspect.signature(function).parameters)
