@@ -177,7 +177,8 @@ function modelSection(model) {
   });
   return element("section", { class: "model", id: `model-${model.name}` },
     element("h2", {}, `${model.name} `, element("small", { text: `${model.task} · ${model.verb}` })),
-    element("p", { class: "note", text: model.summary }), form, answer);
+    // The summary is the command line's; its note on where inputs come from is not the page's.
+    element("p", { class: "note", text: model.summary.replace(/ \(.*\)$/, "") }), form, answer);
 }
 
 fetch("/seqapps/models")
