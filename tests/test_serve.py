@@ -328,6 +328,20 @@ def test_a_client_that_sends_its_body_too_slowly_gets_408(models):
     assert "took over 0.5 s" in json.loads(sent[2]["body"])["error"]
 
 
+def test_the_command_refuses_an_unknown_model_before_tensorflow_is_imported():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from seqapps.cli import main; rc = main(['serve', 'sentiment-lstn']); "
+        "print('tensorflow' in sys.modules, file=sys.stderr); sys.exit(rc)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "unknown model 'sentiment-lstn'" in done.stderr
+    assert done.stderr.rstrip().endswith("False")
+
+
 def test_the_command_refuses_bad_arguments_before_loading_anything(capsys):
     from seqapps.cli import main
 

@@ -22,26 +22,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-batch-size",
         type=_positive,
         default=defaults.max_batch_size,
-        help="most rows per request and per batched model call (default: %(default)s)",
+        help=f"most rows per request and per batched model call (default: {defaults.max_batch_size})",
     )
     parser.add_argument(
         "--batch-timeout-micros",
         type=_natural,
         default=2000,
-        help="how long a request waits for others to share its model call (default: %(default)s)",
+        help="how long a request waits for others to share its model call (default: 2000)",
     )
     parser.add_argument("--no-batching", action="store_true", help="answer requests one at a time")
     parser.add_argument(
         "--max-length",
         type=_positive,
         default=defaults.max_length,
-        help="most tokens a generating request may ask for (default: %(default)s)",
+        help=f"most tokens a generating request may ask for (default: {defaults.max_length})",
     )
     parser.add_argument(
         "--max-body-bytes",
         type=_positive,
         default=defaults.max_body_bytes,
-        help="largest request body; larger ones get 413 (default: %(default)s)",
+        help=f"largest request body; larger ones get 413 (default: {defaults.max_body_bytes})",
     )
 
 
