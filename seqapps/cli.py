@@ -1,4 +1,4 @@
-"""The `seqapps` command line: a command per task verb, plus list, info, finetune, export, inspect.
+"""The `seqapps` command line: a command per task verb, plus list, info, finetune, export, inspect, serve.
 
 The verb commands and the data options of `finetune` come from each task's
 `Interface` (`seqapps.interface`); nothing here names a task. Argument errors
