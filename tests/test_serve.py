@@ -20,7 +20,9 @@ import serve_models  # noqa: E402
 from seqapps.serve import Limits, create_app  # noqa: E402
 
 TEXTS = serve_models.TEXTS
-LIMITS = Limits(max_batch_size=8, max_length=50, max_body_bytes=20_000, read_timeout=0.5)
+LIMITS = Limits(
+    max_batch_size=8, max_length=50, max_body_bytes=20_000, max_text_chars=1000, read_timeout=0.5
+)
 
 
 @pytest.fixture(scope="module")
@@ -235,6 +237,9 @@ BAD = [
     ("/v1/models/clf", b"{}", 404, "no such resource"),
     ("/v1/models/clf:predict", b'{"inputs": [[["a"]], ["b"]]}', 400, "ragged"),
     ("/v1/models/clf:answer", b'{"inputs": [3]}', 400, "must be a string"),
+    ("/v1/models/tag:predict", b'{"instances": ["' + b"a " * 501 + b'"]}', 400, "at most 1,000"),
+    ("/v1/models/tag:answer", b'{"inputs": ["' + b"a " * 501 + b'"]}', 400, "at most 1,000"),
+    ("/v1/models/gen:answer", b'{"options": {"prompt": "' + b"a" * 1001 + b'"}}', 400, "1,000"),
     ("/v1/models/clf:answer", b'{"inputs": []}', 400, "non-empty list"),
     ("/v1/models/clf:answer", b'{"inputs": ["a"], "options": {"beam": 2}}', 400, "unknown option"),
     (

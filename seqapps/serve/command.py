@@ -38,6 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"most tokens a generating request may ask for (default: {defaults.max_length})",
     )
     parser.add_argument(
+        "--max-text-chars",
+        type=_positive,
+        default=defaults.max_text_chars,
+        help=f"most characters of one text or prompt (default: {defaults.max_text_chars})",
+    )
+    parser.add_argument(
         "--max-body-bytes",
         type=_positive,
         default=defaults.max_body_bytes,
@@ -62,6 +68,7 @@ def run(args: argparse.Namespace) -> None:
         max_batch_size=args.max_batch_size,
         max_length=args.max_length,
         max_body_bytes=args.max_body_bytes,
+        max_text_chars=args.max_text_chars,
     )
     serve(
         args.names,

@@ -123,12 +123,23 @@ class Servable:
         return Signature(inputs, infos, concrete)
 
     def check_lengths(self, arrays: dict[str, np.ndarray]) -> None:
+        """Refuses a generation longer than `max_length` and, for a task that reads text, a
+        string input longer than `max_text_chars` (bytes are counted: never fewer)."""
+        if self.interface.inputs != "image":
+            for info in self._string_inputs(arrays):
+                longest = max(map(len, arrays[info].ravel()), default=0)
+                if longest > self.limits.max_text_chars:
+                    raise RequestError(_too_long(info, longest, self.limits))
         for name in LENGTH_INPUTS:
             if name in arrays and np.size(arrays[name]) and np.max(arrays[name]) > self._longest:
                 raise RequestError(
                     f"{name} {int(np.max(arrays[name]))} is over this server's limit of "
                     f"{self._longest} tokens (--max-length)"
                 )
+
+    @staticmethod
+    def _string_inputs(arrays):
+        return [name for name, array in arrays.items() if array.dtype == object]
 
     @property
     def _longest(self) -> int:
@@ -217,6 +228,8 @@ class Servable:
         if self.interface.inputs == "text":
             if not isinstance(item, str):
                 raise RequestError(f"inputs[{index}] must be a string, got {type(item).__name__}")
+            if len(item) > self.limits.max_text_chars:
+                raise RequestError(_too_long(f"inputs[{index}]", len(item), self.limits))
             return item
         # Binary inputs (images) come as bytes, never as a path: the server reads no file.
         if not (isinstance(item, dict) and set(item) == {"b64"} and isinstance(item["b64"], str)):
@@ -244,6 +257,10 @@ class Servable:
             if value is None:
                 continue
             options[keyword] = _option_value(declared[keyword], value)
+            texts = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+            if any(len(text) > self.limits.max_text_chars for text in texts):
+                longest = max(len(text) for text in texts)
+                raise RequestError(_too_long(f"option {keyword!r}", longest, self.limits))
         length = options.get("max_length")
         if length is not None and length > self.limits.max_length:
             raise RequestError(
@@ -272,6 +289,13 @@ class Servable:
         if self.interface.inputs is None:
             return iter(self.model.stream(**options))
         return iter(self.model.stream(inputs[0], **options))
+
+
+def _too_long(what: str, size: int, limits) -> str:
+    return (
+        f"{what} has {size:,} characters; this server takes at most {limits.max_text_chars:,} "
+        f"per text (--max-text-chars): split it"
+    )
 
 
 def _option_value(option, value):
