@@ -44,6 +44,21 @@ def captioner():
     )
 
 
+def translator():
+    from seqapps.tasks import Translator
+    from seqapps.text import train_subword_model
+
+    keras.utils.set_random_seed(0)
+    sources = ["the dog", "a good movie", "the bad dog saw a movie"]
+    targets = ["el perro", "una buena pelicula", "el perro malo vio una pelicula"]
+    return Translator(
+        train_subword_model(sources * 10, 20),
+        train_subword_model(targets * 10, 20),
+        units=8,
+        embedding_dim=8,
+    )
+
+
 def png(color=(200, 30, 30), size=16) -> bytes:
     from PIL import Image
 

@@ -29,6 +29,7 @@ def models():
         "tag": serve_models.tagger(),
         "gen": serve_models.generator(),
         "cap": serve_models.captioner(),
+        "tr": serve_models.translator(),
     }
 
 
@@ -79,9 +80,16 @@ def answered(page, name):
 
 def test_every_loaded_model_has_a_form_for_its_verb(page):
     buttons = {
-        name: page.inner_text(f"#form-{name} button") for name in ("clf", "tag", "gen", "cap")
+        name: page.inner_text(f"#form-{name} button") for name in ("clf", "tag", "gen", "cap", "tr")
     }
-    assert buttons == {"clf": "classify", "tag": "tag", "gen": "generate", "cap": "caption"}
+    verbs = {
+        "clf": "classify",
+        "tag": "tag",
+        "gen": "generate",
+        "cap": "caption",
+        "tr": "translate",
+    }
+    assert buttons == verbs
 
 
 def test_classify_shows_the_label_and_every_score(page, models):
@@ -118,6 +126,14 @@ def test_caption_takes_an_uploaded_image(page, models):
     page.fill("#cap-max_length", "5")
     answer = answered(page, "cap")
     assert answer.locator("pre.caption").inner_text() == models["cap"].caption(image, max_length=5)
+
+
+def test_translate_shows_each_translation(page, models):
+    page.fill("#form-tr textarea", "the dog\na good movie")
+    page.fill("#tr-max_length", "4")
+    answer = answered(page, "tr")
+    expected = models["tr"].translate(["the dog", "a good movie"], max_length=4)
+    assert answer.locator("pre.translation").all_inner_texts() == expected
 
 
 def test_a_refused_request_shows_the_servers_error(page):
