@@ -59,7 +59,17 @@ def load(name: str, **overrides):
 
 #: Submodules imported on first use: `seqapps.plots.attention_heatmap(...)` works after
 #: `import seqapps` alone.
-_SUBMODULES = ("datasets", "decoding", "inspect", "layers", "plots", "tasks", "text", "zoo")
+_SUBMODULES = (
+    "datasets",
+    "decoding",
+    "inspect",
+    "layers",
+    "plots",
+    "serve",
+    "tasks",
+    "text",
+    "zoo",
+)
 
 
 def __getattr__(name):

@@ -1,4 +1,4 @@
-"""The `seqapps` command line: a command per task verb, plus list, info, finetune, export, inspect.
+"""The `seqapps` command line: a command per task verb, plus list, info, finetune, export, inspect, serve.
 
 The verb commands and the data options of `finetune` come from each task's
 `Interface` (`seqapps.interface`); nothing here names a task. Argument errors
@@ -30,6 +30,7 @@ from seqapps.interface import (
     finetune_options,
     preset_task,
 )
+from seqapps.serve.command import problem as serve_problem
 
 #: Exit status of a process whose output pipe closed, as a shell reports one killed by SIGPIPE.
 EXIT_PIPE_CLOSED = 128 + 13
@@ -181,6 +182,9 @@ def _parser(tasks: list[DeclaredTask]):
     inspect.add_argument("--out", required=True, help="a new or empty folder for the report")
     add_option(inspect, Option("--units", "", "units shown per picture", "positive_int", 16))
     command("datasets", "list the bundled datasets", _datasets, quiet=False)
+    from seqapps.serve import command as serve
+
+    serve.add_arguments(command("serve", "serve entries: TF Serving's REST API, a page", serve.run))
     return parser, found
 
 
@@ -191,6 +195,8 @@ def _check_arguments(args: argparse.Namespace, tasks: list[DeclaredTask]) -> Dec
     """Refuses what can be refused without a model; returns the task of `args.name` if known."""
     for name in getattr(args, "names", []):
         _task_of(name, tasks)
+    if args.command == "serve" and (problem := serve_problem(args)):
+        raise UsageError(problem)
     if args.command == "inspect":
         out = Path(args.out)
         if out.exists() and (not out.is_dir() or any(out.iterdir())):

@@ -1,0 +1,92 @@
+"""`seqapps serve`: zoo entries behind TensorFlow Serving's REST API, with a page to try them.
+
+>>> from seqapps import serve
+>>> serve.run(["sentiment-lstm", "pos-brown-lstm"], port=8501)  # doctest: +SKIP
+
+`curl -d '{"instances": ["a gorgeous, witty, seductive movie."]}'
+localhost:8501/v1/models/sentiment-lstm:predict` then answers as TensorFlow
+Serving answers for `seqapps export sentiment-lstm ...`'s folder. Needs the
+`serve` extra: `pip install seqapps[serve]` (FastAPI and uvicorn).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from seqapps.serve.limits import Limits
+
+
+def create_app(models, **settings):
+    """The ASGI application for `models`: names or `.keras` paths, or `{name: task model}`.
+
+    `settings` are `seqapps.serve.app.create_app`'s (`limits`, `batching`,
+    `batch_timeout_micros`).
+    """
+    from seqapps.serve.app import create_app as build
+
+    return build(load_models(models), **settings)
+
+
+def load_models(models) -> dict:
+    """`{name: task model}` from names and `.keras` paths (a preset is named after its file)."""
+    if isinstance(models, dict):
+        return dict(models)
+    if isinstance(models, (str, os.PathLike)):
+        models = [models]
+    import seqapps
+
+    loaded = {}
+    for model in models:
+        path = os.fspath(model)
+        name = os.path.basename(path)[: -len(".keras")] if path.endswith(".keras") else path
+        if name in loaded:
+            raise ValueError(f"two models would be served as {name!r}; rename one of the files")
+        loaded[name] = seqapps.load(path)
+    return loaded
+
+
+def run(
+    models: Sequence[str] | dict,
+    host: str = "127.0.0.1",
+    port: int = 8501,
+    *,
+    limits: Limits | None = None,
+    batching: bool = True,
+    batch_timeout_micros: int = 2000,
+    warm: bool = True,
+    log_level: str = "info",
+) -> None:
+    """Serves `models` until SIGINT or SIGTERM; in-flight requests are finished first.
+
+    Binds to localhost unless `host` says otherwise (`"0.0.0.0"`: every
+    interface). `warm` traces every signature before the first request.
+    """
+    import uvicorn
+
+    from seqapps.serve.app import create_app as build
+
+    app = build(
+        load_models(models),
+        limits=limits,
+        batching=batching,
+        batch_timeout_micros=batch_timeout_micros,
+    )
+    if warm:
+        for servable in app.state.servables.values():
+            for name in servable.signature_names:
+                servable.signature(name)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,  # a line per request costs more than a small model's answer
+        timeout_keep_alive=5,  # an idle connection is closed after 5 s
+        timeout_graceful_shutdown=30,  # SIGTERM: in-flight requests get up to 30 s
+        limit_concurrency=1024,  # more connections at once are answered 503
+        h11_max_incomplete_event_size=64 * 1024,  # request line and headers
+        server_header=False,
+        proxy_headers=False,  # nothing stands between: the client's address is its own
+    )
+    uvicorn.Server(config).run()
