@@ -132,8 +132,25 @@ def generator(model):
     }, asset
 
 
+def _attend(attention, query, memory, keys, memory_mask):
+    """`Attention.call` with the memory's projection (`keys`) made once per input, in `encode`."""
+    from keras import ops
+
+    if attention.kind == "additive":
+        hidden = ops.tanh(
+            ops.expand_dims(attention.query_projection(query), 2) + ops.expand_dims(keys, 1)
+        )
+        scores = ops.squeeze(attention.score_vector(hidden), -1)
+    else:
+        scores = ops.matmul(query, ops.transpose(keys, (0, 2, 1)))
+    scores = ops.where(ops.expand_dims(memory_mask, 1), scores, -1e9)
+    return ops.matmul(ops.softmax(scores, axis=-1), memory)
+
+
 def encoder_decoder(model, encode_inputs, input_spec, tokenizer):
     """Translation and captioning: `encode_inputs(inputs)` gives the decoder's starting state."""
+    decoder = model.get_layer("decoder")
+    attention = decoder.attention
     shape = [1, *[1 if size is None else size for size in input_spec.shape[1:]]]
     example = encode_inputs(tf.zeros(shape, input_spec.dtype))
     count = len(example["states"])
@@ -148,25 +165,26 @@ def encoder_decoder(model, encode_inputs, input_spec, tokenizer):
 
     def encode(inputs):
         state = encode_inputs(inputs)
+        memory = state["memory"]
         return {
-            "memory": state["memory"],
+            "memory": memory,
             "memory_mask": tf.cast(state["memory_mask"], tf.float32),
+            "memory_keys": memory if attention is None else attention.memory_projection(memory),
             **states_out(state["states"]),
         }
 
-    def step(token_ids, memory, memory_mask, *states):
+    def step(token_ids, memory, memory_mask, memory_keys, *states):
         # `AttentionDecoder.call` for one step, its recurrent layers run as cells.
-        decoder = model.get_layer("decoder")
-        x, states = _stack_step(
-            decoder.stack, model.get_layer("target_embedding")(token_ids), states
-        )
+        embedded = model.get_layer("target_embedding")(token_ids)
+        x, states = _stack_step(decoder.stack, embedded, states)
         x = x[:, None]
-        if decoder.attention is not None:
-            context, _ = decoder.attention(x, memory, memory_mask=memory_mask > 0.5)
+        if attention is not None:
+            context = _attend(attention, x, memory, memory_keys, memory_mask > 0.5)
             x = x + decoder.context_projection(context)
         logits = model.get_layer("head")(decoder.norm(x))[:, 0]
         return {"logits": logits, **states_out(states)}
 
+    keys_width = width if attention is None else example_keys_width(attention, example)
     vectorizer = model.output_vectorizer
     asset = {
         "tokenizer": tokenizer,
@@ -180,9 +198,14 @@ def encoder_decoder(model, encode_inputs, input_spec, tokenizer):
         _ids("token_ids", 1),
         tf.TensorSpec([BATCH, None, width], tf.float32, name="memory"),
         tf.TensorSpec([BATCH, None], tf.float32, name="memory_mask"),
+        tf.TensorSpec([BATCH, None, keys_width], tf.float32, name="memory_keys"),
         *state_specs,
     ]
     return {"encode": (encode, [input_spec]), "step": (step, step_signature)}, asset
+
+
+def example_keys_width(attention, example):
+    return attention.memory_projection(example["memory"]).shape[-1]
 
 
 def translator(model):

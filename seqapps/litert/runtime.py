@@ -22,6 +22,18 @@ from seqapps.litert.tokenize import SentencePieceTokenizer, TaggerTokenizer, Wor
 EXCLUDED = np.float32(-1e9)
 
 
+def padded_length(length: int) -> int:
+    """The length an input of `length` steps is padded to: 8, 16, 32, ... steps."""
+    return max(8, 1 << (max(length, 1) - 1).bit_length())
+
+
+def padded(ids, length, value=0):
+    """`ids` (a list of steps) with `value` steps appended up to `length`, as one int32 row."""
+    ids = np.asarray(ids, np.int32)
+    pad = [(0, length - len(ids))] + [(0, 0)] * (ids.ndim - 1)
+    return np.pad(ids, pad, constant_values=value)[None]
+
+
 def _interpreter(path, num_threads):
     try:
         from ai_edge_litert.interpreter import Interpreter
@@ -45,10 +57,23 @@ class LiteRTModel:
         if variant not in MODEL_FILES:
             raise ValueError(f"variant must be one of {sorted(MODEL_FILES)}, got {variant!r}")
         self.folder, self.asset, self.variant = Path(folder), asset, variant
-        self.interpreter = _interpreter(self.folder / MODEL_FILES[variant], num_threads)
-        self.runners = {
-            name: self.interpreter.get_signature_runner(name) for name in asset["signatures"]
-        }
+        self.num_threads = num_threads
+        self._interpreters = {}
+        self.runners = self.runners_for(None)
+
+    def runners_for(self, length):
+        """The signature runners of an interpreter kept for inputs padded to `length` steps.
+
+        LiteRT re-plans a graph whenever an input changes shape, which costs more than
+        running a short input; so inputs are padded (masked) to a few lengths, each with
+        an interpreter whose shapes never change.
+        """
+        if length not in self._interpreters:
+            interpreter = _interpreter(self.folder / MODEL_FILES[self.variant], self.num_threads)
+            self._interpreters[length] = {
+                name: interpreter.get_signature_runner(name) for name in self.asset["signatures"]
+            }
+        return self._interpreters[length]
 
     task_name = property(lambda self: self.asset["task"])
 
@@ -67,10 +92,11 @@ class LiteRTClassifier(LiteRTModel):
         from seqapps.tasks.inputs import standardize_texts
 
         batch, single = standardize_texts(texts)
-        run = self.runners["classify"]
         results = []
         for text in batch:
-            row = run(ids=np.array([self.tokenizer.ids(text)], np.int32))["probabilities"][0]
+            ids = self.tokenizer.ids(text)
+            run = self.runners_for(padded_length(len(ids)))["classify"]
+            row = run(ids=padded(ids, padded_length(len(ids))))["probabilities"][0]
             best = int(np.argmax(row))
             result = {"label": self.labels[best], "score": float(row[best])}
             if all_scores:
@@ -115,9 +141,11 @@ class LiteRTTagger(LiteRTModel):
     def _tag_one(self, tokens, all_scores):
         if not tokens:
             return []
-        words = np.array([[self.tokenizer.word_id(t) for t in tokens]], np.int32)
-        chars = np.array([[self.tokenizer.char_ids(t) for t in tokens]], np.int32)
-        found = self.runners["tag"](word_ids=words, char_ids=chars)["probabilities"][0]
+        length = padded_length(len(tokens))
+        words = padded([self.tokenizer.word_id(t) for t in tokens], length)
+        chars = padded([self.tokenizer.char_ids(t) for t in tokens], length)
+        run = self.runners_for(length)["tag"]
+        found = run(word_ids=words, char_ids=chars)["probabilities"][0, : len(tokens)]
         if all_scores:
             return [(t, dict(zip(self.tags, map(float, p)))) for t, p in zip(tokens, found)]
         return [(t, self.tags[int(i)]) for t, i in zip(tokens, found.argmax(-1))]
@@ -277,15 +305,14 @@ class _EncoderDecoder(_Writer):
         self.target = SentencePieceTokenizer(self.asset["tokenizer"]["target_model"])
 
     def _write(self, inputs, config, seed, limit):
-        encoded = self.runners["encode"](**inputs)
-        memory, mask = encoded["memory"], encoded["memory_mask"]
+        runners = self.runners_for(inputs.pop("length", None))
+        encoded = runners["encode"](**inputs)
         count = self.asset["state_count"]
         states = {f"state_{i}": encoded[f"state_{i}"] for i in range(count)}
-        last, written, step = self.asset["start_id"], [], self.runners["step"]
+        fixed = {name: value for name, value in encoded.items() if name not in states}
+        last, written, step = self.asset["start_id"], [], runners["step"]
         for t in range(limit):
-            out = step(
-                token_ids=np.array([last], np.int32), memory=memory, memory_mask=mask, **states
-            )
+            out = step(token_ids=np.array([last], np.int32), **fixed, **states)
             states = {f"state_{i}": out[f"state_{i}"] for i in range(count)}
             last = self._choose(out["logits"][0], config, seed, t)
             if last == self.asset["end_id"]:
@@ -331,7 +358,11 @@ class LiteRTTranslator(_EncoderDecoder):
             raise ValueError("return_attention needs the TensorFlow model: seqapps.load(name)")
         config = self.options_for(generation_config, **options)
         batch, single = standardize_texts(texts)
-        rows = [{"source_ids": np.array([self.source.ids(t) or [0]], np.int32)} for t in batch]
+        rows = []
+        for text in batch:
+            ids = self.source.ids(text) or [0]
+            length = padded_length(len(ids))
+            rows.append({"source_ids": padded(ids, length), "length": length})
 
         def limit(inputs):
             pieces = int((inputs["source_ids"] != 0).sum())
