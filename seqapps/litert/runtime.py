@@ -142,8 +142,8 @@ class LiteRTTagger(LiteRTModel):
         if not tokens:
             return []
         length = padded_length(len(tokens))
-        words = padded([self.tokenizer.word_id(t) for t in tokens], length)
-        chars = padded([self.tokenizer.char_ids(t) for t in tokens], length)
+        words, chars = zip(*map(self.tokenizer.ids, tokens))
+        words, chars = padded(words, length), padded(chars, length)
         run = self.runners_for(length)["tag"]
         found = run(word_ids=words, char_ids=chars)["probabilities"][0, : len(tokens)]
         if all_scores:

@@ -74,6 +74,16 @@ class TaggerTokenizer:
         self.char_index = {char: i for i, char in enumerate(spec["characters"]) if i >= 2}
         self.lowercase = spec["lowercase"]
         self.max_chars = spec["max_chars"]
+        self._seen = {}  # token → (word id, char ids): a sentence's words are mostly common ones
+
+    def ids(self, token: str) -> tuple[int, list[int]]:
+        """`(word id, char ids)` of one token."""
+        found = self._seen.get(token)
+        if found is None:
+            found = (self.word_id(token), self.char_ids(token))
+            if len(self._seen) < 100_000:
+                self._seen[token] = found
+        return found
 
     def split(self, text: str) -> list[str]:
         if not text.isascii():
