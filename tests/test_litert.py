@@ -105,6 +105,7 @@ def test_generator_writes_the_same_text_greedy_and_sampled(tmp_path):
         served.generate("a", 5, beam_size=2)
 
 
+@pytest.mark.slow  # the encoder-decoder step of both tasks; 15-45 s of conversion and tracing
 def test_translator_writes_as_keras(tmp_path):
     keras.utils.set_random_seed(4)
     sources = [t for t in TEXTS if t.strip()] * 8
