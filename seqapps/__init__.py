@@ -47,6 +47,12 @@ def load(name: str, *, runtime: str = "tensorflow", **overrides):
     if runtime == "litert":
         from seqapps.litert import load_litert
 
+        unknown = sorted(set(overrides) - {"variant", "num_threads", "cache_dir"})
+        if unknown:
+            raise TypeError(
+                f"runtime='litert' takes variant, num_threads and cache_dir, not {unknown}; "
+                f"change a model with seqapps.load(name, ...) and export it (format='litert')"
+            )
         return load_litert(name, **overrides)
     if runtime != "tensorflow":
         raise ValueError(f"runtime must be 'tensorflow' or 'litert', got {runtime!r}")

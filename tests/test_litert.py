@@ -157,6 +157,8 @@ def test_a_task_without_a_litert_program_is_refused_by_name(tmp_path):
 
     with pytest.raises(ConversionError, match="summarization.*tf_saved_model"):
         export_litert(Unknown(), tmp_path / "x")
+    with pytest.raises(TypeError, match="not \\['labels'\\]"):
+        seqapps.load("sentiment-lstm", runtime="litert", labels=["a", "b"])
     with pytest.raises(ValueError, match="runtime must be"):
         seqapps.load("sentiment-lstm", runtime="onnx")
     with pytest.raises(FileNotFoundError, match="no LiteRT export"):

@@ -184,7 +184,9 @@ def encoder_decoder(model, encode_inputs, input_spec, tokenizer):
         logits = model.get_layer("head")(decoder.norm(x))[:, 0]
         return {"logits": logits, **states_out(states)}
 
-    keys_width = width if attention is None else example_keys_width(attention, example)
+    keys = (
+        example["memory"] if attention is None else attention.memory_projection(example["memory"])
+    )
     vectorizer = model.output_vectorizer
     asset = {
         "tokenizer": tokenizer,
@@ -198,14 +200,10 @@ def encoder_decoder(model, encode_inputs, input_spec, tokenizer):
         _ids("token_ids", 1),
         tf.TensorSpec([BATCH, None, width], tf.float32, name="memory"),
         tf.TensorSpec([BATCH, None], tf.float32, name="memory_mask"),
-        tf.TensorSpec([BATCH, None, keys_width], tf.float32, name="memory_keys"),
+        tf.TensorSpec([BATCH, None, keys.shape[-1]], tf.float32, name="memory_keys"),
         *state_specs,
     ]
     return {"encode": (encode, [input_spec]), "step": (step, step_signature)}, asset
-
-
-def example_keys_width(attention, example):
-    return attention.memory_projection(example["memory"]).shape[-1]
 
 
 def translator(model):
