@@ -4,10 +4,10 @@ For each entry the test split (or its first `--limit` inputs) is answered by
 the Keras model (`seqapps.load(name)`), by `seqapps.load(name,
 runtime="litert")` (float32) and by its int8 variant (dynamic-range int8
 weights, float activations), and scored the way the entry's card is:
-accuracy for sentiment and tagging, corpus BLEU for translation, exact match
-for captions (any reference), and for text generation how far 200 greedy
-characters from 20 test prompts follow the Keras model's before they part. Printed with the agreement of
-each LiteRT answer with the Keras one, and the file sizes.
+accuracy for sentiment and tagging, corpus BLEU for translation, BLEU-4 for
+captions (every reference); for text generation, how far 200 greedy characters
+from 20 test prompts follow the Keras model's before they part. Printed with
+the agreement of each LiteRT answer with the Keras one, and the file sizes.
 
     python bench/litert_accuracy.py [--limit 1000] [--entries sentiment-lstm,...]
 """
@@ -58,12 +58,12 @@ def answers_and_score(name, model, limit):
         written = [model.translate(t) for t in english]
         return written, sacrebleu.corpus_bleu(written, [spanish]).score, "BLEU"
     if name.startswith("caption"):
+        from seqapps.tasks.image_captioner import caption_scores
         from seqapps.zoo.recipes.captioning import split
 
         images, _, references = split("test")
         written = [model.caption(image) for image in images[:limit]]
-        exact = sum(a in refs for a, refs in zip(written, references)) / len(written)
-        return written, exact, "exact match"
+        return written, caption_scores(written, references[:limit])["bleu4"], "BLEU"
     from seqapps.zoo.recipes.textgen import load_works
 
     text = "\n".join(load_works("test").values())
