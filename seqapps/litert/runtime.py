@@ -9,6 +9,7 @@ the whole TensorFlow loop: they raise, naming the TensorFlow model to use.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from pathlib import Path
@@ -44,6 +45,24 @@ def _interpreter(path, num_threads):
     return Interpreter(model_path=str(path), num_threads=num_threads)
 
 
+class _QuietFirstCall:
+    """A signature runner whose first call, where LiteRT makes its delegate and logs it to
+    stderr, runs with stderr off (as TensorFlow's log lines are; `SEQAPPS_VERBOSE=1` keeps it)."""
+
+    def __init__(self, runner):
+        self.runner, self.first = runner, True
+
+    def __call__(self, **inputs):
+        if not self.first:
+            return self.runner(**inputs)
+        from seqapps._quiet import stderr_silenced, verbose
+
+        with contextlib.nullcontext() if verbose() else stderr_silenced():
+            outputs = self.runner(**inputs)
+        self.first = False
+        return outputs
+
+
 class LiteRTModel:
     """A LiteRT export, loaded: the base of the runtime's task classes.
 
@@ -71,7 +90,8 @@ class LiteRTModel:
         if length not in self._interpreters:
             interpreter = _interpreter(self.folder / MODEL_FILES[self.variant], self.num_threads)
             self._interpreters[length] = {
-                name: interpreter.get_signature_runner(name) for name in self.asset["signatures"]
+                name: _QuietFirstCall(interpreter.get_signature_runner(name))
+                for name in self.asset["signatures"]
             }
         return self._interpreters[length]
 
@@ -154,15 +174,11 @@ class LiteRTTagger(LiteRTModel):
 class _Writer(LiteRTModel):
     """What the generating tasks share: options, choosing a token, the random numbers."""
 
-    max_output_length = None
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        never = self.asset["never_written_ids"]
         self.max_output_length = self.asset["max_output_length"]
-        self._excluded = never
-        self._exclusion = None
-        self._noise = None
+        self._excluded = self.asset["never_written_ids"]
+        self._exclusion = self._noise = None
 
     def options_for(self, generation_config=None, **options):
         from seqapps.generation import GenerationConfig
