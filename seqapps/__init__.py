@@ -33,13 +33,29 @@ _LAZY = {
 }
 
 
-def load(name: str, **overrides):
+def load(name: str, *, runtime: str = "tensorflow", **overrides):
     """Loads a zoo entry (or a saved `.keras` preset) as a ready-to-use task model.
 
     Keyword arguments override the entry's configuration; e.g.
     `load("sentiment-lstm", labels=["bad", "okay", "good"])` keeps the pretrained
     vocabulary, embedding and encoder under a fresh head for fine-tuning.
+
+    `runtime="litert"` serves the same verb from LiteRT files instead (an entry
+    name or an export folder; `variant="int8"`, `num_threads=`): fast for one
+    input at a time, greedy or sampled text only (`seqapps.litert`).
     """
+    if runtime == "litert":
+        from seqapps.litert import load_litert
+
+        unknown = sorted(set(overrides) - {"variant", "num_threads", "cache_dir"})
+        if unknown:
+            raise TypeError(
+                f"runtime='litert' takes variant, num_threads and cache_dir, not {unknown}; "
+                f"change a model with seqapps.load(name, ...) and export it (format='litert')"
+            )
+        return load_litert(name, **overrides)
+    if runtime != "tensorflow":
+        raise ValueError(f"runtime must be 'tensorflow' or 'litert', got {runtime!r}")
     from seqapps.tasks import TASKS, Task
     from seqapps.zoo import get_entry
 

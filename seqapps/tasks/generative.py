@@ -141,14 +141,16 @@ class GenerativeTask(Task):
             tokens, strings = function(batch, *tensors)
             yield batch, tokens, [s.decode("utf-8") for s in strings.numpy()]
 
-    def _pieces(self, inputs, input_spec, config):
+    def _pieces(self, inputs, input_spec, config, whole=False):
         """Yields the text written for one input piece by piece, until a stop string.
 
         Token by token (one call of the shared loop per token, the state
         carried), so that each piece comes as it is made; with beam search or
-        the n-gram rule, which need the whole output, written whole first.
+        the n-gram rule, which need the whole output, or `whole` (a caller that
+        waits for all of it: one traced loop costs less than a call per token),
+        written whole first.
         """
-        if config.beam_size > 1 or config.no_repeat_ngram_size:
+        if whole or config.beam_size > 1 or config.no_repeat_ngram_size:
             pieces = self._whole(inputs, input_spec, config)
         else:
             pieces = self._token_by_token(inputs, input_spec, config)

@@ -415,9 +415,14 @@ class Task(keras.Model):
         other existing path is refused with `FileExistsError`. The export is
         written beside its destination and moved into place, so an existing
         export is only ever replaced by a complete one.
+        `format="litert"`: LiteRT files instead (`seqapps.litert`).
         """
+        if format == "litert":
+            from seqapps.litert import export_litert
+
+            return export_litert(self, filepath, overwrite=overwrite, verbose=verbose)
         if format != "tf_saved_model":
-            raise ValueError(f"seqapps exports format='tf_saved_model' only, got {format!r}")
+            raise ValueError(f"export format must be 'tf_saved_model' or 'litert', got {format!r}")
 
         def write(staging):
             archive = keras.export.ExportArchive()

@@ -292,9 +292,13 @@ class TextGenerator(GenerativeTask):
 
         The command line's `seqapps generate` prints the same text.
         """
-        return "".join(
-            self.stream(prompt, max_length, generation_config=generation_config, **options)
-        )
+        prompt = check_prompt(prompt, MAX_PROMPT_LENGTH)
+        if max_length is not None:
+            options["max_length"] = max_length
+        config = self.options_for(generation_config, **options)
+        # Without a stop string all of it is written anyway: in one traced loop (same text).
+        spec = tf.TensorSpec([], tf.string)
+        return "".join(self._pieces(prompt, spec, config, whole=not config.stop))
 
     def score(self, texts, *, batch_size=32) -> dict:
         """How well the model predicts raw text: nats and bits per character, perplexity.

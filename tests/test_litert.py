@@ -1,0 +1,165 @@
+"""LiteRT export and runtime on tiny untrained models: every task gives the Keras model's answers."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+pytest.importorskip("ai_edge_litert")
+
+import seqapps  # noqa: E402
+from seqapps.litert import ConversionError, export_litert  # noqa: E402
+from seqapps.litert.tokenize import TaggerTokenizer, WordTokenizer  # noqa: E402
+from seqapps.tasks import (  # noqa: E402
+    ImageCaptioner,
+    SequenceTagger,
+    TextClassifier,
+    TextGenerator,
+    Translator,
+)
+from seqapps.text import TextVectorizer, split_words, train_subword_model  # noqa: E402
+
+TEXTS = [
+    "a gorgeous, witty, seductive movie.",
+    "Dull -- and the U.S. crowd hated it!!",
+    "",
+    "  spaces\tand\nlines ",
+    "café naïve ÉCOLE",  # not ASCII: the TensorFlow tokenizer answers
+    "3.5 million, 1,000 fans; well-known actor's film",
+]
+WORDS = sorted({w for t in TEXTS for w in t.lower().replace(",", " ").split()})
+
+
+def exported(model, tmp_path, variant="float32"):
+    folder = model.export(tmp_path / "litert", format="litert")
+    return seqapps.load(folder, runtime="litert", variant=variant)
+
+
+def test_classifier_answers_as_keras_in_both_variants(tmp_path):
+    keras.utils.set_random_seed(1)
+    model = TextClassifier(
+        WORDS[:20],
+        ["neg", "mid", "pos"],
+        units=8,
+        embedding_dim=8,
+        bidirectional=True,
+        pooling="max",
+        embedding_dtype="float16",
+    )
+    served = exported(model, tmp_path)
+    ours, theirs = served.classify(TEXTS, all_scores=True), model.classify(TEXTS, all_scores=True)
+    assert [a["label"] for a in ours] == [b["label"] for b in theirs]
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(
+            list(a["scores"].values()), list(b["scores"].values()), atol=1e-5
+        )
+    assert served.classify(TEXTS[0]) == {k: v for k, v in ours[0].items() if k != "scores"}
+    int8 = seqapps.load(tmp_path / "litert", runtime="litert", variant="int8")
+    assert len(int8.classify(TEXTS)) == len(TEXTS)
+    files = {p.name for p in (tmp_path / "litert").iterdir()}
+    assert {"model.tflite", "model_int8.tflite", "assets.json"} <= files
+    asset = json.loads((tmp_path / "litert" / "assets.json").read_text())
+    assert asset["labels"] == ["neg", "mid", "pos"] and asset["signatures"] == {"classify": ["ids"]}
+
+
+def test_tagger_answers_as_keras(tmp_path):
+    keras.utils.set_random_seed(2)
+    model = SequenceTagger(
+        WORDS,
+        sorted(set("".join(TEXTS))),
+        ["A", "B", "C", "D"],
+        units=8,
+        embedding_dim=8,
+        char_embedding_dim=4,
+        char_filters=8,
+        max_chars=6,
+    )
+    served = exported(model, tmp_path)
+    texts = [t for t in TEXTS if t.strip()] + ["a " * 40]  # a long one: past one padded length
+    assert served.tag(texts, is_split_into_words=False) == model.tag(
+        texts, is_split_into_words=False
+    )
+    assert served.tag(["x", "y"], is_split_into_words=True) == model.tag(
+        ["x", "y"], is_split_into_words=True
+    )
+    assert served.tag("") == model.tag("") == []
+
+
+def test_generator_writes_the_same_text_greedy_and_sampled(tmp_path):
+    keras.utils.set_random_seed(3)
+    model = TextGenerator(sorted(set("".join(TEXTS))), units=16, num_layers=2, embedding_dim=8)
+    served = exported(model, tmp_path)
+    for options in (
+        {"seed": 5},
+        {"temperature": 0.7, "top_k": 3, "seed": 1},
+        {"top_p": 0.8, "seed": 2},
+    ):
+        options.setdefault("temperature", 1.5)
+        assert served.generate("a movie", 40, **options) == model.generate("a movie", 40, **options)
+    assert served.generate("a", 20) == model.generate("a", 20)  # greedy
+    assert served.generate("", 30, temperature=1.0, seed=4, stop="e") == model.generate(
+        "", 30, temperature=1.0, seed=4, stop="e"
+    )
+    with pytest.raises(ValueError, match="beam_size=2.*seqapps.load"):
+        served.generate("a", 5, beam_size=2)
+
+
+@pytest.mark.slow  # the encoder-decoder step of both tasks; 15-45 s of conversion and tracing
+def test_translator_writes_as_keras(tmp_path):
+    keras.utils.set_random_seed(4)
+    sources = [t for t in TEXTS if t.strip()] * 8
+    translator = Translator(
+        train_subword_model(sources, 60), train_subword_model(sources, 60), units=8, embedding_dim=8
+    )
+    served = exported(translator, tmp_path / "t")
+    assert served.translate(TEXTS, max_length=12) == translator.translate(TEXTS, max_length=12)
+    sampled = {"temperature": 1.0, "seed": 3, "max_length": 12}
+    assert served.translate(TEXTS[:2], **sampled) == translator.translate(TEXTS[:2], **sampled)
+
+
+@pytest.mark.slow
+def test_captioner_writes_as_keras(tmp_path):
+    keras.utils.set_random_seed(5)
+    sources = [t for t in TEXTS if t.strip()] * 8
+    captioner = ImageCaptioner(
+        train_subword_model(sources, 60), image_size=(16, 16), units=8, embedding_dim=8
+    )
+    images = np.random.default_rng(0).integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)
+    served = exported(captioner, tmp_path / "c")
+    assert served.caption(images, max_length=10) == captioner.caption(images, max_length=10)
+    assert served.caption(images[0], max_length=10) == captioner.caption(images[0], max_length=10)
+
+
+def test_python_tokenizers_match_the_tensorflow_ones():
+    texts = TEXTS + ["x--y", ".lead", "end.", "a.b,c", "'quoted'", "tab\x0bvt", "a\x1cb", "_-_"]
+    vectorizer = TextVectorizer(WORDS)
+    tokenizer = WordTokenizer(
+        {"kind": "words", "vocabulary": vectorizer.tokens, "lowercase": True, "max_length": None}
+    )
+    expected = [[t.decode() for t in row] for row in vectorizer.tokenize(texts).to_list()]
+    assert [tokenizer.tokenize(t) for t in texts] == expected
+    tagger = TaggerTokenizer(
+        {
+            "vocabulary": ["", "[UNK]"],
+            "characters": ["", "[UNK]"],
+            "lowercase": True,
+            "max_chars": 4,
+        }
+    )
+    expected = [[t.decode() for t in row] for row in split_words(texts).to_list()]
+    assert [tagger.split(t) for t in texts] == expected
+
+
+def test_a_task_without_a_litert_program_is_refused_by_name(tmp_path):
+    class Unknown:
+        task_name = "summarization"
+
+    with pytest.raises(ConversionError, match="summarization.*tf_saved_model"):
+        export_litert(Unknown(), tmp_path / "x")
+    with pytest.raises(TypeError, match="not \\['labels'\\]"):
+        seqapps.load("sentiment-lstm", runtime="litert", labels=["a", "b"])
+    with pytest.raises(ValueError, match="runtime must be"):
+        seqapps.load("sentiment-lstm", runtime="onnx")
+    with pytest.raises(FileNotFoundError, match="no LiteRT export"):
+        seqapps.load(tmp_path, runtime="litert")
