@@ -144,7 +144,8 @@ def test_float_tag_ids_are_refused_rather_than_truncated(models):
         ValueError, match=r"sentence 0's tag id must be an integer in \[0, 1\], got 1.7"
     ):
         models["tagger"].finetune([["a", "b", "a"]] * 4, [[1.7, 0.2, 1.9]] * 4, epochs=1)
-    models["tagger"].finetune([["a", "b", "a"]] * 4, [np.array([1, 0, 1])] * 4, epochs=1, verbose=0)
+    sentences, ids = [["a", "b", "a"], ["b", "a"]] * 2, [np.array([1, 0, 1]), np.array([0, 1])] * 2
+    models["tagger"].finetune(sentences, ids, epochs=1, verbose=0)
 
 
 def test_empty_and_out_of_range_requests_get_clear_errors(models, tmp_path):

@@ -160,3 +160,21 @@ def read_texts(source) -> list[str]:
         ]
     texts, _ = standardize_texts(source)
     return texts
+
+
+def text_dataset(source):
+    """A `tf.data.Dataset` of texts from what `read_texts` takes, read once: a dataset of
+    strings is kept as it is."""
+    import tensorflow as tf
+
+    if isinstance(source, os.PathLike):
+        from seqapps import datasets
+
+        return datasets.from_text_files(source)
+    if isinstance(source, tf.data.Dataset):
+        spec = source.element_spec
+        if not (isinstance(spec, tf.TensorSpec) and spec.dtype == tf.string and spec.shape == ()):
+            raise ValueError(f"a dataset of texts holds one string per element, got {spec}")
+        return source
+    texts, _ = standardize_texts(source)
+    return tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string))

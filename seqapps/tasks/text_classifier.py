@@ -347,10 +347,8 @@ class TextClassifier(Task):
         """Labels the model has keep its head; other names, or numbers read as names
         (`labels_from_data`), get a fresh head on the pretrained layers; other numbers are
         ids of the model's labels (said on stderr)."""
-        model, texts, labels = read_labelled_csv(
-            self, path, text_column, label_column, labels_from_data
-        )
-        return model, (texts, labels), {"adversarial_epsilon": adversarial_epsilon or 0.0}
+        model, examples = read_labelled_csv(self, path, text_column, label_column, labels_from_data)
+        return model, (examples,), {"adversarial_epsilon": adversarial_epsilon or 0.0}
 
     def inspect_inputs(self, texts):
         tokens = self.get_layer("vectorizer").tokenize(texts).to_list()

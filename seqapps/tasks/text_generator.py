@@ -13,10 +13,11 @@ from seqapps import generation
 from seqapps.interface import GENERATION, Interface, Option
 from seqapps.layers import OneHot, RecurrentStack
 from seqapps.tasks.generative import GenerativeTask
-from seqapps.tasks.inputs import check_prompt, read_texts
+from seqapps.tasks.inputs import check_prompt, read_texts, text_dataset
 from seqapps.tasks.task import padded
 from seqapps.tasks.text_scoring import score_streams
 from seqapps.text import TextVectorizer
+from seqapps.text.vectorizer import UNK
 
 #: Read before the first character of every text: in training (each work
 #: starts after it), before a prompt, and before a text that is scored.
@@ -68,6 +69,7 @@ class TextGenerator(GenerativeTask):
     """
 
     task_name = "text-generation"
+    finetune_unit = "windows"
     interface = Interface(
         "generate",
         "write text, streamed as it is produced",
@@ -322,35 +324,38 @@ class TextGenerator(GenerativeTask):
     # -- fine-tuning -------------------------------------------------------------
 
     def finetune(self, texts, *, window=100, epochs=5, **options):
-        """Continues training on the user's text: a string, a list of strings, or a file or folder.
+        """Continues training on the user's text: a string, a list of strings, a `tf.data.Dataset`
+        of strings, or a file or folder.
 
         Pass files as `pathlib.Path` (a plain `str` is text, never a path); a
         folder gives every file under it that is not hidden, sorted by path. The vocabulary is the
         pretrained one: characters outside it are read and predicted as
         `[UNK]`, and counted in the returned History's `unknown_characters`
-        (a warning says how many). The text is cut into windows of `window`
-        tokens; the last `validation_fraction` of the shuffled windows is held
-        out for early stopping; `options` are `Task.finetune`'s.
+        (a warning says how many). The texts, each read as `START + text`, are
+        cut into windows of `window` tokens; `validation_fraction` of the
+        windows is held out for early stopping; `options` are `Task.finetune`'s.
         """
-        texts = read_texts(texts)
-        stream = self.token_stream(texts)
-        unknown = int(sum((self.token_ids(text) == 1).sum() for text in texts))
+        start = tf.constant([self.start_id], tf.int32)
+        streams = text_dataset(texts).map(lambda text: tf.concat([start, self._ids(text)], 0))
+        batches = list(streams.ragged_batch(4096))  # a few ragged tensors, not one per text
+        stream = tf.concat([tf.zeros([0], tf.int32), *(b.flat_values for b in batches)], 0)
+        unknown = int(tf.reduce_sum(tf.cast(stream == self.vectorizer.token_id(UNK), tf.int32)))
+        characters = int(tf.size(stream)) - sum(int(batch.nrows()) for batch in batches)
         if unknown:
             import warnings
 
             warnings.warn(
-                f"{unknown} of {len(stream) - len(texts)} characters are outside the model's vocabulary "
+                f"{unknown} of {characters} characters are outside the model's vocabulary "
                 f"and are read as [UNK]",
                 stacklevel=2,
             )
-        if len(stream) < 5:
-            raise ValueError(
-                f"need at least 4 characters of text to fine-tune, got {len(stream) - 1}"
-            )
+        if characters < 4:
+            raise ValueError(f"need at least 4 characters of text to fine-tune, got {characters}")
         # Short texts get shorter windows, so that a few remain for validation.
-        window = min(window, max(2, (len(stream) - 1) // 4))
-        inputs, targets = self.windows(stream, window)
-        history = super().finetune(inputs, targets, epochs=epochs, **options)
+        window = min(window, max(2, (int(tf.size(stream)) - 1) // 4))
+        frames = tf.signal.frame(stream, window + 1, window)  # as `windows`: overlapping by one
+        examples = tf.data.Dataset.from_tensor_slices((frames[:, :-1], frames[:, 1:]))
+        history = super().finetune(examples, epochs=epochs, **options)
         history.unknown_characters = unknown
         return history
 

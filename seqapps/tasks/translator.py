@@ -10,7 +10,7 @@ from seqapps.interface import GENERATION, Interface, Option
 from seqapps.layers import AttentionDecoder, RecurrentStack, StateBridge
 from seqapps.tasks.encoder_decoder import EncoderDecoderTask
 from seqapps.tasks.inputs import check_list, standardize_texts
-from seqapps.tasks.task import held_out_split, padded
+from seqapps.tasks.task import padded, unbatched
 from seqapps.text import SubwordVectorizer
 
 
@@ -56,6 +56,7 @@ class Translator(EncoderDecoderTask):
         finetune=(Option("--data", "path", "source<TAB>target lines", "path", required=True),),
     )
     head_layers = ()
+    finetune_unit = "pairs"
 
     def __init__(
         self,
@@ -162,20 +163,12 @@ class Translator(EncoderDecoderTask):
 
         `sources` may be a `tf.data.Dataset` of pairs (e.g.
         `seqapps.datasets.load("bible_en_es", split="train")`), or `sources`
-        and `targets` lists/Series of strings. The target ids read by the
-        decoder start with the start id; the ids to predict end with the end id.
+        and `targets` lists/Series of strings (read by `finetune_examples`).
+        The target ids read by the decoder start with the start id; the ids to
+        predict end with the end id.
         Batches group texts of similar length (`bucket_by_length`).
         """
-        if isinstance(sources, tf.data.Dataset):
-            pairs = sources
-        else:
-            sources, _ = standardize_texts(list(sources), name="sources")
-            targets, _ = standardize_texts(list(targets), name="targets")
-            if len(sources) != len(targets):
-                raise ValueError(
-                    f"got {len(sources)} sources and {len(targets)} targets; pass pairs"
-                )
-            pairs = tf.data.Dataset.from_tensor_slices((sources, targets))
+        pairs = self.finetune_examples(sources, targets)
         if shuffle:
             pairs = pairs.shuffle(100_000, seed=seed, reshuffle_each_iteration=True)
 
@@ -198,42 +191,34 @@ class Translator(EncoderDecoderTask):
         )
         return batches.map(split).prefetch(tf.data.AUTOTUNE)
 
-    def finetune(
-        self,
-        sources,
-        targets=None,
-        *,
-        validation_fraction=0.1,
-        epochs=10,
-        batch_size=32,
-        learning_rate=3e-4,
-        patience=2,
-        freeze=(),
-        seed=0,
-        verbose="auto",
-        backup_dir=None,
-    ):
+    def finetune(self, sources, targets=None, **options):
         """Continues training on the user's pairs, with the pretrained subword vocabularies.
 
         `sources` and `targets` are lists / Series of strings, or `sources` is
         a `tf.data.Dataset` of `(source, target)` pairs (e.g.
-        `seqapps.datasets.from_parallel_tsv(path)` or `from_dataframe`). The
-        vocabularies are kept: a word they lack is read as the pieces they
-        have, down to single characters; a character they lack reads as
-        `<unk>` and cannot be written. The last `validation_fraction` of the
-        shuffled pairs is held out for early stopping (see `Task.finetune`).
+        `seqapps.datasets.from_parallel_tsv(path)`). The vocabularies are
+        kept: a word they lack is read as the pieces they have, down to single
+        characters; a character they lack reads as `<unk>` and cannot be
+        written. Without `validation_data`, `validation_fraction` of the source
+        texts is held out, every translation of one source on the same side
+        (`Task.finetune` gives the options).
         """
+        return super().finetune(sources, targets, **options)
+
+    def finetune_examples(self, sources, targets=None):
+        """`(source, target)` string pairs: a dataset as it is, or two lists checked."""
         if isinstance(sources, tf.data.Dataset):
-            pairs = [(s.decode("utf-8"), t.decode("utf-8")) for s, t in sources.as_numpy_iterator()]
-            sources, targets = [s for s, _ in pairs], [t for _, t in pairs]
+            if targets is not None:
+                raise ValueError("pass the targets inside the tf.data.Dataset, not as targets")
+            return unbatched(sources, 0)
         sources, _ = standardize_texts(
             check_list(sources, "sources", "a list of texts"), name="sources"
         )
         targets = check_list([] if targets is None else targets, "targets", "a list of texts")
         targets, _ = standardize_texts(targets, name="targets")
-        if len(sources) != len(targets) or len(sources) < 2:
+        if len(sources) != len(targets) or not sources:
             raise ValueError(
-                f"finetune needs at least 2 (source, target) pairs, got {len(sources)} sources "
+                f"finetune needs (source, target) pairs, got {len(sources)} sources "
                 f"and {len(targets)} targets"
             )
         empty = [index for index, source in enumerate(sources) if not source.strip()]
@@ -242,27 +227,10 @@ class Translator(EncoderDecoderTask):
                 f"sources{empty[:5]} {'is' if len(empty) == 1 else 'are'} empty; every pair needs "
                 f"a source text to learn from: remove those pairs"
             )
-        train, validation = held_out_split(len(sources), validation_fraction, seed, "pairs")
+        return tf.data.Dataset.from_tensor_slices((sources, targets))
 
-        def dataset(rows, shuffle):
-            return self.make_dataset(
-                [sources[i] for i in rows],
-                [targets[i] for i in rows],
-                batch_size=batch_size,
-                shuffle=shuffle,
-                seed=seed,
-            )
-
-        return super().finetune(
-            dataset(train, True),
-            validation_data=dataset(validation, False),
-            epochs=epochs,
-            learning_rate=learning_rate,
-            patience=patience,
-            freeze=freeze,
-            verbose=verbose,
-            backup_dir=backup_dir,
-        )
+    def finetune_batches(self, examples, batch_size, *, shuffle=False, seed=0):
+        return self.make_dataset(examples, batch_size=batch_size, shuffle=shuffle, seed=seed)
 
     # -- the step function -------------------------------------------------------
 
