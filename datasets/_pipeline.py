@@ -196,7 +196,7 @@ def hold_out(
     >>> int(train.cardinality()) + int(held.cardinality())
     4
     """
-    from seqapps.tasks.inputs import check_float
+    from seqapps.checks import check_float
 
     fraction = check_float(
         fraction, "validation_fraction", low=0, high=1, open_low=True, open_high=True

@@ -5,8 +5,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 from seqapps import decoding
+from seqapps.checks import check_positive_int
 from seqapps.generation import GenerationConfig
-from seqapps.tasks.inputs import check_positive_int
 from seqapps.tasks.task import Task
 
 

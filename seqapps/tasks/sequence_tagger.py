@@ -4,9 +4,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from seqapps.checks import check_positive_int
 from seqapps.interface import Interface, Option
 from seqapps.layers import CharacterEncoder, RecurrentStack
-from seqapps.tasks.inputs import check_positive_int, standardize_texts
+from seqapps.tasks.inputs import standardize_texts
 from seqapps.tasks.tagged_inputs import checked_tag_ids, checked_token_lists, tagged_examples
 from seqapps.tasks.task import Task, padded, string_signature, unbatched
 from seqapps.text import CharacterLookup, TokenLookup, split_words

@@ -3,7 +3,8 @@ dataset they make."""
 
 import numpy as np
 
-from seqapps.tasks.inputs import check_int, standardize_texts
+from seqapps.checks import check_int
+from seqapps.tasks.inputs import standardize_texts
 
 
 def checked_token_lists(sentences, name):

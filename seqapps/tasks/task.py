@@ -9,7 +9,8 @@ import tensorflow as tf
 
 from seqapps import safe_write
 from seqapps._quiet import progress_verbosity
-from seqapps.tasks.inputs import check_float, check_int, check_list, check_positive_int
+from seqapps.checks import check_float, check_int, check_positive_int
+from seqapps.tasks.inputs import check_list
 from seqapps.tasks.preset_files import cast_stored_weights as _cast_stored_weights
 from seqapps.tasks.preset_files import load_keras_file as _load_keras_file
 from seqapps.tasks.rows import examples_of, padded, unbatched  # noqa: F401 (tasks import them here)
