@@ -61,11 +61,13 @@ def check_float(
     open_low: bool = False,
     open_high: bool = False,
     accepted: str | None = None,
+    finite: bool = True,
 ) -> float:
-    """`value` as a `float` if it is a finite real number (NumPy's included, not a bool) in range.
+    """`value` as a `float` if it is a real number (NumPy's included, not a bool) in range.
 
     The range is `[low, high]`, or open at an end with `open_low` / `open_high`;
-    `accepted` words it otherwise (see `check_int`).
+    `accepted` words it otherwise (see `check_int`). NaN is always refused, and
+    infinities too unless `finite=False` (a temperature may be infinite).
     """
     if accepted is None:
         if (low, high, open_low) == (0, None, True):
@@ -78,7 +80,8 @@ def check_float(
     valid = not _is_bool(value) and isinstance(value, numbers.Real)
     number = float(value) if valid else math.nan
     if (
-        not math.isfinite(number)
+        math.isnan(number)
+        or (finite and math.isinf(number))
         or (low is not None and (number < low or (open_low and number == low)))
         or (high is not None and (number > high or (open_high and number == high)))
     ):

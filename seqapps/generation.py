@@ -45,6 +45,7 @@ def check_sampling_args(temperature, top_k, top_p) -> tuple[float, int, float]:
         "temperature",
         low=0,
         accepted="be >= 0 (a number; 0: greedy, e.g. 0.8 to sample)",
+        finite=False,  # infinite: every token alike
     )
     top_k = 0 if top_k is None else top_k
     top_k = check_int(top_k, "top_k", low=0, accepted="be a positive integer or None (no filter)")
