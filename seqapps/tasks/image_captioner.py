@@ -91,7 +91,7 @@ class ImageCaptioner(EncoderDecoderTask):
             raise ValueError(f"conditioning must be one of {CONDITIONING}, got {conditioning!r}")
         image_size = tuple(image_size)
         # Layers.
-        vectorizer = SubwordVectorizer(
+        tokenizer = SubwordVectorizer(
             caption_model, add_start=True, add_end=True, name="vectorizer"
         )
         scaler = ImageScaler(image_size, name="scaler")
@@ -109,10 +109,10 @@ class ImageCaptioner(EncoderDecoderTask):
         )
         bridge = StateBridge(cell, units, 1, ["h_0"], name="bridge")
         embedding = keras.layers.Embedding(
-            vectorizer.vocabulary_size, embedding_dim, name="target_embedding"
+            tokenizer.vocabulary_size, embedding_dim, name="target_embedding"
         )
         embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
-        head = keras.layers.Dense(vectorizer.vocabulary_size, name="head")
+        head = keras.layers.Dense(tokenizer.vocabulary_size, name="head")
 
         # Functional graph (teacher forcing).
         images = keras.Input(shape=(None, None, 3), dtype="uint8", name="images")
@@ -127,8 +127,8 @@ class ImageCaptioner(EncoderDecoderTask):
         super().__init__(inputs=(images, target_ids), outputs=head(features), **kwargs)
 
         # Config.
-        self.vectorizer = vectorizer
-        self.caption_model = vectorizer.model
+        self.tokenizer = tokenizer
+        self.caption_model = tokenizer.model
         self.encoder = encoder
         self.encoder_weights = encoder_weights
         self.freeze_encoder = freeze_encoder
@@ -142,7 +142,7 @@ class ImageCaptioner(EncoderDecoderTask):
 
     def get_config(self):
         return {
-            "caption_model": self.vectorizer.get_config()["model"],
+            "caption_model": self.tokenizer.get_config()["model"],
             "encoder": self.encoder,
             # Saved weights hold the encoder's trained values: never download again on load.
             "encoder_weights": None,
@@ -170,7 +170,7 @@ class ImageCaptioner(EncoderDecoderTask):
             pairs = pairs.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
 
         def vectorize(image, caption):
-            ids = self.vectorizer.tokenize(caption[None])[0]
+            ids = self.tokenizer.tokenize(caption[None])[0]
             image = tf.image.resize(image, self.image_size, antialias=True)
             return tf.cast(tf.round(image), tf.uint8), ids
 
@@ -217,8 +217,8 @@ class ImageCaptioner(EncoderDecoderTask):
     # -- the step function -------------------------------------------------------
 
     @property
-    def output_vectorizer(self):
-        return self.vectorizer
+    def output_tokenizer(self):
+        return self.tokenizer
 
     def encode(self, images):
         """The decoder's starting state for uint8 images `[batch, H, W, 3]`."""

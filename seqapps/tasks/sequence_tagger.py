@@ -114,6 +114,8 @@ class SequenceTagger(Task):
         super().__init__(inputs=tokens, outputs=head(x), **kwargs)
 
         # Config.
+        self.tokenizer = words  # tokens → word ids; `character_tokenizer`: → character ids
+        self.character_tokenizer = chars
         self.vocabulary = list(vocabulary)
         self.characters = list(characters)
         self.tags = tags

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,12 +101,12 @@ class TextGenerator(GenerativeTask):
         **kwargs,
     ):
         # Layers.
-        vectorizer = TextVectorizer(vocabulary, split=split, lowercase=lowercase, name="vectorizer")
+        tokenizer = TextVectorizer(vocabulary, split=split, lowercase=lowercase, name="vectorizer")
         if embedding_dim is None:
-            embedding = OneHot(vectorizer.vocabulary_size, name="embedding")
+            embedding = OneHot(tokenizer.vocabulary_size, name="embedding")
         else:
             embedding = keras.layers.Embedding(
-                vectorizer.vocabulary_size, embedding_dim, name="embedding"
+                tokenizer.vocabulary_size, embedding_dim, name="embedding"
             )
         decoder = RecurrentStack(
             cell,
@@ -118,7 +119,7 @@ class TextGenerator(GenerativeTask):
         )
         embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
         output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
-        head = keras.layers.Dense(vectorizer.vocabulary_size, name="head")
+        head = keras.layers.Dense(tokenizer.vocabulary_size, name="head")
 
         # Functional graph: no mask, since padding only ever follows a text (on
         # the right) and a left-to-right RNN never lets it reach earlier steps.
@@ -129,10 +130,10 @@ class TextGenerator(GenerativeTask):
         super().__init__(inputs=token_ids, outputs=logits, **kwargs)
 
         # Config.
-        self.vectorizer = vectorizer
+        self.tokenizer = tokenizer
         self.vocabulary = list(vocabulary)
         self.split = split
-        self.lowercase = vectorizer.lowercase
+        self.lowercase = tokenizer.lowercase
         self.cell = cell
         self.units = units
         self.num_layers = num_layers
@@ -170,7 +171,7 @@ class TextGenerator(GenerativeTask):
     @property
     def start_id(self):
         """Id of `START`, read before the first token of every text."""
-        return self.vectorizer.token_id(START)
+        return self.tokenizer.token_id(START)
 
     def token_ids(self, text: str) -> np.ndarray:
         """The ids of one text, int32 `[length]` (no padding)."""
@@ -178,8 +179,8 @@ class TextGenerator(GenerativeTask):
 
     def _ids(self, text):
         """A scalar string tensor to int32 ids `[length]`; traceable."""
-        tokens = self.vectorizer.tokenize(tf.reshape(text, [1])).flat_values
-        return tf.cast(self.vectorizer._lookup(tokens), tf.int32)
+        tokens = self.tokenizer.tokenize(tf.reshape(text, [1])).flat_values
+        return self.tokenizer.lookup(tokens)
 
     def _prompt_ids(self, prompt):
         """`[1, 1 + length]` ids: `START`, then the prompt, which thus begins a text."""
@@ -228,8 +229,8 @@ class TextGenerator(GenerativeTask):
         return logits[:, -1], tf.transpose(state, [1, 0, 2])
 
     @property
-    def output_vectorizer(self):
-        return self.vectorizer
+    def output_tokenizer(self):
+        return self.tokenizer
 
     def initial_state(self, prompts):
         """For one prompt (string `[1]`): `(state, last_id)`, the state after all of `START +
@@ -241,7 +242,7 @@ class TextGenerator(GenerativeTask):
 
     def detokenize(self, tokens):
         """Written ids `[batch, time]` → `[batch]` texts, as `stream` writes them."""
-        texts = self.vectorizer.detokenize(tokens)
+        texts = self.tokenizer.detokenize(tokens)
         if self.split != "word":
             return texts
         # Word-level: every written word follows a space.
@@ -257,7 +258,7 @@ class TextGenerator(GenerativeTask):
     def token_text(self, token_id) -> str:
         """The text of one written token, with its separator for word-level models."""
         separator = " " if self.split == "word" else ""
-        return separator + self.vectorizer.tokens[int(token_id)]
+        return separator + self.tokenizer.tokens[int(token_id)]
 
     # -- the plain verbs ---------------------------------------------------------
 
@@ -339,11 +340,11 @@ class TextGenerator(GenerativeTask):
         streams = text_dataset(texts).map(lambda text: tf.concat([start, self._ids(text)], 0))
         batches = list(streams.ragged_batch(4096))  # a few ragged tensors, not one per text
         stream = tf.concat([tf.zeros([0], tf.int32), *(b.flat_values for b in batches)], 0)
-        unknown = int(tf.reduce_sum(tf.cast(stream == self.vectorizer.token_id(UNK), tf.int32)))
-        characters = int(tf.size(stream)) - sum(int(batch.nrows()) for batch in batches)
+        texts = sum(int(batch.nrows()) for batch in batches)
+        unknown = int(tf.reduce_sum(tf.cast(stream == self.tokenizer.token_id(UNK), tf.int32)))
+        unknown -= texts if self.start_id == self.tokenizer.token_id(UNK) else 0  # START unknown
+        characters = int(tf.size(stream)) - texts
         if unknown:
-            import warnings
-
             warnings.warn(
                 f"{unknown} of {characters} characters are outside the model's vocabulary "
                 f"and are read as [UNK]",
@@ -378,7 +379,7 @@ class TextGenerator(GenerativeTask):
     def inspect_inputs(self, texts):
         """Read from a zero state, without the start token."""
         ids = [self.token_ids(text) for text in texts]
-        return padded(ids, 0), [[self.vectorizer.tokens[i] for i in row] for row in ids]
+        return padded(ids, 0), [[self.tokenizer.tokens[i] for i in row] for row in ids]
 
     # -- export ------------------------------------------------------------------
 
@@ -438,7 +439,7 @@ class TextGenerator(GenerativeTask):
 
         assets_dir.mkdir(parents=True, exist_ok=True)
         description = {
-            "tokens": self.vectorizer.tokens,
+            "tokens": self.tokenizer.tokens,
             "split": self.split,
             "start_id": self.start_id,
             "state_shape": [self.num_states, "batch", self.units],

@@ -73,14 +73,14 @@ class Translator(EncoderDecoderTask):
         **kwargs,
     ):
         # Layers.
-        source_vectorizer = SubwordVectorizer(
+        tokenizer = SubwordVectorizer(
             source_model, max_length=max_source_length, name="source_vectorizer"
         )
-        target_vectorizer = SubwordVectorizer(
+        target_tokenizer = SubwordVectorizer(
             target_model, add_start=True, add_end=True, name="target_vectorizer"
         )
         source_embedding = keras.layers.Embedding(
-            source_vectorizer.vocabulary_size,
+            tokenizer.vocabulary_size,
             embedding_dim,
             mask_zero=True,
             name="source_embedding",
@@ -97,13 +97,13 @@ class Translator(EncoderDecoderTask):
         )
         bridge = StateBridge(cell, units, num_layers, encoder.state_names, name="bridge")
         target_embedding = keras.layers.Embedding(
-            target_vectorizer.vocabulary_size, embedding_dim, name="target_embedding"
+            target_tokenizer.vocabulary_size, embedding_dim, name="target_embedding"
         )
         decoder = AttentionDecoder(
             cell, units, num_layers=num_layers, attention=attention, dropout=dropout, name="decoder"
         )
         embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
-        head = keras.layers.Dense(target_vectorizer.vocabulary_size, name="head")
+        head = keras.layers.Dense(target_tokenizer.vocabulary_size, name="head")
 
         # Functional graph (teacher forcing).
         source_ids = keras.Input(shape=(None,), dtype="int32", name="source_ids")
@@ -121,10 +121,10 @@ class Translator(EncoderDecoderTask):
         super().__init__(inputs=(source_ids, target_ids), outputs=logits, **kwargs)
 
         # Config.
-        self.source_vectorizer = source_vectorizer
-        self.target_vectorizer = target_vectorizer
-        self.source_model = source_vectorizer.model
-        self.target_model = target_vectorizer.model
+        self.tokenizer = tokenizer
+        self.target_tokenizer = target_tokenizer
+        self.source_model = tokenizer.model
+        self.target_model = target_tokenizer.model
         self.cell = cell
         self.units = units
         self.num_layers = num_layers
@@ -144,8 +144,8 @@ class Translator(EncoderDecoderTask):
 
     def get_config(self):
         return {
-            "source_model": self.source_vectorizer.get_config()["model"],
-            "target_model": self.target_vectorizer.get_config()["model"],
+            "source_model": self.tokenizer.get_config()["model"],
+            "target_model": self.target_tokenizer.get_config()["model"],
             "cell": self.cell,
             "units": self.units,
             "num_layers": self.num_layers,
@@ -173,8 +173,8 @@ class Translator(EncoderDecoderTask):
             pairs = pairs.shuffle(100_000, seed=seed, reshuffle_each_iteration=True)
 
         def vectorize(source, target):
-            source_ids = self.source_vectorizer.tokenize(source[None])[0]
-            target_ids = self.target_vectorizer.tokenize(target[None])[0]
+            source_ids = self.tokenizer.tokenize(source[None])[0]
+            target_ids = self.target_tokenizer.tokenize(target[None])[0]
             return source_ids, target_ids
 
         def split(source_ids, target_ids):
@@ -235,12 +235,12 @@ class Translator(EncoderDecoderTask):
     # -- the step function -------------------------------------------------------
 
     @property
-    def output_vectorizer(self):
-        return self.target_vectorizer
+    def output_tokenizer(self):
+        return self.target_tokenizer
 
     def encode(self, texts):
         """The decoder's starting state for source strings `[batch]`: its states, the memory, its mask."""
-        source_ids = self.source_vectorizer(texts)
+        source_ids = self.tokenizer(texts)
         memory, *states = self._encode_with(
             source_ids,
             self.get_layer("source_embedding"),
@@ -256,7 +256,7 @@ class Translator(EncoderDecoderTask):
 
     def default_max_length(self, texts):
         """Per text, twice its source's pieces plus 10, at most `max_output_length` (`[batch]`)."""
-        lengths = tf.cast(self.source_vectorizer.tokenize(texts).row_lengths(), tf.int32)
+        lengths = tf.cast(self.tokenizer.tokenize(texts).row_lengths(), tf.int32)
         return tf.minimum(2 * lengths + 10, self.max_output_length)
 
     # -- the command line's and inspect's hooks ---------------------------------
@@ -269,10 +269,8 @@ class Translator(EncoderDecoderTask):
     def inspect_inputs(self, texts):
         """The encoder's pieces; the decoder, which starts from the encoder's state, is not
         inspected."""
-        ids = self.source_vectorizer.tokenize(texts)
-        pieces = [
-            [p.decode("utf-8") for p in row] for row in self.source_vectorizer.pieces(ids).to_list()
-        ]
+        ids = self.tokenizer.tokenize(texts)
+        pieces = [[p.decode("utf-8") for p in row] for row in self.tokenizer.pieces(ids).to_list()]
         rows = padded(ids.to_list(), 0)
         return (rows, np.zeros((len(rows), 1), "int32")), pieces
 
@@ -311,10 +309,10 @@ class Translator(EncoderDecoderTask):
         """Per translation in `batch`: the pieces on both sides and the attention weights."""
         rows = []
         for ids, (pieces, weights) in zip(
-            self.source_vectorizer(batch).numpy(), self._attention_rows(batch, tokens)
+            self.tokenizer(batch).numpy(), self._attention_rows(batch, tokens)
         ):
             ids = ids[ids > 0]
-            source = [p.decode() for p in self.source_vectorizer.pieces(ids).numpy()]
+            source = [p.decode() for p in self.tokenizer.pieces(ids).numpy()]
             rows.append({"source": source, "target": pieces, "weights": weights[:, : len(ids)]})
         return rows
 
