@@ -88,6 +88,21 @@ def test_the_command_line_csv_is_parsed_once_and_renumbered(classifier, tmp_path
     assert [int(label) for _, label in examples] == [2, 0, 2]
 
 
+def test_the_command_line_conll_is_parsed_once_and_renumbered(tmp_path, monkeypatch):
+    from seqapps.datasets import _user
+
+    parsed = []
+    read_lines = _user._read_lines
+    monkeypatch.setattr(_user, "_read_lines", lambda *a: parsed.append(a) or read_lines(*a))
+    tagger = SequenceTagger(["a", "b"], list("ab"), ["Y", "X", "Z"], units=4, embedding_dim=4)
+    data = tmp_path / "train.conll"
+    data.write_text("a\tX\nb\tY\n\nb\tX\n", "utf-8")
+    model, (examples,), _ = tagger.finetune_data(data)
+    assert model is tagger and len(parsed) == 1
+    # The file's tags sort as X, Y; the model's ids are Y 0, X 1.
+    assert [ids.numpy().tolist() for _, ids in examples] == [[1, 0], [1]]
+
+
 def test_a_tagging_dataset_with_ids_outside_the_tags_is_refused_before_training():
     tagger = SequenceTagger(["a", "b"], list("ab"), ["X", "Y"], units=4, embedding_dim=4)
     tokens = tf.ragged.constant([["a", "b"], ["b"], ["a"]])

@@ -6,6 +6,8 @@ import sys
 import numpy as np
 import tensorflow as tf
 
+from seqapps.tasks.rows import renumbered
+
 
 def read_labelled_csv(model, path, text_column, label_column, labels_from_data):
     """`(model, dataset of (text, label id))` from the CSV file at `path`, for
@@ -50,8 +52,4 @@ def read_labelled_csv(model, path, text_column, label_column, labels_from_data):
         )
         return model, dataset
     tuned = model.with_head(labels=names)
-    ids = [tuned.labels.index(name) for name in names]
-    if ids != list(range(len(names))):  # names the model has, in its own order
-        ids = tf.constant(ids, tf.int64)
-        dataset = dataset.map(lambda text, label: (text, tf.gather(ids, label)))
-    return tuned, dataset
+    return tuned, renumbered(dataset, names, tuned.labels)  # names the model has, in its order

@@ -24,6 +24,17 @@ def examples_of(inputs, targets):
     return tf.data.Dataset.from_tensor_slices((inputs, targets))
 
 
+def renumbered(examples, names, order):
+    """`(input, id)` examples whose ids index `names`, with the ids of those names in `order`."""
+    import tensorflow as tf
+
+    ids = [order.index(name) for name in names]
+    if ids == list(range(len(names))):
+        return examples
+    ids = tf.constant(ids, tf.int64)
+    return examples.map(lambda inputs, targets: (inputs, tf.gather(ids, targets)))
+
+
 def unbatched(dataset, rank):
     """`dataset` with one example per element: unbatched when its first input has one
     dimension more than `rank`, an example's input rank."""

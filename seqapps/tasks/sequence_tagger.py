@@ -9,7 +9,7 @@ from seqapps.interface import Interface, Option
 from seqapps.layers import CharacterEncoder, RecurrentStack
 from seqapps.tasks.inputs import standardize_texts
 from seqapps.tasks.tagged_inputs import checked_tag_ids, checked_token_lists, tagged_examples
-from seqapps.tasks.task import Task, padded, string_signature, unbatched
+from seqapps.tasks.task import Task, padded, renumbered, string_signature, unbatched
 from seqapps.text import CharacterLookup, TokenLookup, split_words
 
 #: Tag id of padded steps in the targets: never counted by the loss or the accuracy.
@@ -284,8 +284,9 @@ class SequenceTagger(Task):
     def finetune_data(self, path):
         from seqapps import datasets
 
-        model = self.with_head(tags=datasets.from_conll(path)[1])
-        return model, (datasets.from_conll(path, label_names=model.tags)[0],), {}
+        examples, tags = datasets.from_conll(path)  # parsed once, renumbered for the model
+        model = self.with_head(tags=tags)
+        return model, (renumbered(examples, tags, model.tags),), {}
 
     def inspect_inputs(self, texts):
         return padded(tokens := self.split(list(texts)), ""), tokens

@@ -13,7 +13,7 @@ from seqapps.checks import check_float, check_int, check_positive_int
 from seqapps.tasks.inputs import check_list
 from seqapps.tasks.preset_files import cast_stored_weights as _cast_stored_weights
 from seqapps.tasks.preset_files import load_keras_file as _load_keras_file
-from seqapps.tasks.rows import examples_of, padded, unbatched  # noqa: F401 (tasks import them here)
+from seqapps.tasks.rows import examples_of, padded, renumbered, unbatched  # noqa: F401 (for tasks)
 from seqapps.tasks.serving import answering_empty_batches
 from seqapps.version import __version__
 
