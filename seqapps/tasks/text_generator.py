@@ -328,13 +328,11 @@ class TextGenerator(GenerativeTask):
         """Continues training on the user's text: a string, a list of strings, a `tf.data.Dataset`
         of strings, or a file or folder.
 
-        Pass files as `pathlib.Path` (a plain `str` is text, never a path); a
-        folder gives every file under it that is not hidden, sorted by path. The vocabulary is the
-        pretrained one: characters outside it are read and predicted as
-        `[UNK]`, and counted in the returned History's `unknown_characters`
-        (a warning says how many). The texts, each read as `START + text`, are
-        cut into windows of `window` tokens; `validation_fraction` of the
-        windows is held out for early stopping; `options` are `Task.finetune`'s.
+        Pass files as `pathlib.Path` (a `str` is text, never a path); a folder gives every file
+        under it that is not hidden, sorted by path. Characters outside the pretrained vocabulary
+        are read and predicted as `[UNK]` and counted in the History's `unknown_characters` (a
+        warning says how many). The texts, each read as `START + text`, are cut into windows of
+        `window` tokens, `validation_fraction` of them held out; `options` are `Task.finetune`'s.
         """
         start = tf.constant([self.start_id], tf.int32)
         streams = text_dataset(texts).map(lambda text: tf.concat([start, self._ids(text)], 0))
@@ -345,11 +343,8 @@ class TextGenerator(GenerativeTask):
         unknown -= texts if self.start_id == self.tokenizer.token_id(UNK) else 0  # START unknown
         characters = int(tf.size(stream)) - texts
         if unknown:
-            warnings.warn(
-                f"{unknown} of {characters} characters are outside the model's vocabulary "
-                f"and are read as [UNK]",
-                stacklevel=2,
-            )
+            outside = f"{unknown} of {characters} characters are outside the model's vocabulary"
+            warnings.warn(f"{outside} and are read as [UNK]", stacklevel=2)
         if characters < 4:
             raise ValueError(f"need at least 4 characters of text to fine-tune, got {characters}")
         # Short texts get shorter windows, so that a few remain for validation.
