@@ -146,7 +146,7 @@ def main() -> None:
     case(
         "tag id 2 of 2 tags",
         lambda: tagger.finetune([["a"]] * 4, [[2]] * 4, **fit),
-        refuse=(ValueError, "in [0, 1], got 2"),
+        refuse=(ValueError, "in 0..1, got 2"),
     )
     case(
         "Translator.finetune(str, str)",

@@ -12,7 +12,7 @@ inverse regularization C) chosen on validation, scored on test (pooled and per d
 - TF-IDF + logistic regression on the same 1–2 grams.
 
 Only NumPy and SciPy; tokens are lower-cased words with punctuation split off,
-as the entries' vectorizer makes them. `--preset NAME=PATH` scores a `.keras`
+as the entries' tokenizer makes them. `--preset NAME=PATH` scores a `.keras`
 file beside the entries (e.g. a `--dry-run` candidate saved elsewhere).
 """
 

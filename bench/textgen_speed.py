@@ -39,7 +39,7 @@ def naive_generation(model, length: int, seed: int) -> float:
     for step in range(length):
         logits = rerun(tf.constant([ids]))
         token = decoding.sample(
-            decoding.exclude(logits, model.vectorizer.never_written_ids),
+            decoding.exclude(logits, model.tokenizer.never_written_ids),
             decoding.step_seed(seed, step),
         )
         ids.append(int(token[0]))

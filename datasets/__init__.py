@@ -12,7 +12,7 @@ dataset, a TFDS dataset or the user's files alike:
 Readers of the user's data (``from_lists``, ``from_dataframe``, ``from_csv``,
 ``from_text_files``, ``from_parallel_tsv``, ``from_parallel_files``, ``from_conll``,
 ``from_image_folder``) and the pipeline helpers (``shuffle``, ``bucket_by_length``,
-``prepare``) import TensorFlow on first use; ``tensorflow_datasets`` is imported only by
+``prepare``, ``hold_out``) import TensorFlow on first use; ``tensorflow_datasets`` is imported only by
 ``load``/``info``, and pandas never (``from_dataframe`` only reads the frame it is given).
 """
 
@@ -38,6 +38,7 @@ _LAZY = {
     "shuffle": "seqapps.datasets._pipeline",
     "bucket_by_length": "seqapps.datasets._pipeline",
     "prepare": "seqapps.datasets._pipeline",
+    "hold_out": "seqapps.datasets._pipeline",
 }
 
 

@@ -1,4 +1,5 @@
-"""Input-pipeline helpers shared by every task: shuffling, length bucketing, batching.
+"""Input-pipeline helpers shared by every task: shuffling, length bucketing, batching, and the
+validation split by a hashed group key.
 
 Deterministic mode: with a fixed ``seed`` and ``deterministic=True``, two runs of the same
 program over the same data give the same batches in the same order (``tf.data`` shuffles
@@ -150,3 +151,82 @@ def prepare(
     options = tf.data.Options()
     options.deterministic = deterministic
     return dataset.with_options(options)
+
+
+#: Group keys are hashed into this many buckets (FarmHash64, stable across runs and machines).
+_HASH_BUCKETS = 2**62
+
+
+def _input_key(inputs):
+    """The default group key: the input itself (a text as it is, anything else serialized)."""
+    parts = [
+        part if part.dtype == tf.string and part.shape.rank == 0 else tf.io.serialize_tensor(part)
+        for part in tf.nest.flatten(inputs)
+    ]
+    return parts[0] if len(parts) == 1 else tf.strings.reduce_join(tf.stack(parts), separator="\0")
+
+
+def hold_out(
+    dataset: tf.data.Dataset,
+    fraction: float = 0.1,
+    key: Callable[..., tf.Tensor] | None = None,
+    *,
+    what: str = "examples",
+) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+    """``(train, held_out)``: a validation split of ``dataset`` by a hashed group key.
+
+    Every element's group key is hashed (``tf.strings.to_hash_bucket_fast``, FarmHash64, the
+    same on every run and machine); the groups are ordered by their hash and the last
+    ``max(1, round(fraction × groups))`` of them are held out. So the split depends on the data
+    alone, not on its order or on a seed; equal keys always fall on one side (all captions of
+    an image, every copy of a text); and rows added later move only the groups near the cut.
+    One pass over ``dataset`` counts the groups; both results filter it by the hash, in its own
+    order, with their sizes known to Keras.
+
+    Args:
+        key: maps an element (its components as arguments, like ``Dataset.map``) to a scalar
+            string naming its group. The default is the element's input (its first
+            component): a text as it is, anything else (an image, token ids) serialized.
+        what: the name of the elements in errors, e.g. ``"sentences"``.
+
+    >>> import tensorflow as tf
+    >>> from seqapps import datasets
+    >>> pairs = tf.data.Dataset.from_tensor_slices((["a", "b", "a", "c"], [0, 1, 0, 1]))
+    >>> train, held = datasets.hold_out(pairs, 0.3)
+    >>> int(train.cardinality()) + int(held.cardinality())
+    4
+    """
+    from seqapps.checks import check_float
+
+    fraction = check_float(
+        fraction, "validation_fraction", low=0, high=1, open_low=True, open_high=True
+    )
+    group_key = key or (lambda *element: _input_key(element[0]))
+
+    def hashed(*element):
+        return tf.strings.to_hash_bucket_fast(group_key(*element), _HASH_BUCKETS)
+
+    hashes = [batch for batch in dataset.map(hashed).batch(8192).as_numpy_iterator()]
+    hashes = np.concatenate(hashes) if hashes else np.zeros(0, np.int64)
+    groups = np.unique(hashes)
+    if len(hashes) < 2:
+        raise ValueError(f"need at least 2 {what} to fine-tune, got {len(hashes)}")
+    if len(groups) < 2:
+        raise ValueError(
+            f"all {len(hashes)} {what} are the same, so none is left to validate on; fine-tune "
+            f"on at least 2 different {what}, or pass validation_data"
+        )
+    held = max(1, int(round(len(groups) * fraction)))
+    if len(groups) - held < 1:
+        raise ValueError(
+            f"validation_fraction={fraction} of {len(groups)} different {what} leaves none to "
+            f"train on"
+        )
+    cut = tf.constant(groups[len(groups) - held], tf.int64)
+    kept = int((hashes < groups[len(groups) - held]).sum())
+    train = dataset.filter(lambda *element: hashed(*element) < cut)
+    held_out = dataset.filter(lambda *element: hashed(*element) >= cut)
+    return (
+        train.apply(tf.data.experimental.assert_cardinality(kept)),
+        held_out.apply(tf.data.experimental.assert_cardinality(len(hashes) - kept)),
+    )

@@ -35,7 +35,7 @@ def main():
 
     states = inspect.trace(model, ["hell"])[0]["h"]
     logits = model.predict(np.array([model.token_ids("hell")]), verbose=0)[0]
-    tokens = model.vectorizer.tokens
+    tokens = model.tokenizer.tokens
     print("read  hidden state (3 tanh units)    predicts")
     for letter, state, row in zip("hell", states, logits):
         units = " ".join(f"{value:+.2f}" for value in state)

@@ -173,7 +173,7 @@ def decode(
         end_id: the token that ends an output (written, then the row stops);
             None for outputs that only `max_length` ends (free text).
         excluded_ids: ids never written (padding, unknown, start); the
-            vectorizer knows them.
+            tokenizer knows them.
         default_max_length: the limit (scalar or `[batch]`) where the config's
             `max_length` is None, or a tensor below 0 (`GenerationConfig.tensors`).
         first_step: number of the first step, for the seeds of sampling; a

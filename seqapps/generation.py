@@ -20,11 +20,9 @@ ValueError: temperature must be >= 0 (a number; 0: greedy, e.g. 0.8 to sample), 
 from __future__ import annotations
 
 import dataclasses
-import math
-import numbers
 import random
 
-import numpy as np
+from seqapps.checks import check_float, check_int, shown
 
 #: The most tokens any verb writes per output (`max_length`'s upper bound), so that a
 #: typo cannot keep a process busy for hours.
@@ -36,52 +34,29 @@ MAX_BEAM_SIZE = 64
 DEFAULT_LENGTH = -1
 
 
-def _refuse(name, value, accepted):
-    raise ValueError(f"{name} must {accepted}, got {value!r}")
-
-
-def _is_bool(value):
-    return isinstance(value, (bool, np.bool_))
-
-
-def _integer(name, value, low, high=None, accepted=None):
-    """`value` as an int in `low..high` (NumPy integers too); else a `ValueError` naming it."""
-    accepted = accepted or (
-        f"be an integer >= {low}" if high is None else f"be an integer in {low}..{high}"
-    )
-    if _is_bool(value) or not isinstance(value, numbers.Integral):
-        _refuse(name, value, accepted)
-    if value < low or (high is not None and value > high):
-        _refuse(name, value, accepted)
-    return int(value)
-
-
-def _real(name, value, accepted, valid):
-    """`value` as a float (NumPy floats too) for which `valid` holds; else a `ValueError`."""
-    if _is_bool(value) or not isinstance(value, numbers.Real) or math.isnan(value):
-        _refuse(name, value, accepted)
-    if not valid(float(value)):
-        _refuse(name, value, accepted)
-    return float(value)
-
-
 def check_sampling_args(temperature, top_k, top_p) -> tuple[float, int, float]:
     """Validates sampling options; returns `(temperature, top_k, top_p)` as tensors accept.
 
     `top_k=None` (or 0) and `top_p=None` (or 1.0) switch those filters off; a
     `top_k` larger than the vocabulary keeps the whole vocabulary.
     """
-    temperature = _real(
-        "temperature",
+    temperature = check_float(
         temperature,
-        "be >= 0 (a number; 0: greedy, e.g. 0.8 to sample)",
-        lambda t: t >= 0,
+        "temperature",
+        low=0,
+        accepted="be >= 0 (a number; 0: greedy, e.g. 0.8 to sample)",
+        finite=False,  # infinite: every token alike
     )
     top_k = 0 if top_k is None else top_k
-    top_k = _integer("top_k", top_k, 0, accepted="be a positive integer or None (no filter)")
+    top_k = check_int(top_k, "top_k", low=0, accepted="be a positive integer or None (no filter)")
     top_p = 1.0 if top_p is None else top_p
-    top_p = _real(
-        "top_p", top_p, "lie in (0, 1], or be None to switch it off", lambda p: 0 < p <= 1
+    top_p = check_float(
+        top_p,
+        "top_p",
+        low=0,
+        high=1,
+        open_low=True,
+        accepted="lie in (0, 1], or be None to switch it off",
     )
     return temperature, top_k, top_p
 
@@ -90,7 +65,9 @@ def check_seed(seed) -> int:
     """A valid seed for the stateless draws: `None` draws a fresh one; else an int in 0..2**63-1."""
     if seed is None:
         return random.randrange(2**31)
-    return _integer("seed", seed, 0, 2**63 - 1, "be an integer in 0..2**63-1, or None")
+    return check_int(
+        seed, "seed", low=0, high=2**63 - 1, accepted="be an integer in 0..2**63-1, or None"
+    )
 
 
 def check_no_repeat_ngram_size(size) -> int:
@@ -98,12 +75,12 @@ def check_no_repeat_ngram_size(size) -> int:
     if size is None:
         return 0
     accepted = "be a positive integer, or None or 0 for no rule"
-    return _integer("no_repeat_ngram_size", size, 0, accepted=accepted)
+    return check_int(size, "no_repeat_ngram_size", low=0, accepted=accepted)
 
 
 def check_length_penalty(length_penalty) -> float:
     """Beam search's `length_penalty`: any finite number (a NaN would never let a row settle)."""
-    return _real("length_penalty", length_penalty, "be a finite number", math.isfinite)
+    return check_float(length_penalty, "length_penalty", accepted="be a finite number")
 
 
 def check_max_length(max_length):
@@ -111,14 +88,14 @@ def check_max_length(max_length):
     if max_length is None:
         return None
     accepted = f"lie in 0..{MAX_LENGTH} (tokens written; None: the task's default)"
-    return _integer("max_length", max_length, 0, MAX_LENGTH, accepted)
+    return check_int(max_length, "max_length", low=0, high=MAX_LENGTH, accepted=accepted)
 
 
 def check_stop(stop) -> tuple[str, ...]:
     """`None`, a string or a list of non-empty strings, as a tuple."""
     stops = (stop,) if isinstance(stop, str) else tuple(stop or ())
     if any(not isinstance(s, str) or not s for s in stops):
-        _refuse("stop", stop, "be a non-empty string or a list of them")
+        raise ValueError(f"stop must be a non-empty string or a list of them, got {shown(stop)}")
     return stops
 
 
@@ -180,7 +157,7 @@ class GenerationConfig:
                 object.__setattr__(self, name, value)
         # The static part is Python, always: it shapes the traced function.
         object.__setattr__(
-            self, "beam_size", _integer("beam_size", self.beam_size, 1, MAX_BEAM_SIZE)
+            self, "beam_size", check_int(self.beam_size, "beam_size", low=1, high=MAX_BEAM_SIZE)
         )
         size = check_no_repeat_ngram_size(self.no_repeat_ngram_size)
         # No output is long enough to hold such an n-gram twice: no rule (and no padding by n).

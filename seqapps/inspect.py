@@ -26,8 +26,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from seqapps.checks import check_int
 from seqapps.layers import RecurrentStack
-from seqapps.tasks.inputs import check_int, check_list
+from seqapps.tasks.inputs import check_list
 
 
 def recurrent_stack(model) -> RecurrentStack:

@@ -181,6 +181,36 @@ def test_import_stays_light():
     assert done.stdout.split() == ["attention_heatmap", "seqapps.inspect"]
 
 
+CARDS_ON_FIRST_USE = """
+import pathlib, sys
+read = []
+original = pathlib.Path.read_text
+pathlib.Path.read_text = lambda self, *a, **k: read.append(self.name) or original(self, *a, **k)
+import seqapps
+from seqapps.zoo import ZooEntry, register
+print(len(read))
+card = seqapps.describe("sentiment-lstm")  # the first use reads every card, once
+print(len(read), len(seqapps.list_models()), len(read))
+try:
+    register(ZooEntry.from_card(dict(card)))
+except ValueError as error:
+    print(error)
+"""
+
+
+def test_the_cards_are_read_on_first_use_not_at_import():
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", CARDS_ON_FIRST_USE], capture_output=True, text=True, check=True
+    )
+    before, after, *_ = done.stdout.splitlines()
+    cards = len(list(registry.CARDS_DIR.glob("*.json")))
+    assert before == "0" and after == f"{cards} {cards} {cards}"
+    assert "a zoo entry named 'sentiment-lstm' is already registered" in done.stdout
+
+
 @pytest.mark.parametrize("bad", [None, 3, ["sentiment-lstm"]])
 def test_load_names_a_bad_argument(bad):
     with pytest.raises(TypeError, match="load takes an entry name"):

@@ -53,12 +53,12 @@ def unbroken(tmp_path_factory):
     code, output = run(tmp_path_factory.mktemp("unbroken") / "backup", -1)
     assert code == 0
     result = json.loads(output)
-    # The run this test needs: it stops early, two epochs after its best (epoch 8 of 12).
-    assert result["last_epoch"] == 9 and min(result["val_loss"]) == result["val_loss"][7]
+    # The run this test needs: it stops early, two epochs after its best (epoch 9 of 12).
+    assert result["last_epoch"] == 10 and min(result["val_loss"]) == result["val_loss"][8]
     return result
 
 
-@pytest.mark.parametrize("kill_at", [3, 8])  # before the best epoch, and between it and the stop
+@pytest.mark.parametrize("kill_at", [3, 9])  # before the best epoch, and between it and the stop
 def test_a_killed_and_resumed_finetune_ends_as_the_unbroken_run(unbroken, tmp_path, kill_at):
     backup = tmp_path / "backup"
     assert run(backup, kill_at)[0] == 3

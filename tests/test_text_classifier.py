@@ -137,11 +137,12 @@ def test_finetune_learns_a_new_three_class_problem(adversarial_epsilon):
         "okay": ["fine", "okay", "average"],
         "good": ["great", "good", "superb"],
     }
-    vocabulary = [w for ws in words.values() for w in ws] + ["the", "film", "was"]
+    subjects = ["film", "plot", "cast", "score", "ending"]
+    vocabulary = [w for ws in words.values() for w in ws] + ["the", "was", *subjects]
     texts, labels = [], []
-    for _ in range(240):
+    for _ in range(240):  # 45 different texts: the held-out ones are not all of one word's
         label = rng.choice(list(words))
-        texts.append(f"the film was {rng.choice(words[label])}")
+        texts.append(f"the {rng.choice(subjects)} was {rng.choice(words[label])}")
         labels.append(str(label))
     model = TextClassifier(vocabulary, ["negative", "positive"], units=8, embedding_dim=8)
     model = model.reconfigure(labels=list(words))

@@ -228,7 +228,7 @@ def continuation_log_prob(model, prompt, continuation):
 def reference_beams(model, prompt, beam_size, length):
     """The final beams of a plain beam search written here with numpy over `model.step`."""
     state, last = model.initial_state(tf.constant([prompt]))
-    excluded = list(model.vectorizer.never_written_ids)
+    excluded = list(model.tokenizer.never_written_ids)
     beams = [((), 0.0, state, int(last[0]))]
     for _ in range(length):
         candidates = []
@@ -241,7 +241,7 @@ def reference_beams(model, prompt, beam_size, length):
                 candidates.append((tokens + (int(token),), total + log_probs[token], next_state))
         candidates.sort(key=lambda c: -c[1])
         beams = [(t, s, state, t[-1]) for t, s, state in candidates[:beam_size]]
-    return ["".join(model.vectorizer.tokens[i] for i in tokens) for tokens, *_ in beams]
+    return ["".join(model.tokenizer.tokens[i] for i in tokens) for tokens, *_ in beams]
 
 
 def test_beam_search_returns_the_best_scoring_of_its_beams(model):

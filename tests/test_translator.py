@@ -110,8 +110,8 @@ def test_the_decoder_runs_a_step_at_a_time_as_it_runs_a_sequence(attention, cell
 
 def test_one_step_at_a_time_equals_the_whole_sequence(model):
     texts = tf.constant(["the cat sees the dog", "the fish eats"])
-    target = model.target_vectorizer(tf.constant(["el gato ve el perro", "el pez come"]))[:, :-1]
-    whole = model((model.source_vectorizer(texts), target)).numpy()
+    target = model.target_tokenizer(tf.constant(["el gato ve el perro", "el pez come"]))[:, :-1]
+    whole = model((model.tokenizer(texts), target)).numpy()
     state = model.encode(texts)
     steps = []
     for index in range(target.shape[1]):
@@ -147,7 +147,7 @@ def test_a_string_gives_a_string_and_a_list_a_list_in_order(model):
 
 def test_max_length_bounds_the_pieces_written(model):
     short = model.translate("the cat sees the dog", max_length=2)
-    pieces = model.target_vectorizer.tokenize(tf.constant([short]))[0][1:-1]  # no start, end
+    pieces = model.target_tokenizer.tokenize(tf.constant([short]))[0][1:-1]  # no start, end
     assert 0 < len(pieces) <= 2
 
 

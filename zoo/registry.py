@@ -1,11 +1,10 @@
-"""The registry of pretrained entries: one dict of cards, read from `cards/*.json`."""
+"""The registry of pretrained entries: one dict of cards, read from `cards/*.json` on first use
+(`import seqapps` reads no card)."""
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import fnmatch
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -69,11 +68,24 @@ class ZooEntry:
 
 
 _REGISTRY: dict[str, ZooEntry] = {}
+_CARDS_READ = False
+
+
+def _entries() -> dict[str, ZooEntry]:
+    """The registry, the committed cards read into it on first use."""
+    global _CARDS_READ
+    if not _CARDS_READ:
+        for entry in read_cards():  # all or nothing: a bad card leaves the registry unread
+            if entry.name in _REGISTRY:
+                raise ValueError(f"a zoo entry named {entry.name!r} is already registered")
+            _REGISTRY[entry.name] = entry
+        _CARDS_READ = True
+    return _REGISTRY
 
 
 def register(entry: ZooEntry) -> ZooEntry:
-    """Adds an entry; a name that is already taken is refused."""
-    if entry.name in _REGISTRY:
+    """Adds an entry; a name that is already taken (by a card or an earlier entry) is refused."""
+    if entry.name in _entries():
         raise ValueError(f"a zoo entry named {entry.name!r} is already registered")
     _REGISTRY[entry.name] = entry
     return entry
@@ -82,8 +94,10 @@ def register(entry: ZooEntry) -> ZooEntry:
 def get_entry(name: str) -> ZooEntry:
     """The entry called `name`; an unknown name is answered with the closest ones."""
     try:
-        return _REGISTRY[name]
+        return _entries()[name]
     except KeyError:
+        import difflib
+
         close = difflib.get_close_matches(name, _REGISTRY, n=3, cutoff=0.5)
         hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
         raise ValueError(f"unknown model {name!r}; {hint}see seqapps.list_models()") from None
@@ -91,7 +105,7 @@ def get_entry(name: str) -> ZooEntry:
 
 def list_models(pattern: str | None = None, task: str | None = None) -> list[str]:
     """Sorted entry names, filtered by an fnmatch `pattern` (`"*lstm*"`) and/or `task`."""
-    names = sorted(_REGISTRY)
+    names = sorted(_entries())
     if pattern is not None:
         names = fnmatch.filter(names, pattern)
     if task is not None:
@@ -107,6 +121,8 @@ def describe(name: str) -> dict[str, Any]:
 
 
 def sha256_of(path: str | os.PathLike) -> str:
+    import hashlib  # 2 ms: only when a file is checked
+
     digest = hashlib.sha256()
     with open(path, "rb") as file:
         for block in iter(lambda: file.read(1 << 20), b""):
@@ -184,6 +200,7 @@ def _download(url: str, path: Path, entry: ZooEntry) -> None:
     whatever happens (one left by a killed process is removed by the next
     download of the same entry).
     """
+    import hashlib
     import time
     import urllib.error
     import urllib.request
@@ -277,10 +294,9 @@ def resolve_weights(preset: str | os.PathLike) -> tuple[Path, str | None]:
     return weights_path(entry), entry.task
 
 
-def load_cards(directory: Path = CARDS_DIR) -> None:
-    for card_path in sorted(directory.glob("*.json")):
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-        register(ZooEntry.from_card(card, source=str(card_path)))
-
-
-load_cards()
+def read_cards(directory: Path = CARDS_DIR) -> list[ZooEntry]:
+    """The entries of the cards in `directory`, in file-name order."""
+    return [
+        ZooEntry.from_card(json.loads(path.read_text(encoding="utf-8")), source=str(path))
+        for path in sorted(directory.glob("*.json"))
+    ]

@@ -1,17 +1,23 @@
 """The text classifier's fine-tuning data from the command line: a CSV file of texts and
-labels, read against the model's own label set."""
+labels, read once, against the model's own label set."""
 
 import sys
 
+import numpy as np
 import tensorflow as tf
+
+from seqapps.tasks.rows import renumbered
 
 
 def read_labelled_csv(model, path, text_column, label_column, labels_from_data):
-    """`(model, texts, label ids)` from the CSV file at `path`, for `TextClassifier.finetune_data`.
+    """`(model, dataset of (text, label id))` from the CSV file at `path`, for
+    `TextClassifier.finetune_data`.
 
     Labels the model has keep its head; other names, or numbers read as names
     (`labels_from_data`), give a copy with a fresh head on the pretrained layers;
-    other numbers are ids of the model's labels (said on stderr).
+    other numbers are ids of the model's labels (said on stderr). The file is
+    parsed once; ids are renumbered in the dataset when the model orders its
+    labels otherwise.
     """
     from seqapps import datasets
 
@@ -21,31 +27,29 @@ def read_labelled_csv(model, path, text_column, label_column, labels_from_data):
             f"{path}: column {label_column!r} holds non-integer numbers; "
             f"labels must be names or integer ids of {model.labels}"
         )
+    labels = [batch for batch in dataset.map(lambda _, label: label).batch(8192)]
+    labels = np.unique(np.concatenate(labels))
+    if len(labels) < 2:
+        raise ValueError(
+            f"{path}: every row has the same label; fine-tuning a classifier "
+            f"needs examples of at least two labels"
+        )
     if names is None and labels_from_data:
-        values = sorted({int(label) for _, label in dataset.as_numpy_iterator()})
-        names = [str(value) for value in values]
-        ids = tf.constant(values, tf.int64)
-        dataset = dataset.map(lambda text, label: (text, tf.searchsorted(ids, [label])[0]))
+        names = [str(value) for value in labels]
+        values = tf.constant(labels, tf.int64)
+        dataset = dataset.map(lambda text, label: (text, tf.searchsorted(values, [label])[0]))
     elif names is None:
+        if labels[0] < 0 or labels[-1] >= len(model.labels):
+            raise ValueError(
+                f"{path}: labels {labels.tolist()} are not ids of "
+                f"{model.labels}; --labels-from-data reads them as names"
+            )
         mapping = ", ".join(f"{i} → {name!r}" for i, name in enumerate(model.labels))
         print(
             f"numeric labels read as the model's label ids: {mapping} "
             f"(--labels-from-data reads them as names)",
             file=sys.stderr,
         )
-    tuned = model if names is None else model.with_head(labels=names)
-    if names is not None and tuned is model:  # names the model has: read as its ids
-        dataset, names = datasets.from_csv(path, text_column, label_column, model.labels)
-    texts, labels = zip(*dataset.as_numpy_iterator())
-    if len(set(labels)) < 2:
-        raise ValueError(
-            f"{path}: every row has the same label; fine-tuning a classifier "
-            f"needs examples of at least two labels"
-        )
-    if not set(labels) <= set(range(len(tuned.labels))):
-        raise ValueError(
-            f"{path}: labels {sorted(map(int, set(labels)))} are not ids of "
-            f"{tuned.labels}; --labels-from-data reads them as names"
-        )
-    texts = [text.decode("utf-8") for text in texts]
-    return tuned, texts, list(labels)
+        return model, dataset
+    tuned = model.with_head(labels=names)
+    return tuned, renumbered(dataset, names, tuned.labels)  # names the model has, in its order

@@ -14,7 +14,7 @@ class EncoderDecoderTask(GenerativeTask):
 
     A subclass builds layers named `"target_embedding"`, `"decoder"` (an
     `AttentionDecoder`) and `"head"`, and provides `encode(inputs) → state`
-    (the decoder's states, the memory and its mask) and `output_vectorizer`
+    (the decoder's states, the memory and its mask) and `output_tokenizer`
     (the `SubwordVectorizer` of the written text, which owns the start, end
     and never-written ids). The step function and the attention read-out are
     here; options, greedy, sampling and beam search, batching and tracing are
@@ -39,7 +39,7 @@ class EncoderDecoderTask(GenerativeTask):
     def initial_state(self, inputs):
         """`(encode(inputs), start ids)`: every output starts from the start piece."""
         state = self.encode(inputs)
-        return state, tf.fill([tf.shape(state["memory"])[0]], self.output_vectorizer.start_id)
+        return state, tf.fill([tf.shape(state["memory"])[0]], self.output_tokenizer.start_id)
 
     def step(self, token_ids, state):
         """One decoder step: `token_ids [batch]` read → `(logits [batch, vocabulary], state)`."""
@@ -81,20 +81,20 @@ class EncoderDecoderTask(GenerativeTask):
     def inspect_decoder(self, inputs):
         """The decoder reading its own greedy answer to `inputs[0]`, the start piece first."""
         written = getattr(self, self.interface.verb)(inputs[:1])[0]
-        ids = self.output_vectorizer.tokenize(tf.constant([written]))[:, :-1].to_tensor()
-        pieces = [p.decode("utf-8") for p in self.output_vectorizer.pieces(ids[0]).numpy()]
+        ids = self.output_tokenizer.tokenize(tf.constant([written]))[:, :-1].to_tensor()
+        pieces = [p.decode("utf-8") for p in self.output_tokenizer.pieces(ids[0]).numpy()]
         vectors = self.get_layer("target_embedding")(ids)
         state = self.encode(tf.convert_to_tensor(inputs[:1]))["states"]
         return self.get_layer("decoder").stack, vectors, state, pieces
 
     def _attention_rows(self, inputs, tokens):
         """Per output: its pieces (the end included) and the attention weights while writing them."""
-        start = tf.fill([tf.shape(tokens)[0], 1], self.output_vectorizer.start_id)
+        start = tf.fill([tf.shape(tokens)[0], 1], self.output_tokenizer.start_id)
         _, _, weights = self._read(tf.concat([start, tokens], 1), self.encode(inputs))
         rows = []
         for row in range(len(tokens)):
             written = tokens[row].numpy()
-            written = np.append(written[written > 0], self.output_vectorizer.end_id)
-            pieces = [p.decode() for p in self.output_vectorizer.pieces(written).numpy()]
+            written = np.append(written[written > 0], self.output_tokenizer.end_id)
+            pieces = [p.decode() for p in self.output_tokenizer.pieces(written).numpy()]
             rows.append((pieces, weights[row, : len(written)].numpy()))
         return rows

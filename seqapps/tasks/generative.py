@@ -5,8 +5,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 from seqapps import decoding
+from seqapps.checks import check_positive_int
 from seqapps.generation import GenerationConfig
-from seqapps.tasks.inputs import check_positive_int
 from seqapps.tasks.task import Task
 
 
@@ -19,7 +19,7 @@ class GenerativeTask(Task):
       written token (a prompt read, a source or an image encoded; any nest of
       batch-first tensors) and the int32 `[batch]` ids read first;
     - `step(token_ids [batch], state) -> (logits [batch, vocabulary], state)`;
-    - `output_vectorizer`, which knows the ids never written and
+    - `output_tokenizer`, which knows the ids never written and
       `detokenize`s; `end_id` (None for text that only `max_length` ends);
     - `max_output_length` and, where it depends on the input,
       `default_max_length(inputs)`: what `max_length=None` writes at most;
@@ -39,13 +39,13 @@ class GenerativeTask(Task):
     generation_defaults = GenerationConfig()
 
     @property
-    def output_vectorizer(self):
+    def output_tokenizer(self):
         raise NotImplementedError
 
     @property
     def end_id(self):
         """The id that ends an output (None: only `max_length` ends it)."""
-        return self.output_vectorizer.end_id
+        return self.output_tokenizer.end_id
 
     def initial_state(self, inputs):
         raise NotImplementedError
@@ -59,7 +59,7 @@ class GenerativeTask(Task):
 
     def detokenize(self, tokens):
         """Written ids `[batch, time]` (0-padded) → one string per row `[batch]`."""
-        return self.output_vectorizer.detokenize(tokens)
+        return self.output_tokenizer.detokenize(tokens)
 
     def token_text(self, token_id) -> str:
         """The text of one written token, as `stream` yields it."""
@@ -98,7 +98,7 @@ class GenerativeTask(Task):
             config,
             start_ids=start_ids,
             end_id=self.end_id,
-            excluded_ids=self.output_vectorizer.never_written_ids,
+            excluded_ids=self.output_tokenizer.never_written_ids,
             default_max_length=self.default_max_length(inputs),
             **kwargs,
         )
@@ -181,7 +181,7 @@ class GenerativeTask(Task):
                 config.replace(max_length=1),
                 start_ids=last_id,
                 end_id=self.end_id,
-                excluded_ids=self.output_vectorizer.never_written_ids,
+                excluded_ids=self.output_tokenizer.never_written_ids,
                 first_step=first_step,
                 return_state=True,
             )

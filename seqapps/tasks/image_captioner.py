@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import keras
 import tensorflow as tf
 
@@ -13,7 +11,7 @@ from seqapps.layers import AttentionDecoder, StateBridge
 from seqapps.tasks.encoder_decoder import EncoderDecoderTask
 from seqapps.tasks.images import ImageScaler, decode_image, images_to_array
 from seqapps.tasks.inputs import standardize_texts
-from seqapps.tasks.task import held_out_split
+from seqapps.tasks.task import unbatched
 from seqapps.text import SubwordVectorizer
 
 #: How the decoder sees the image: through its first state only, or by attention at every step.
@@ -73,6 +71,7 @@ class ImageCaptioner(EncoderDecoderTask):
     )
     max_output_length = 64
     generation_defaults = GenerationConfig(length_penalty=0.0)
+    finetune_unit = "images"
 
     def __init__(
         self,
@@ -92,7 +91,7 @@ class ImageCaptioner(EncoderDecoderTask):
             raise ValueError(f"conditioning must be one of {CONDITIONING}, got {conditioning!r}")
         image_size = tuple(image_size)
         # Layers.
-        vectorizer = SubwordVectorizer(
+        tokenizer = SubwordVectorizer(
             caption_model, add_start=True, add_end=True, name="vectorizer"
         )
         scaler = ImageScaler(image_size, name="scaler")
@@ -110,10 +109,10 @@ class ImageCaptioner(EncoderDecoderTask):
         )
         bridge = StateBridge(cell, units, 1, ["h_0"], name="bridge")
         embedding = keras.layers.Embedding(
-            vectorizer.vocabulary_size, embedding_dim, name="target_embedding"
+            tokenizer.vocabulary_size, embedding_dim, name="target_embedding"
         )
         embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
-        head = keras.layers.Dense(vectorizer.vocabulary_size, name="head")
+        head = keras.layers.Dense(tokenizer.vocabulary_size, name="head")
 
         # Functional graph (teacher forcing).
         images = keras.Input(shape=(None, None, 3), dtype="uint8", name="images")
@@ -128,8 +127,8 @@ class ImageCaptioner(EncoderDecoderTask):
         super().__init__(inputs=(images, target_ids), outputs=head(features), **kwargs)
 
         # Config.
-        self.vectorizer = vectorizer
-        self.caption_model = vectorizer.model
+        self.tokenizer = tokenizer
+        self.caption_model = tokenizer.model
         self.encoder = encoder
         self.encoder_weights = encoder_weights
         self.freeze_encoder = freeze_encoder
@@ -143,7 +142,7 @@ class ImageCaptioner(EncoderDecoderTask):
 
     def get_config(self):
         return {
-            "caption_model": self.vectorizer.get_config()["model"],
+            "caption_model": self.tokenizer.get_config()["model"],
             "encoder": self.encoder,
             # Saved weights hold the encoder's trained values: never download again on load.
             "encoder_weights": None,
@@ -166,19 +165,12 @@ class ImageCaptioner(EncoderDecoderTask):
         `emoji_captions` as supervised pairs), or anything `caption` takes, with
         one caption each in `captions`.
         """
-        if isinstance(images, tf.data.Dataset):
-            pairs = images
-        else:
-            pixels, _ = images_to_array(images, self.image_size)
-            captions = [str(c) for c in captions]
-            if len(pixels) != len(captions):
-                raise ValueError(f"got {len(pixels)} images and {len(captions)} captions")
-            pairs = tf.data.Dataset.from_tensor_slices((pixels, captions))
+        pairs = self.finetune_examples(images, captions)
         if shuffle:
             pairs = pairs.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
 
         def vectorize(image, caption):
-            ids = self.vectorizer.tokenize(caption[None])[0]
+            ids = self.tokenizer.tokenize(caption[None])[0]
             image = tf.image.resize(image, self.image_size, antialias=True)
             return tf.cast(tf.round(image), tf.uint8), ids
 
@@ -187,17 +179,7 @@ class ImageCaptioner(EncoderDecoderTask):
             tf.data.AUTOTUNE
         )
 
-    def finetune(
-        self,
-        images,
-        captions=None,
-        *,
-        validation_data=None,
-        validation_fraction=0.1,
-        batch_size=32,
-        seed=0,
-        **options,
-    ):
+    def finetune(self, images, captions=None, **options):
         """Continues training on the user's captioned images (see `Task.finetune` for the options).
 
         `images` is a `tf.data.Dataset` of `(image, caption)` pairs, such as
@@ -206,48 +188,19 @@ class ImageCaptioner(EncoderDecoderTask):
         with one caption each in `captions`. The caption vocabulary is kept,
         not extended: with a word-level vocabulary a word it lacks is read as
         `<unk>` and cannot be written; with subword pieces it is written as the
-        pieces it has. The last `validation_fraction` of the shuffled images
-        (all captions of an image on one side) is held out for early stopping
-        unless `validation_data` (images and captions, as for `images`) is given.
+        pieces it has. Without `validation_data` (images and captions, as for
+        `images`), `validation_fraction` of the distinct images is held out,
+        all captions of an image on one side.
         """
-        pixels, captions = self._captioned(images, captions)
-        if validation_data is None:
-            if len(pixels) < 2:
-                raise ValueError(f"finetune needs at least 2 captioned images, got {len(pixels)}")
-            # All captions of one image go to the same side.
-            groups = {}
-            image_of = [
-                groups.setdefault(hashlib.sha1(p.tobytes()).digest(), len(groups)) for p in pixels
-            ]
-            if len(groups) < 2:
-                raise ValueError("finetune needs at least 2 different images")
-            _, held_out = held_out_split(len(groups), validation_fraction, seed, "images")
-            held_out = set(held_out.tolist())
-            rows = [
-                [i for i, g in enumerate(image_of) if (g in held_out) == side] for side in (0, 1)
-            ]
-            validation_data = (pixels[rows[1]], [captions[i] for i in rows[1]])
-            pixels, captions = pixels[rows[0]], [captions[i] for i in rows[0]]
-        elif isinstance(validation_data, tuple):
-            validation_data = self._captioned(*validation_data)
-        else:
-            validation_data = self._captioned(validation_data)
-        return super().finetune(
-            self.make_dataset(pixels, captions, batch_size=batch_size, shuffle=True, seed=seed),
-            validation_data=self.make_dataset(*validation_data, batch_size=batch_size),
-            batch_size=batch_size,
-            seed=seed,
-            **options,
-        )
+        return super().finetune(images, captions, **options)
 
-    def _captioned(self, images, captions=None):
-        """`(uint8 images [n, height, width, 3], caption strings)`, checked."""
+    def finetune_examples(self, images, captions=None):
+        """`(uint8 image [H, W, 3], caption)` pairs: a dataset as it is, or images and captions
+        read once by the converter `caption` uses."""
         if isinstance(images, tf.data.Dataset):
             if captions is not None:
                 raise ValueError("pass the captions inside the tf.data.Dataset, not as captions")
-            rows = list(images.as_numpy_iterator())
-            pixels, _ = images_to_array([image for image, _ in rows], self.image_size)
-            return pixels, [caption.decode("utf-8") for _, caption in rows]
+            return unbatched(images, 3)
         if captions is None:
             raise ValueError(
                 "pass one caption per image as captions, or a tf.data.Dataset of pairs"
@@ -256,13 +209,16 @@ class ImageCaptioner(EncoderDecoderTask):
         captions, single = standardize_texts(captions, name="captions")
         if single or len(pixels) != len(captions):
             raise ValueError(f"got {len(pixels)} images and {len(captions)} captions")
-        return pixels, captions
+        return tf.data.Dataset.from_tensor_slices((pixels, tf.constant(captions, tf.string)))
+
+    def finetune_batches(self, examples, batch_size, *, shuffle=False, seed=0):
+        return self.make_dataset(examples, batch_size=batch_size, shuffle=shuffle, seed=seed)
 
     # -- the step function -------------------------------------------------------
 
     @property
-    def output_vectorizer(self):
-        return self.vectorizer
+    def output_tokenizer(self):
+        return self.tokenizer
 
     def encode(self, images):
         """The decoder's starting state for uint8 images `[batch, H, W, 3]`."""

@@ -1,10 +1,10 @@
-"""Checks on raw Python input shared by the tasks' plain verbs."""
+"""Checks on raw Python input shared by the tasks' plain verbs (numeric options: `seqapps.checks`)."""
 
-import math
 import os
 from collections.abc import Iterable
 
-import numpy as np
+# The numeric checks moved to seqapps.checks; they stay importable here for code written against this module.
+from seqapps.checks import check_float, check_int, check_positive_int, shown  # noqa: F401
 
 
 def standardize_texts(texts: object, *, name: str = "texts") -> tuple[list[str], bool]:
@@ -48,81 +48,16 @@ def standardize_texts(texts: object, *, name: str = "texts") -> tuple[list[str],
     return batch, single
 
 
-def check_int(value: object, name: str, *, low: int | None = None, high: int | None = None) -> int:
-    """`value` as an `int` if it is an integer (NumPy's included, not a bool) in `[low, high]`.
-
-    Anything else raises a `ValueError` naming the option, the value and the range, before
-    any work starts.
-    """
-    what = "a positive integer" if (low, high) == (1, None) else f"an integer{_range(low, high)}"
-    valid = not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, np.integer))
-    if not valid or (low is not None and value < low) or (high is not None and value > high):
-        raise ValueError(f"{name} must be {what}, got {_shown(value)}")
-    return int(value)
-
-
-def check_float(
-    value: object,
-    name: str,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    open_low: bool = False,
-    open_high: bool = False,
-) -> float:
-    """`value` as a `float` if it is a finite real number (NumPy's included, not a bool) in range.
-
-    The range is `[low, high]`, or open at an end with `open_low` / `open_high`.
-    """
-    brackets = "(" if open_low else "[", ")" if open_high else "]"
-    what = (
-        "a positive number"
-        if (low, high, open_low) == (0, None, True)
-        else f"a number{_range(low, high, brackets)}"
-    )
-    valid = not isinstance(value, (bool, np.bool_)) and isinstance(
-        value, (int, float, np.integer, np.floating)
-    )
-    number = float(value) if valid else math.nan
-    if (
-        not math.isfinite(number)
-        or (low is not None and (number < low or (open_low and number == low)))
-        or (high is not None and (number > high or (open_high and number == high)))
-    ):
-        raise ValueError(f"{name} must be {what}, got {_shown(value)}")
-    return number
-
-
-def check_positive_int(value: object, name: str) -> int:
-    """`value` as an `int` if it is an integer >= 1 (see `check_int`)."""
-    return check_int(value, name, low=1)
-
-
 def check_list(value: object, name: str, what: str = "a list") -> list:
     """`value` as a list; a string (or bytes), which would be read a character at a time, raises."""
     if isinstance(value, (str, bytes)):
         raise TypeError(
-            f"{name} must be {what}, got a single {type(value).__name__} ({_shown(value)}); a "
+            f"{name} must be {what}, got a single {type(value).__name__} ({shown(value)}); a "
             f"string would be read one character at a time: wrap one item in a list"
         )
     if value is None or not isinstance(value, Iterable) or isinstance(value, dict):
         raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
     return list(value)
-
-
-def _shown(value: object) -> str:
-    text = repr(value.item() if isinstance(value, np.generic) else value)
-    return text if len(text) <= 60 else f"{text[:57]}..."
-
-
-def _range(low, high, brackets=("[", "]")) -> str:
-    if low is None and high is None:
-        return ""
-    if high is None:
-        return f" >= {low}" if brackets[0] == "[" else f" > {low}"
-    if low is None:
-        return f" <= {high}" if brackets[1] == "]" else f" < {high}"
-    return f" in {brackets[0]}{low}, {high}{brackets[1]}"
 
 
 def check_prompt(prompt: object, limit: int) -> str:
@@ -160,3 +95,21 @@ def read_texts(source) -> list[str]:
         ]
     texts, _ = standardize_texts(source)
     return texts
+
+
+def text_dataset(source):
+    """A `tf.data.Dataset` of texts from what `read_texts` takes, read once: a dataset of
+    strings is kept as it is."""
+    import tensorflow as tf
+
+    if isinstance(source, os.PathLike):
+        from seqapps import datasets
+
+        return datasets.from_text_files(source)
+    if isinstance(source, tf.data.Dataset):
+        spec = source.element_spec
+        if not (isinstance(spec, tf.TensorSpec) and spec.dtype == tf.string and spec.shape == ()):
+            raise ValueError(f"a dataset of texts holds one string per element, got {spec}")
+        return source
+    texts, _ = standardize_texts(source)
+    return tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string))

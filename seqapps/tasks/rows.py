@@ -1,29 +1,52 @@
-"""Row helpers the tasks share when fine-tuning and batching: a seeded held-out split, and
-padding rows of unequal length into one array."""
+"""Row helpers the tasks share when fine-tuning and batching: examples from arrays or from a
+batched dataset, and padding rows of unequal length into one array."""
+
+import warnings
 
 import numpy as np
 
-from seqapps.tasks.inputs import check_float
 
+def examples_of(inputs, targets):
+    """A `tf.data.Dataset` of `(input, target)` examples from two arrays of one length."""
+    import tensorflow as tf
 
-def held_out_split(count, fraction, seed, what="examples"):
-    """`(train rows, held-out rows)` of `range(count)`, shuffled with `seed`.
-
-    The last `fraction` of the shuffled rows (at least one) is held out for
-    validation; at least one row must be left to train on.
-    """
-    fraction = check_float(
-        fraction, "validation_fraction", low=0, high=1, open_low=True, open_high=True
-    )
-    order = np.random.default_rng(seed).permutation(count)
-    held = max(1, int(round(count * fraction)))
-    if count < 2:
-        raise ValueError(f"need at least 2 {what} to fine-tune, got {count}")
-    if count - held < 1:
+    if targets is None or len(inputs) != len(targets):
         raise ValueError(
-            f"validation_fraction={fraction} of {count} {what} leaves none to train on"
+            f"finetune needs one target per input; got {len(inputs)} inputs and "
+            f"{'no' if targets is None else len(targets)} targets"
         )
-    return order[:-held], order[-held:]
+    if targets.dtype.kind in "iu" and len(np.unique(targets)) < 2:
+        warnings.warn(
+            f"every target is {targets[0].item()!r}: the model can only learn to answer that; "
+            f"fine-tune on examples of at least two labels",
+            stacklevel=4,
+        )
+    return tf.data.Dataset.from_tensor_slices((inputs, targets))
+
+
+def renumbered(examples, names, order):
+    """`(input, id)` examples whose ids index `names`, with the ids of those names in `order`."""
+    import tensorflow as tf
+
+    ids = [order.index(name) for name in names]
+    if ids == list(range(len(names))):
+        return examples
+    ids = tf.constant(ids, tf.int64)
+    return examples.map(lambda inputs, targets: (inputs, tf.gather(ids, targets)))
+
+
+def unbatched(dataset, rank):
+    """`dataset` with one example per element: unbatched when its first input has one
+    dimension more than `rank`, an example's input rank."""
+    import tensorflow as tf
+
+    first = tf.nest.flatten(dataset.element_spec)[0]
+    if first.shape.rank != rank + 1:
+        return dataset
+    # Unbatching loses the size; counted once here, Keras knows an epoch's length from the start.
+    count = dataset.map(lambda *batch: tf.shape(tf.nest.flatten(batch)[0])[0])
+    size = count.reduce(tf.constant(0), lambda total, rows: total + rows)
+    return dataset.unbatch().apply(tf.data.experimental.assert_cardinality(int(size)))
 
 
 def padded(rows, pad):

@@ -4,11 +4,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from seqapps.checks import check_positive_int
 from seqapps.interface import Interface, Option
 from seqapps.layers import CharacterEncoder, RecurrentStack
-from seqapps.tasks.inputs import check_positive_int, standardize_texts
-from seqapps.tasks.tagged_inputs import checked_tag_ids, checked_token_lists
-from seqapps.tasks.task import Task, held_out_split, padded, string_signature
+from seqapps.tasks.inputs import standardize_texts
+from seqapps.tasks.tagged_inputs import checked_tag_ids, checked_token_lists, tagged_examples
+from seqapps.tasks.task import Task, padded, renumbered, string_signature, unbatched
 from seqapps.text import CharacterLookup, TokenLookup, split_words
 
 #: Tag id of padded steps in the targets: never counted by the loss or the accuracy.
@@ -62,6 +63,7 @@ class SequenceTagger(Task):
     )
     head_layers = ("head",)
     head_arguments = ("tags",)
+    finetune_unit = "sentences"
 
     def __init__(
         self,
@@ -112,6 +114,8 @@ class SequenceTagger(Task):
         super().__init__(inputs=tokens, outputs=head(x), **kwargs)
 
         # Config.
+        self.tokenizer = words  # tokens → word ids; `character_tokenizer`: → character ids
+        self.character_tokenizer = chars
         self.vocabulary = list(vocabulary)
         self.characters = list(characters)
         self.tags = tags
@@ -162,22 +166,7 @@ class SequenceTagger(Task):
         from seqapps import datasets
 
         check_positive_int(batch_size, "batch_size")
-        if not isinstance(sentences, tf.data.Dataset):
-            sentences = checked_token_lists(sentences, "sentences")
-            tags = checked_tag_ids(tags, [len(s) for s in sentences], self.tags)
-            lengths = [len(s) for s in sentences]
-            sentences = tf.data.Dataset.from_tensor_slices(
-                (
-                    tf.RaggedTensor.from_row_lengths(
-                        tf.constant([t for s in sentences for t in s], tf.string), lengths
-                    ),
-                    tf.RaggedTensor.from_row_lengths(
-                        tf.constant(np.concatenate(tags or [[]]), tf.int64), lengths
-                    ),
-                )
-            )
-        elif tags is not None:
-            raise ValueError("pass the tags inside the tf.data.Dataset, not as tags")
+        sentences = self._examples(sentences, tags, "sentences")
         if shuffle:
             sentences = sentences.shuffle(50_000, seed=seed, reshuffle_each_iteration=True)
         sentences = sentences.map(lambda tokens, ids: (tokens, tf.cast(ids, tf.int32)))
@@ -189,51 +178,53 @@ class SequenceTagger(Task):
             padding_values=("", PAD_TAG),
         ).prefetch(tf.data.AUTOTUNE)
 
-    def finetune(
-        self,
-        x,
-        y=None,
-        *,
-        validation_data=None,
-        validation_fraction=0.1,
-        batch_size=32,
-        seed=0,
-        **options,
-    ):
+    def finetune(self, x, y=None, **options):
         """Trains on the user's tagged sentences (see `Task.finetune` for the options).
 
         `x` holds token lists with their tag lists in `y` (names or ids), or is
         a `tf.data.Dataset` of `(tokens, tag_ids)` such as
         `seqapps.datasets.from_conll(path, label_names=model.tags)[0]`: ids
         must follow the order of `model.tags` (without `label_names`,
-        `from_conll` numbers the file's own tags in sorted order). For a
-        new tag set (e.g. named entities), load the model with `tags=[...]`
-        first: the pretrained word, spelling and recurrent layers are kept and
-        the head starts afresh. `validation_data` is `(sentences, tags)` or
-        an unbatched dataset like `x`; without it, the last
-        `validation_fraction` of the shuffled sentences is held out.
+        `from_conll` numbers the file's own tags in sorted order; ids outside
+        the model's tags are refused before training). For a new tag set (e.g.
+        named entities), load the model with `tags=[...]` first: the pretrained
+        word, spelling and recurrent layers are kept and the head starts
+        afresh. `validation_data` is `(sentences, tags)` or a dataset like `x`;
+        without it, `validation_fraction` of the sentences is held out (equal
+        sentences on one side).
         """
-        check_positive_int(batch_size, "batch_size")
-        if isinstance(x, tf.data.Dataset):
-            if y is not None:
-                raise ValueError("pass the tags inside the tf.data.Dataset, not as y")
-            rows = list(x.as_numpy_iterator())
-            x = [[t.decode("utf-8") for t in tokens] for tokens, _ in rows]
-            y = [ids.tolist() for _, ids in rows]
-        x = checked_token_lists(x, "x")
-        y = checked_tag_ids(y, [len(s) for s in x], self.tags)
-        if validation_data is None:
-            order, held_out = held_out_split(len(x), validation_fraction, seed, "sentences")
-            validation_data = ([x[i] for i in held_out], [y[i] for i in held_out])
-            x, y = [x[i] for i in order], [y[i] for i in order]
-        if isinstance(validation_data, tf.data.Dataset):  # unbatched (tokens, tag_ids) pairs
-            validation_data = self.make_dataset(validation_data, batch_size=batch_size)
-        else:
-            validation_data = self.make_dataset(*validation_data, batch_size=batch_size)
-        train = self.make_dataset(x, y, batch_size=batch_size, shuffle=True, seed=seed)
-        return super().finetune(
-            train, validation_data=validation_data, batch_size=batch_size, seed=seed, **options
+        return super().finetune(x, y, **options)
+
+    def finetune_examples(self, x, y=None):
+        return self._examples(x, y, "x")
+
+    def _examples(self, sentences, tags, name):
+        """Unbatched `(tokens, tag ids)`: a dataset with its ids checked, or lists read once."""
+        if not isinstance(sentences, tf.data.Dataset):
+            sentences = checked_token_lists(sentences, name)
+            return tagged_examples(
+                sentences, checked_tag_ids(tags, [len(s) for s in sentences], self.tags)
+            )
+        if tags is not None:
+            raise ValueError(f"pass the tags inside the tf.data.Dataset, not beside {name}")
+        sentences = unbatched(sentences, 1)
+        low, high = sentences.reduce(
+            (tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
+            lambda bounds, example: (
+                tf.minimum(bounds[0], tf.reduce_min(tf.cast(example[1], tf.int64))),
+                tf.maximum(bounds[1], tf.reduce_max(tf.cast(example[1], tf.int64))),
+            ),
         )
+        if low < 0 or high >= len(self.tags):
+            raise ValueError(
+                f"the dataset's tag ids run from {int(low)} to {int(high)}, outside "
+                f"0..{len(self.tags) - 1} of the model's tags {self.tags}; read the file with "
+                f"label_names=model.tags, or load the model with tags=[...] naming every tag"
+            )
+        return sentences
+
+    def finetune_batches(self, examples, batch_size, *, shuffle=False, seed=0):
+        return self.make_dataset(examples, batch_size=batch_size, shuffle=shuffle, seed=seed)
 
     # -- the plain verb ----------------------------------------------------------
 
@@ -293,8 +284,9 @@ class SequenceTagger(Task):
     def finetune_data(self, path):
         from seqapps import datasets
 
-        model = self.with_head(tags=datasets.from_conll(path)[1])
-        return model, (datasets.from_conll(path, label_names=model.tags)[0],), {}
+        examples, tags = datasets.from_conll(path)  # parsed once, renumbered for the model
+        model = self.with_head(tags=tags)
+        return model, (renumbered(examples, tags, model.tags),), {}
 
     def inspect_inputs(self, texts):
         return padded(tokens := self.split(list(texts)), ""), tokens

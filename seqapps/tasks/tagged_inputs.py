@@ -1,6 +1,10 @@
-"""The sequence tagger's own input, checked: token lists and their tags (names or ids)."""
+"""The sequence tagger's own input, checked: token lists and their tags (names or ids), and the
+dataset they make."""
 
-from seqapps.tasks.inputs import check_int, standardize_texts
+import numpy as np
+
+from seqapps.checks import check_int
+from seqapps.tasks.inputs import standardize_texts
 
 
 def checked_token_lists(sentences, name):
@@ -50,3 +54,19 @@ def checked_tag_ids(tags, lengths, names):
             row_ids.append(check_int(tag, f"sentence {row}'s tag id", low=0, high=len(names) - 1))
         ids.append(row_ids)
     return ids
+
+
+def tagged_examples(sentences, tag_ids):
+    """Checked token lists and tag ids → `(tokens [n], tag_ids [n])` examples, as `from_conll`."""
+    import tensorflow as tf
+
+    lengths = [len(tokens) for tokens in sentences]
+    tokens = tf.constant([token for tokens in sentences for token in tokens], tf.string)
+    ids = tf.constant(np.concatenate(tag_ids or [[]]).astype(np.int64), tf.int64)
+    examples = tf.data.Dataset.from_tensor_slices(
+        (
+            tf.RaggedTensor.from_row_lengths(tokens, lengths),
+            tf.RaggedTensor.from_row_lengths(ids, lengths),
+        )
+    )
+    return examples.map(lambda tokens, ids: (tokens, ids))  # plain 1-D tensors, not ragged

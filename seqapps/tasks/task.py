@@ -1,7 +1,6 @@
 """What every seqapps task shares: presets, raw-input handling, fine-tuning and export."""
 
 import sys
-import warnings
 from pathlib import Path
 
 import keras
@@ -10,10 +9,11 @@ import tensorflow as tf
 
 from seqapps import safe_write
 from seqapps._quiet import progress_verbosity
-from seqapps.tasks.inputs import check_float, check_int, check_list, check_positive_int
+from seqapps.checks import check_float, check_int, check_positive_int
+from seqapps.tasks.inputs import check_list
 from seqapps.tasks.preset_files import cast_stored_weights as _cast_stored_weights
 from seqapps.tasks.preset_files import load_keras_file as _load_keras_file
-from seqapps.tasks.rows import held_out_split, padded  # noqa: F401 (the tasks import both here)
+from seqapps.tasks.rows import examples_of, padded, renumbered, unbatched  # noqa: F401 (for tasks)
 from seqapps.tasks.serving import answering_empty_batches
 from seqapps.version import __version__
 
@@ -37,6 +37,8 @@ class Task(keras.Model):
     #: (e.g. another label set); set by subclasses.
     head_layers = ()
     head_arguments = ()
+    #: What one fine-tuning example is called in errors ("sentences", "images", ...).
+    finetune_unit = "examples"
 
     @classmethod
     def from_config(cls, config):
@@ -175,14 +177,19 @@ class Task(keras.Model):
         """Trains on the user's data with defaults suited to a pretrained model.
 
         A learning rate below the from-scratch one, early stopping on a
-        validation slice (the last `validation_fraction` of the shuffled rows when
-        `validation_data` is not given) with the best weights restored, and
-        optionally frozen parts (`freeze=("embedding",)` or
-        `("embedding", "encoder")`).
+        validation split with the best weights restored, and optionally frozen
+        parts (`freeze=("embedding",)` or `("embedding", "encoder")`). The data
+        takes one path in every task: `finetune_examples` makes an unbatched
+        `tf.data.Dataset` of raw `(input, target)` examples, of which
+        `seqapps.datasets.hold_out` keeps `validation_fraction` for validation
+        by a hash of each input (the same split for the same data, whatever
+        its order or `seed`), and `finetune_batches` batches both sides.
 
         Args:
-            x: inputs, or a `tf.data.Dataset` of `(input, target)` pairs.
+            x: inputs, or a `tf.data.Dataset` of `(input, target)` examples (a
+                dataset batched to the model's input rank is unbatched first).
             y: targets when `x` holds inputs only.
+            validation_data: `(inputs, targets)` or a dataset like `x`.
             backup_dir: a folder where the training state is saved after every
                 epoch (`keras.callbacks.BackupAndRestore`): a run that is killed
                 resumes there when started again with the same arguments, and
@@ -196,6 +203,8 @@ class Task(keras.Model):
         Returns:
             The Keras `History`.
         """
+        from seqapps import datasets
+
         epochs = check_positive_int(epochs, "epochs")
         batch_size = check_positive_int(batch_size, "batch_size")
         learning_rate = check_float(learning_rate, "learning_rate", low=0, open_low=True)
@@ -210,42 +219,19 @@ class Task(keras.Model):
         for name in freeze:
             if name not in names:
                 raise ValueError(f"freeze names {name!r}, which is no layer; choose among {names}")
+        examples = self.finetune_examples(x, y)
+        if validation_data is None:
+            examples, validation_data = datasets.hold_out(
+                examples, validation_fraction, what=self.finetune_unit
+            )
+        elif isinstance(validation_data, tuple):
+            validation_data = self.finetune_examples(*validation_data)
+        else:
+            validation_data = self.finetune_examples(validation_data)
+        train = self.finetune_batches(examples, batch_size, shuffle=True, seed=seed)
+        validation_data = self.finetune_batches(validation_data, batch_size)
         for name in freeze:
             self.get_layer(name).trainable = False
-        if not isinstance(x, tf.data.Dataset):  # refuses a string read one character at a time
-            check_list(x, "x", "a list of inputs")
-            if y is not None:
-                check_list(y, "y", "a list of targets")
-        if isinstance(x, tf.data.Dataset):
-            if y is not None:
-                raise ValueError("pass targets inside the tf.data.Dataset, not as y")
-            train = x
-            if validation_data is None:
-                raise ValueError("with a tf.data.Dataset, pass validation_data as well")
-        else:
-            x, y = self._raw_inputs(x), self._raw_targets(y)
-            if y is None or len(x) != len(y):
-                raise ValueError(
-                    f"finetune needs one target per input; got {len(x)} inputs and "
-                    f"{'no' if y is None else len(y)} targets"
-                )
-            if y.dtype.kind in "iu" and len(np.unique(y)) < 2:
-                warnings.warn(
-                    f"every target is {y[0].item()!r}: the model can only learn to answer that; "
-                    f"fine-tune on examples of at least two labels",
-                    stacklevel=2,
-                )
-            if validation_data is None:
-                order, held_out = held_out_split(len(x), validation_fraction, seed)
-                validation_data = (x[held_out], y[held_out])
-            else:
-                order = np.random.default_rng(seed).permutation(len(x))
-            train = tf.data.Dataset.from_tensor_slices((x[order], y[order]))
-            train = train.shuffle(len(order), seed=seed).batch(batch_size)
-            vx, vy = validation_data
-            validation_data = tf.data.Dataset.from_tensor_slices(
-                (self._raw_inputs(vx), self._raw_targets(vy))
-            ).batch(batch_size)
         self.compile(optimizer=keras.optimizers.Adam(learning_rate), **compile_options)
         stop = keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=patience, restore_best_weights=True
@@ -259,9 +245,28 @@ class Task(keras.Model):
             validation_data=validation_data,
             epochs=epochs,
             callbacks=callbacks,
-            shuffle=False,  # the dataset is shuffled above
+            shuffle=False,  # the dataset is shuffled in finetune_batches
             verbose=progress_verbosity(verbose),
         )
+
+    def finetune_examples(self, x, y=None):
+        """One unbatched `tf.data.Dataset` of raw `(input, target)` examples from what
+        `finetune` takes: a dataset as it is, or inputs and targets checked and read once."""
+        if isinstance(x, tf.data.Dataset):
+            if y is not None:
+                raise ValueError("pass targets inside the tf.data.Dataset, not as y")
+            return unbatched(x, len(tf.nest.flatten(self.inputs)[0].shape) - 1)
+        check_list(x, "x", "a list of inputs")  # refuses a string read one character at a time
+        if y is not None:
+            check_list(y, "y", "a list of targets")
+        return examples_of(self._raw_inputs(x), self._raw_targets(y))
+
+    def finetune_batches(self, examples, batch_size, *, shuffle=False, seed=0):
+        """The batches `fit` reads from `finetune_examples`' dataset (shuffled with `seed`)."""
+        if shuffle:
+            size = int(examples.cardinality())
+            examples = examples.shuffle(size if size > 0 else 10_000, seed=seed)
+        return examples.padded_batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
     # -- Keras entry points accepting raw Python input ---------------------------
 

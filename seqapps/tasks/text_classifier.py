@@ -19,13 +19,13 @@ POOLINGS = ("last", "mean", "max")
 class TextClassifier(Task):
     """Raw text in, one label per text out: embedding → recurrent stack → softmax.
 
-    The vectorizer is part of the model, so `fit`, `predict`, `evaluate` and the
-    exported SavedModel all take raw strings. Words outside the vocabulary map
-    to `[UNK]`; texts longer than `max_length` words keep their first
+    The tokenizer (`tokenizer`, a `TextVectorizer`) is part of the model, so
+    `fit`, `predict`, `evaluate` and the exported SavedModel all take raw
+    strings. Words outside the vocabulary map to `[UNK]`; texts longer than `max_length` words keep their first
     `max_length` words.
 
     Args:
-        vocabulary: the word list of the vectorizer (see `build_vocabulary`).
+        vocabulary: the word list of the tokenizer (see `build_vocabulary`).
         labels: the label names, in id order, e.g. `["negative", "positive"]`.
         cell: `"rnn"`, `"lstm"` or `"gru"`.
         units: hidden size of each recurrent layer (per direction).
@@ -119,12 +119,12 @@ class TextClassifier(Task):
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
 
         # Layers.
-        vectorizer = TextVectorizer(
+        tokenizer = TextVectorizer(
             vocabulary, split="word", max_length=max_length, name="vectorizer"
         )
         if pretrained_dim:
             embedding = WordEmbedding(
-                vectorizer.vocabulary_size,
+                tokenizer.vocabulary_size,
                 pretrained_dim,
                 trained_dim=embedding_dim,
                 trained_rows=trained_rows,
@@ -134,7 +134,7 @@ class TextClassifier(Task):
             )
         else:
             embedding = keras.layers.Embedding(
-                vectorizer.vocabulary_size,
+                tokenizer.vocabulary_size,
                 embedding_dim,
                 mask_zero=True,
                 dtype=embedding_dtype,
@@ -165,10 +165,11 @@ class TextClassifier(Task):
 
         # Functional graph.
         texts = keras.Input(shape=(), dtype="string", name="texts")
-        probabilities = _classify_vectors(after_embedding.get, embedding(vectorizer(texts)))
+        probabilities = _classify_vectors(after_embedding.get, embedding(tokenizer(texts)))
         super().__init__(inputs=texts, outputs=probabilities, **kwargs)
 
         # Config.
+        self.tokenizer = tokenizer
         self.vocabulary = list(vocabulary)
         self.labels = labels
         self.cell = cell
@@ -280,7 +281,7 @@ class TextClassifier(Task):
             return super().train_step(data)
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         layers = {layer.name: layer for layer in self.layers}
-        ids = layers["vectorizer"](x)
+        ids = self.tokenizer(x)
         mask = tf.not_equal(ids, 0)
 
         def loss_of(probabilities):
@@ -347,13 +348,11 @@ class TextClassifier(Task):
         """Labels the model has keep its head; other names, or numbers read as names
         (`labels_from_data`), get a fresh head on the pretrained layers; other numbers are
         ids of the model's labels (said on stderr)."""
-        model, texts, labels = read_labelled_csv(
-            self, path, text_column, label_column, labels_from_data
-        )
-        return model, (texts, labels), {"adversarial_epsilon": adversarial_epsilon or 0.0}
+        model, examples = read_labelled_csv(self, path, text_column, label_column, labels_from_data)
+        return model, (examples,), {"adversarial_epsilon": adversarial_epsilon or 0.0}
 
     def inspect_inputs(self, texts):
-        tokens = self.get_layer("vectorizer").tokenize(texts).to_list()
+        tokens = self.tokenizer.tokenize(texts).to_list()
         return np.asarray(texts, dtype=object), [[t.decode("utf-8") for t in row] for row in tokens]
 
     # -- targets ---------------------------------------------------------------

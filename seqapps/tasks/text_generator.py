@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,10 +14,11 @@ from seqapps import generation
 from seqapps.interface import GENERATION, Interface, Option
 from seqapps.layers import OneHot, RecurrentStack
 from seqapps.tasks.generative import GenerativeTask
-from seqapps.tasks.inputs import check_prompt, read_texts
+from seqapps.tasks.inputs import check_prompt, read_texts, text_dataset
 from seqapps.tasks.task import padded
 from seqapps.tasks.text_scoring import score_streams
 from seqapps.text import TextVectorizer
+from seqapps.text.vectorizer import UNK
 
 #: Read before the first character of every text: in training (each work
 #: starts after it), before a prompt, and before a text that is scored.
@@ -68,6 +70,7 @@ class TextGenerator(GenerativeTask):
     """
 
     task_name = "text-generation"
+    finetune_unit = "windows"
     interface = Interface(
         "generate",
         "write text, streamed as it is produced",
@@ -98,12 +101,12 @@ class TextGenerator(GenerativeTask):
         **kwargs,
     ):
         # Layers.
-        vectorizer = TextVectorizer(vocabulary, split=split, lowercase=lowercase, name="vectorizer")
+        tokenizer = TextVectorizer(vocabulary, split=split, lowercase=lowercase, name="vectorizer")
         if embedding_dim is None:
-            embedding = OneHot(vectorizer.vocabulary_size, name="embedding")
+            embedding = OneHot(tokenizer.vocabulary_size, name="embedding")
         else:
             embedding = keras.layers.Embedding(
-                vectorizer.vocabulary_size, embedding_dim, name="embedding"
+                tokenizer.vocabulary_size, embedding_dim, name="embedding"
             )
         decoder = RecurrentStack(
             cell,
@@ -116,7 +119,7 @@ class TextGenerator(GenerativeTask):
         )
         embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
         output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
-        head = keras.layers.Dense(vectorizer.vocabulary_size, name="head")
+        head = keras.layers.Dense(tokenizer.vocabulary_size, name="head")
 
         # Functional graph: no mask, since padding only ever follows a text (on
         # the right) and a left-to-right RNN never lets it reach earlier steps.
@@ -127,10 +130,10 @@ class TextGenerator(GenerativeTask):
         super().__init__(inputs=token_ids, outputs=logits, **kwargs)
 
         # Config.
-        self.vectorizer = vectorizer
+        self.tokenizer = tokenizer
         self.vocabulary = list(vocabulary)
         self.split = split
-        self.lowercase = vectorizer.lowercase
+        self.lowercase = tokenizer.lowercase
         self.cell = cell
         self.units = units
         self.num_layers = num_layers
@@ -168,7 +171,7 @@ class TextGenerator(GenerativeTask):
     @property
     def start_id(self):
         """Id of `START`, read before the first token of every text."""
-        return self.vectorizer.token_id(START)
+        return self.tokenizer.token_id(START)
 
     def token_ids(self, text: str) -> np.ndarray:
         """The ids of one text, int32 `[length]` (no padding)."""
@@ -176,8 +179,8 @@ class TextGenerator(GenerativeTask):
 
     def _ids(self, text):
         """A scalar string tensor to int32 ids `[length]`; traceable."""
-        tokens = self.vectorizer.tokenize(tf.reshape(text, [1])).flat_values
-        return tf.cast(self.vectorizer._lookup(tokens), tf.int32)
+        tokens = self.tokenizer.tokenize(tf.reshape(text, [1])).flat_values
+        return self.tokenizer.lookup(tokens)
 
     def _prompt_ids(self, prompt):
         """`[1, 1 + length]` ids: `START`, then the prompt, which thus begins a text."""
@@ -226,8 +229,8 @@ class TextGenerator(GenerativeTask):
         return logits[:, -1], tf.transpose(state, [1, 0, 2])
 
     @property
-    def output_vectorizer(self):
-        return self.vectorizer
+    def output_tokenizer(self):
+        return self.tokenizer
 
     def initial_state(self, prompts):
         """For one prompt (string `[1]`): `(state, last_id)`, the state after all of `START +
@@ -239,7 +242,7 @@ class TextGenerator(GenerativeTask):
 
     def detokenize(self, tokens):
         """Written ids `[batch, time]` → `[batch]` texts, as `stream` writes them."""
-        texts = self.vectorizer.detokenize(tokens)
+        texts = self.tokenizer.detokenize(tokens)
         if self.split != "word":
             return texts
         # Word-level: every written word follows a space.
@@ -255,7 +258,7 @@ class TextGenerator(GenerativeTask):
     def token_text(self, token_id) -> str:
         """The text of one written token, with its separator for word-level models."""
         separator = " " if self.split == "word" else ""
-        return separator + self.vectorizer.tokens[int(token_id)]
+        return separator + self.tokenizer.tokens[int(token_id)]
 
     # -- the plain verbs ---------------------------------------------------------
 
@@ -326,35 +329,33 @@ class TextGenerator(GenerativeTask):
     # -- fine-tuning -------------------------------------------------------------
 
     def finetune(self, texts, *, window=100, epochs=5, **options):
-        """Continues training on the user's text: a string, a list of strings, or a file or folder.
+        """Continues training on the user's text: a string, a list of strings, a `tf.data.Dataset`
+        of strings, or a file or folder.
 
-        Pass files as `pathlib.Path` (a plain `str` is text, never a path); a
-        folder gives every file under it that is not hidden, sorted by path. The vocabulary is the
-        pretrained one: characters outside it are read and predicted as
-        `[UNK]`, and counted in the returned History's `unknown_characters`
-        (a warning says how many). The text is cut into windows of `window`
-        tokens; the last `validation_fraction` of the shuffled windows is held
-        out for early stopping; `options` are `Task.finetune`'s.
+        Pass files as `pathlib.Path` (a `str` is text, never a path); a folder gives every file
+        under it that is not hidden, sorted by path. Characters outside the pretrained vocabulary
+        are read and predicted as `[UNK]` and counted in the History's `unknown_characters` (a
+        warning says how many). The texts, each read as `START + text`, are cut into windows of
+        `window` tokens, `validation_fraction` of them held out; `options` are `Task.finetune`'s.
         """
-        texts = read_texts(texts)
-        stream = self.token_stream(texts)
-        unknown = int(sum((self.token_ids(text) == 1).sum() for text in texts))
+        start = tf.constant([self.start_id], tf.int32)
+        streams = text_dataset(texts).map(lambda text: tf.concat([start, self._ids(text)], 0))
+        batches = list(streams.ragged_batch(4096))  # a few ragged tensors, not one per text
+        stream = tf.concat([tf.zeros([0], tf.int32), *(b.flat_values for b in batches)], 0)
+        texts = sum(int(batch.nrows()) for batch in batches)
+        unknown = int(tf.reduce_sum(tf.cast(stream == self.tokenizer.token_id(UNK), tf.int32)))
+        unknown -= texts if self.start_id == self.tokenizer.token_id(UNK) else 0  # START unknown
+        characters = int(tf.size(stream)) - texts
         if unknown:
-            import warnings
-
-            warnings.warn(
-                f"{unknown} of {len(stream) - len(texts)} characters are outside the model's vocabulary "
-                f"and are read as [UNK]",
-                stacklevel=2,
-            )
-        if len(stream) < 5:
-            raise ValueError(
-                f"need at least 4 characters of text to fine-tune, got {len(stream) - 1}"
-            )
+            outside = f"{unknown} of {characters} characters are outside the model's vocabulary"
+            warnings.warn(f"{outside} and are read as [UNK]", stacklevel=2)
+        if characters < 4:
+            raise ValueError(f"need at least 4 characters of text to fine-tune, got {characters}")
         # Short texts get shorter windows, so that a few remain for validation.
-        window = min(window, max(2, (len(stream) - 1) // 4))
-        inputs, targets = self.windows(stream, window)
-        history = super().finetune(inputs, targets, epochs=epochs, **options)
+        window = min(window, max(2, (int(tf.size(stream)) - 1) // 4))
+        frames = tf.signal.frame(stream, window + 1, window)  # as `windows`: overlapping by one
+        examples = tf.data.Dataset.from_tensor_slices((frames[:, :-1], frames[:, 1:]))
+        history = super().finetune(examples, epochs=epochs, **options)
         history.unknown_characters = unknown
         return history
 
@@ -377,7 +378,7 @@ class TextGenerator(GenerativeTask):
     def inspect_inputs(self, texts):
         """Read from a zero state, without the start token."""
         ids = [self.token_ids(text) for text in texts]
-        return padded(ids, 0), [[self.vectorizer.tokens[i] for i in row] for row in ids]
+        return padded(ids, 0), [[self.tokenizer.tokens[i] for i in row] for row in ids]
 
     # -- export ------------------------------------------------------------------
 
@@ -437,7 +438,7 @@ class TextGenerator(GenerativeTask):
 
         assets_dir.mkdir(parents=True, exist_ok=True)
         description = {
-            "tokens": self.vectorizer.tokens,
+            "tokens": self.tokenizer.tokens,
             "split": self.split,
             "start_id": self.start_id,
             "state_shape": [self.num_states, "batch", self.units],

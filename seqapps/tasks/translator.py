@@ -10,7 +10,7 @@ from seqapps.interface import GENERATION, Interface, Option
 from seqapps.layers import AttentionDecoder, RecurrentStack, StateBridge
 from seqapps.tasks.encoder_decoder import EncoderDecoderTask
 from seqapps.tasks.inputs import check_list, standardize_texts
-from seqapps.tasks.task import held_out_split, padded
+from seqapps.tasks.task import padded, unbatched
 from seqapps.text import SubwordVectorizer
 
 
@@ -56,6 +56,7 @@ class Translator(EncoderDecoderTask):
         finetune=(Option("--data", "path", "source<TAB>target lines", "path", required=True),),
     )
     head_layers = ()
+    finetune_unit = "pairs"
 
     def __init__(
         self,
@@ -72,14 +73,14 @@ class Translator(EncoderDecoderTask):
         **kwargs,
     ):
         # Layers.
-        source_vectorizer = SubwordVectorizer(
+        tokenizer = SubwordVectorizer(
             source_model, max_length=max_source_length, name="source_vectorizer"
         )
-        target_vectorizer = SubwordVectorizer(
+        target_tokenizer = SubwordVectorizer(
             target_model, add_start=True, add_end=True, name="target_vectorizer"
         )
         source_embedding = keras.layers.Embedding(
-            source_vectorizer.vocabulary_size,
+            tokenizer.vocabulary_size,
             embedding_dim,
             mask_zero=True,
             name="source_embedding",
@@ -96,13 +97,13 @@ class Translator(EncoderDecoderTask):
         )
         bridge = StateBridge(cell, units, num_layers, encoder.state_names, name="bridge")
         target_embedding = keras.layers.Embedding(
-            target_vectorizer.vocabulary_size, embedding_dim, name="target_embedding"
+            target_tokenizer.vocabulary_size, embedding_dim, name="target_embedding"
         )
         decoder = AttentionDecoder(
             cell, units, num_layers=num_layers, attention=attention, dropout=dropout, name="decoder"
         )
         embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
-        head = keras.layers.Dense(target_vectorizer.vocabulary_size, name="head")
+        head = keras.layers.Dense(target_tokenizer.vocabulary_size, name="head")
 
         # Functional graph (teacher forcing).
         source_ids = keras.Input(shape=(None,), dtype="int32", name="source_ids")
@@ -120,10 +121,10 @@ class Translator(EncoderDecoderTask):
         super().__init__(inputs=(source_ids, target_ids), outputs=logits, **kwargs)
 
         # Config.
-        self.source_vectorizer = source_vectorizer
-        self.target_vectorizer = target_vectorizer
-        self.source_model = source_vectorizer.model
-        self.target_model = target_vectorizer.model
+        self.tokenizer = tokenizer
+        self.target_tokenizer = target_tokenizer
+        self.source_model = tokenizer.model
+        self.target_model = target_tokenizer.model
         self.cell = cell
         self.units = units
         self.num_layers = num_layers
@@ -143,8 +144,8 @@ class Translator(EncoderDecoderTask):
 
     def get_config(self):
         return {
-            "source_model": self.source_vectorizer.get_config()["model"],
-            "target_model": self.target_vectorizer.get_config()["model"],
+            "source_model": self.tokenizer.get_config()["model"],
+            "target_model": self.target_tokenizer.get_config()["model"],
             "cell": self.cell,
             "units": self.units,
             "num_layers": self.num_layers,
@@ -162,26 +163,18 @@ class Translator(EncoderDecoderTask):
 
         `sources` may be a `tf.data.Dataset` of pairs (e.g.
         `seqapps.datasets.load("bible_en_es", split="train")`), or `sources`
-        and `targets` lists/Series of strings. The target ids read by the
-        decoder start with the start id; the ids to predict end with the end id.
+        and `targets` lists/Series of strings (read by `finetune_examples`).
+        The target ids read by the decoder start with the start id; the ids to
+        predict end with the end id.
         Batches group texts of similar length (`bucket_by_length`).
         """
-        if isinstance(sources, tf.data.Dataset):
-            pairs = sources
-        else:
-            sources, _ = standardize_texts(list(sources), name="sources")
-            targets, _ = standardize_texts(list(targets), name="targets")
-            if len(sources) != len(targets):
-                raise ValueError(
-                    f"got {len(sources)} sources and {len(targets)} targets; pass pairs"
-                )
-            pairs = tf.data.Dataset.from_tensor_slices((sources, targets))
+        pairs = self.finetune_examples(sources, targets)
         if shuffle:
             pairs = pairs.shuffle(100_000, seed=seed, reshuffle_each_iteration=True)
 
         def vectorize(source, target):
-            source_ids = self.source_vectorizer.tokenize(source[None])[0]
-            target_ids = self.target_vectorizer.tokenize(target[None])[0]
+            source_ids = self.tokenizer.tokenize(source[None])[0]
+            target_ids = self.target_tokenizer.tokenize(target[None])[0]
             return source_ids, target_ids
 
         def split(source_ids, target_ids):
@@ -198,42 +191,34 @@ class Translator(EncoderDecoderTask):
         )
         return batches.map(split).prefetch(tf.data.AUTOTUNE)
 
-    def finetune(
-        self,
-        sources,
-        targets=None,
-        *,
-        validation_fraction=0.1,
-        epochs=10,
-        batch_size=32,
-        learning_rate=3e-4,
-        patience=2,
-        freeze=(),
-        seed=0,
-        verbose="auto",
-        backup_dir=None,
-    ):
+    def finetune(self, sources, targets=None, **options):
         """Continues training on the user's pairs, with the pretrained subword vocabularies.
 
         `sources` and `targets` are lists / Series of strings, or `sources` is
         a `tf.data.Dataset` of `(source, target)` pairs (e.g.
-        `seqapps.datasets.from_parallel_tsv(path)` or `from_dataframe`). The
-        vocabularies are kept: a word they lack is read as the pieces they
-        have, down to single characters; a character they lack reads as
-        `<unk>` and cannot be written. The last `validation_fraction` of the
-        shuffled pairs is held out for early stopping (see `Task.finetune`).
+        `seqapps.datasets.from_parallel_tsv(path)`). The vocabularies are
+        kept: a word they lack is read as the pieces they have, down to single
+        characters; a character they lack reads as `<unk>` and cannot be
+        written. Without `validation_data`, `validation_fraction` of the source
+        texts is held out, every translation of one source on the same side
+        (`Task.finetune` gives the options).
         """
+        return super().finetune(sources, targets, **options)
+
+    def finetune_examples(self, sources, targets=None):
+        """`(source, target)` string pairs: a dataset as it is, or two lists checked."""
         if isinstance(sources, tf.data.Dataset):
-            pairs = [(s.decode("utf-8"), t.decode("utf-8")) for s, t in sources.as_numpy_iterator()]
-            sources, targets = [s for s, _ in pairs], [t for _, t in pairs]
+            if targets is not None:
+                raise ValueError("pass the targets inside the tf.data.Dataset, not as targets")
+            return unbatched(sources, 0)
         sources, _ = standardize_texts(
             check_list(sources, "sources", "a list of texts"), name="sources"
         )
         targets = check_list([] if targets is None else targets, "targets", "a list of texts")
         targets, _ = standardize_texts(targets, name="targets")
-        if len(sources) != len(targets) or len(sources) < 2:
+        if len(sources) != len(targets) or not sources:
             raise ValueError(
-                f"finetune needs at least 2 (source, target) pairs, got {len(sources)} sources "
+                f"finetune needs (source, target) pairs, got {len(sources)} sources "
                 f"and {len(targets)} targets"
             )
         empty = [index for index, source in enumerate(sources) if not source.strip()]
@@ -242,37 +227,20 @@ class Translator(EncoderDecoderTask):
                 f"sources{empty[:5]} {'is' if len(empty) == 1 else 'are'} empty; every pair needs "
                 f"a source text to learn from: remove those pairs"
             )
-        train, validation = held_out_split(len(sources), validation_fraction, seed, "pairs")
+        return tf.data.Dataset.from_tensor_slices((sources, targets))
 
-        def dataset(rows, shuffle):
-            return self.make_dataset(
-                [sources[i] for i in rows],
-                [targets[i] for i in rows],
-                batch_size=batch_size,
-                shuffle=shuffle,
-                seed=seed,
-            )
-
-        return super().finetune(
-            dataset(train, True),
-            validation_data=dataset(validation, False),
-            epochs=epochs,
-            learning_rate=learning_rate,
-            patience=patience,
-            freeze=freeze,
-            verbose=verbose,
-            backup_dir=backup_dir,
-        )
+    def finetune_batches(self, examples, batch_size, *, shuffle=False, seed=0):
+        return self.make_dataset(examples, batch_size=batch_size, shuffle=shuffle, seed=seed)
 
     # -- the step function -------------------------------------------------------
 
     @property
-    def output_vectorizer(self):
-        return self.target_vectorizer
+    def output_tokenizer(self):
+        return self.target_tokenizer
 
     def encode(self, texts):
         """The decoder's starting state for source strings `[batch]`: its states, the memory, its mask."""
-        source_ids = self.source_vectorizer(texts)
+        source_ids = self.tokenizer(texts)
         memory, *states = self._encode_with(
             source_ids,
             self.get_layer("source_embedding"),
@@ -288,7 +256,7 @@ class Translator(EncoderDecoderTask):
 
     def default_max_length(self, texts):
         """Per text, twice its source's pieces plus 10, at most `max_output_length` (`[batch]`)."""
-        lengths = tf.cast(self.source_vectorizer.tokenize(texts).row_lengths(), tf.int32)
+        lengths = tf.cast(self.tokenizer.tokenize(texts).row_lengths(), tf.int32)
         return tf.minimum(2 * lengths + 10, self.max_output_length)
 
     # -- the command line's and inspect's hooks ---------------------------------
@@ -301,10 +269,8 @@ class Translator(EncoderDecoderTask):
     def inspect_inputs(self, texts):
         """The encoder's pieces; the decoder, which starts from the encoder's state, is not
         inspected."""
-        ids = self.source_vectorizer.tokenize(texts)
-        pieces = [
-            [p.decode("utf-8") for p in row] for row in self.source_vectorizer.pieces(ids).to_list()
-        ]
+        ids = self.tokenizer.tokenize(texts)
+        pieces = [[p.decode("utf-8") for p in row] for row in self.tokenizer.pieces(ids).to_list()]
         rows = padded(ids.to_list(), 0)
         return (rows, np.zeros((len(rows), 1), "int32")), pieces
 
@@ -343,10 +309,10 @@ class Translator(EncoderDecoderTask):
         """Per translation in `batch`: the pieces on both sides and the attention weights."""
         rows = []
         for ids, (pieces, weights) in zip(
-            self.source_vectorizer(batch).numpy(), self._attention_rows(batch, tokens)
+            self.tokenizer(batch).numpy(), self._attention_rows(batch, tokens)
         ):
             ids = ids[ids > 0]
-            source = [p.decode() for p in self.source_vectorizer.pieces(ids).numpy()]
+            source = [p.decode() for p in self.tokenizer.pieces(ids).numpy()]
             rows.append({"source": source, "target": pieces, "weights": weights[:, : len(ids)]})
         return rows
 

@@ -73,6 +73,10 @@ class TextVectorizer(keras.layers.Layer):
         """The id of one token (1, `[UNK]`, for a token outside the vocabulary)."""
         return self.vocabulary.index(token) + 2 if token in self.vocabulary else 1
 
+    def lookup(self, tokens):
+        """The ids of a tensor of tokens (any shape); 1 (`[UNK]`) for one outside the vocabulary."""
+        return tf.cast(self._lookup(tokens), tf.int32)
+
     def tokenize(self, texts):
         """Strings (any shape `[batch]`) to a ragged `[batch, None]` tensor of tokens."""
         texts = tf.convert_to_tensor(texts, dtype=tf.string)

@@ -259,7 +259,7 @@ def main(argv=None) -> dict:
 def write_card(args, model, weights: Path, metrics, best_epoch, history, num_train) -> None:
     search = "greedy" if args.select_beam_size == 1 else f"beam {args.select_beam_size}"
     architecture = {k: v for k, v in model.get_config().items() if k != "caption_model"}
-    architecture["caption_vocabulary_size"] = model.vectorizer.vocabulary_size
+    architecture["caption_vocabulary_size"] = model.tokenizer.vocabulary_size
     how = (
         "additive attention over the 8x8 feature map at every step"
         if args.conditioning == "attention"
@@ -273,7 +273,7 @@ def write_card(args, model, weights: Path, metrics, best_epoch, history, num_tra
                 f"Emoji image → small CNN (trained from scratch) → {CELL_NAMES[args.cell]} decoder "
                 f"({args.units} units) with {how} → caption "
                 f"{'words' if args.model_type == 'word' else 'subword pieces'} (SentencePiece "
-                f"{args.model_type} model of {model.vectorizer.vocabulary_size} ids)."
+                f"{args.model_type} model of {model.tokenizer.vocabulary_size} ids)."
             ),
             "architecture": architecture,
             "weights": weights_entry(weights),

@@ -178,7 +178,7 @@ def train(args: argparse.Namespace) -> dict:
 
 def vectors_coverage(vectors, model, train_texts, test_texts, init) -> dict:
     """Share of running train and test tokens with a pretrained vector, and of the vocabulary."""
-    tokenizer = model.get_layer("vectorizer")
+    tokenizer = model.tokenizer
 
     def tokens(texts):
         for start in range(0, len(texts), 4096):

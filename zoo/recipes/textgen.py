@@ -252,7 +252,7 @@ def write_ids(args, train_works: dict[str, str], validation_works: dict[str, str
     from seqapps.tasks import TextGenerator
 
     vocabulary = train_vocabulary(train_works)
-    model = TextGenerator(vocabulary, units=8, embedding_dim=8)  # only its vectorizer is used
+    model = TextGenerator(vocabulary, units=8, embedding_dim=8)  # only its tokenizer is used
     stream = model.token_stream(list(train_works.values()))
     if args.train_chars:
         stream = stream[: args.train_chars]

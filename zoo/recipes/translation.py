@@ -111,8 +111,8 @@ def write_card(args, model, weights: Path, metrics, best_epoch, history, num_tra
         for key, value in model.get_config().items()
         if key not in ("source_model", "target_model")
     }
-    architecture["source_vocabulary_size"] = model.source_vectorizer.vocabulary_size
-    architecture["target_vocabulary_size"] = model.target_vectorizer.vocabulary_size
+    architecture["source_vocabulary_size"] = model.tokenizer.vocabulary_size
+    architecture["target_vocabulary_size"] = model.target_tokenizer.vocabulary_size
     save_card(
         {
             "name": args.name,

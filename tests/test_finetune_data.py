@@ -1,0 +1,131 @@
+"""One data path for every task's finetune: a tf.data dataset of raw examples, one hold-out split
+by a hashed group key, and the command line's CSV parsed once."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from seqapps import datasets
+from seqapps.tasks import SequenceTagger, TextClassifier, TextGenerator
+
+
+def sides(train, held):
+    return (
+        sorted(text.decode() for text, _ in train.as_numpy_iterator()),
+        sorted(text.decode() for text, _ in held.as_numpy_iterator()),
+    )
+
+
+def test_the_split_depends_on_the_data_alone_not_its_order():
+    texts = [f"text {i}" for i in range(200)]
+    pairs = tf.data.Dataset.from_tensor_slices((texts, np.arange(200)))
+    train, held = datasets.hold_out(pairs, 0.1)
+    assert int(train.cardinality()) == 180 and int(held.cardinality()) == 20
+    kept, held_texts = sides(train, held)
+    assert sorted(kept + held_texts) == sorted(texts)
+    shuffled = pairs.shuffle(200, seed=3)
+    assert sides(*datasets.hold_out(shuffled, 0.1)) == (kept, held_texts)
+    # More rows move only the groups near the cut: most held-out texts stay held out.
+    more = tf.data.Dataset.from_tensor_slices(([*texts, "text 200", "text 201"], np.arange(202)))
+    assert len(set(held_texts) & set(sides(*datasets.hold_out(more, 0.1))[1])) >= 18
+
+
+def test_equal_inputs_stay_on_one_side():
+    texts = [f"photo {i % 10}" for i in range(60)]  # six captions of each of ten images
+    pairs = tf.data.Dataset.from_tensor_slices((texts, [f"caption {i}" for i in range(60)]))
+    kept, held = sides(*datasets.hold_out(pairs, 0.2))
+    assert len(held) == 12 and not set(kept) & set(held)
+    # A key names the group: here by the caption, so each row is its own group.
+    train, held = datasets.hold_out(pairs, 0.2, key=lambda text, caption: caption)
+    assert int(held.cardinality()) == 12
+    assert set(sides(train, held)[0]) & set(sides(train, held)[1])
+
+
+def test_too_little_data_is_refused_in_words():
+    one = tf.data.Dataset.from_tensor_slices((["a"], [0]))
+    with pytest.raises(ValueError, match="need at least 2 sentences to fine-tune, got 1"):
+        datasets.hold_out(one, 0.1, what="sentences")
+    same = tf.data.Dataset.from_tensor_slices((["a"] * 4, [0, 1, 0, 1]))
+    with pytest.raises(ValueError, match="all 4 examples are the same.*or pass validation_data"):
+        datasets.hold_out(same, 0.1)
+    two = tf.data.Dataset.from_tensor_slices((["a", "b"], [0, 1]))
+    with pytest.raises(ValueError, match="validation_fraction=0.9 of 2 different examples"):
+        datasets.hold_out(two, 0.9)
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    keras.utils.set_random_seed(0)
+    return TextClassifier(
+        ["good", "bad", "fine"], ["bad", "okay", "good"], units=4, embedding_dim=4
+    )
+
+
+def test_lists_and_a_dataset_train_on_the_same_split(classifier):
+    texts = [f"{word} {i}" for i in range(10) for word in ("good", "bad")]
+    labels = ["good", "bad"] * 10
+    keras.utils.set_random_seed(1)
+    listed = classifier.reconfigure().finetune(texts, labels, epochs=2, verbose=0)
+    ids = [classifier.labels.index(label) for label in labels]
+    keras.utils.set_random_seed(1)
+    dataset = tf.data.Dataset.from_tensor_slices((texts, ids))
+    streamed = classifier.reconfigure().finetune(dataset, epochs=2, verbose=0)
+    np.testing.assert_allclose(listed.history["val_loss"], streamed.history["val_loss"], rtol=1e-4)
+
+
+def test_the_command_line_csv_is_parsed_once_and_renumbered(classifier, tmp_path, monkeypatch):
+    from seqapps.datasets import _user
+
+    parsed = []
+    read_table = _user._read_table
+    monkeypatch.setattr(_user, "_read_table", lambda *a: parsed.append(a) or read_table(*a))
+    data = tmp_path / "reviews.csv"
+    data.write_text("text,label\ngood film,good\nbad film,bad\nfine film,good\n", "utf-8")
+    model, (examples,), _ = classifier.finetune_data(data, "text", "label", False, None)
+    assert model is classifier and len(parsed) == 1
+    # The file's names sort as bad, good; the model's ids are bad 0, okay 1, good 2.
+    assert [int(label) for _, label in examples] == [2, 0, 2]
+
+
+def test_the_command_line_conll_is_parsed_once_and_renumbered(tmp_path, monkeypatch):
+    from seqapps.datasets import _user
+
+    parsed = []
+    read_lines = _user._read_lines
+    monkeypatch.setattr(_user, "_read_lines", lambda *a: parsed.append(a) or read_lines(*a))
+    tagger = SequenceTagger(["a", "b"], list("ab"), ["Y", "X", "Z"], units=4, embedding_dim=4)
+    data = tmp_path / "train.conll"
+    data.write_text("a\tX\nb\tY\n\nb\tX\n", "utf-8")
+    model, (examples,), _ = tagger.finetune_data(data)
+    assert model is tagger and len(parsed) == 1
+    # The file's tags sort as X, Y; the model's ids are Y 0, X 1.
+    assert [ids.numpy().tolist() for _, ids in examples] == [[1, 0], [1]]
+
+
+def test_a_tagging_dataset_with_ids_outside_the_tags_is_refused_before_training():
+    tagger = SequenceTagger(["a", "b"], list("ab"), ["X", "Y"], units=4, embedding_dim=4)
+    tokens = tf.ragged.constant([["a", "b"], ["b"], ["a"]])
+    ids = tf.ragged.constant([[0, 2], [1], [0]], dtype=tf.int64)
+    dataset = tf.data.Dataset.from_tensor_slices((tokens, ids)).map(lambda t, i: (t, i))
+    with pytest.raises(ValueError, match=r"tag ids run from 0 to 2, outside 0..1 .*label_names"):
+        tagger.finetune(dataset, epochs=1, verbose=0)
+
+
+def test_text_generation_takes_a_dataset_of_texts_like_a_list():
+    keras.utils.set_random_seed(0)
+    texts = ["the cat sat on the mat.\n", "the dog sat on the log?\n"] * 5
+    model = TextGenerator(sorted(set("".join(texts)) - {"?"}), cell="gru", units=8)
+    weights = model.get_weights()
+    keras.utils.set_random_seed(1)
+    with pytest.warns(UserWarning, match="5 of 240 characters are outside"):
+        listed = model.finetune(texts, window=8, epochs=2, verbose=0)
+    model.set_weights(weights)
+    keras.utils.set_random_seed(1)
+    dataset = tf.data.Dataset.from_tensor_slices(texts)
+    with pytest.warns(UserWarning, match="5 of 240 characters are outside"):
+        streamed = model.finetune(dataset, window=8, epochs=2, verbose=0)
+    assert listed.unknown_characters == streamed.unknown_characters == 5  # the five "?"
+    np.testing.assert_allclose(listed.history["val_loss"], streamed.history["val_loss"], rtol=1e-4)
+    with pytest.raises(ValueError, match="a dataset of texts holds one string per element"):
+        model.finetune(tf.data.Dataset.from_tensor_slices((texts, texts)), epochs=1)
