@@ -112,7 +112,7 @@ def generator(model):
         x, states = _stack_step(model.get_layer("decoder"), x, tf.unstack(state))
         return {"logits": model.get_layer("head")(x), "state": tf.stack(states)}
 
-    vectorizer = model.vectorizer
+    vectorizer = model.tokenizer
     asset = {
         "tokenizer": {
             "kind": "chars" if vectorizer.split == "char" else "words",
@@ -187,7 +187,7 @@ def encoder_decoder(model, encode_inputs, input_spec, tokenizer):
     keys = (
         example["memory"] if attention is None else attention.memory_projection(example["memory"])
     )
-    vectorizer = model.output_vectorizer
+    vectorizer = model.output_tokenizer
     asset = {
         "tokenizer": tokenizer,
         "start_id": int(vectorizer.start_id),
@@ -223,7 +223,7 @@ def translator(model):
             "memory_mask": tf.not_equal(source_ids, 0),
         }
 
-    source, target = model.source_vectorizer, model.target_vectorizer
+    source, target = model.tokenizer, model.target_tokenizer
     tokenizer = {
         "kind": "sentencepiece",
         "source_model": base64.b64encode(source.model).decode("ascii"),
@@ -243,7 +243,7 @@ def captioner(model):
     spec = tf.TensorSpec([BATCH, *model.image_size, 3], tf.uint8, name="images")
     tokenizer = {
         "kind": "sentencepiece",
-        "target_model": base64.b64encode(model.vectorizer.model).decode("ascii"),
+        "target_model": base64.b64encode(model.tokenizer.model).decode("ascii"),
         "image_size": list(model.image_size),
     }
 
