@@ -391,6 +391,9 @@ print(json.dumps({"replicas": strategy.num_replicas_in_sync, "accuracy": float(n
 """
 
 
+# The default run checks distributed fitting in one process (two replicas, a MirroredStrategy,
+# above); two worker processes that train together over loopback run under -m slow.
+@pytest.mark.slow
 def test_fit_with_two_worker_processes_on_loopback_as_in_one_process():
     import socket
 
