@@ -56,20 +56,39 @@ def attention_heatmap(
     axes.set_ylabel("target pieces (written top to bottom)")
     axes.xaxis.set_ticks_position("top")
     axes.xaxis.set_label_position("top")
-    if title:
-        figure.suptitle(title, y=0.02, va="bottom", fontsize=9)
+    if title:  # below the picture: its top holds the source pieces
+        figure.supxlabel(title, fontsize=9)
     return _finished(figure, path)
 
 
 def _finished(figure, path):
     """Lays the figure out and saves it to `path` (PNG by its suffix) unless None; returns it."""
-    figure.tight_layout()
+    _lay_out(figure)
     if path is not None:
         figure.savefig(path, dpi=120)
         # Saved, it needs no pyplot window: a report of many pictures would otherwise keep
         # every figure alive (and warn past 20). The returned figure can still be saved again.
         _pyplot().close(figure)
     return figure
+
+
+def _lay_out(figure, margin=0.15):
+    """`tight_layout`, with the figure grown until every label and title lies inside it whole.
+
+    A size chosen from the number of rows and columns can be too small for the labels: a
+    two-word translation's vertical axis label is longer than its picture is high.
+    """
+    for _ in range(3):
+        figure.tight_layout()
+        width, height = figure.get_size_inches()
+        drawn = figure.get_tightbbox(figure.canvas.get_renderer())  # in inches
+        # a little inside: text measures a few pixels longer at the saved picture's dpi
+        inner = margin / 2
+        if min(drawn.x0, drawn.y0, width - drawn.x1, height - drawn.y1) >= inner:
+            return
+        figure.set_size_inches(
+            max(width, drawn.width + 2 * margin), max(height, drawn.height + 2 * margin)
+        )
 
 
 def _shown(piece: str) -> str:
@@ -123,7 +142,7 @@ def attention_overlay(
     for axis in axes:
         axis.axis("off")
     if title:
-        figure.suptitle(title, y=0.02, va="bottom", fontsize=9)
+        figure.supxlabel(title, fontsize=9)
     return _finished(figure, path)
 
 

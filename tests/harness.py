@@ -48,19 +48,78 @@ def load_export_without_seqapps(export_dir, inputs, signature="serving_default",
     for the ops of a subword tokenizer).
     """
     code = f"""
-import sys, json
-sys.modules["seqapps"] = None  # any attempt to import seqapps now raises ImportError
-import numpy as np, tensorflow as tf
-{"".join(f"import {name}; " for name in imports)}
 loaded = tf.saved_model.load({str(export_dir)!r})
 outputs = loaded.signatures[{signature!r}](tf.constant({list(inputs)!r}))
-print(json.dumps({{k: v.numpy().tolist() if v.dtype != tf.string else [s.decode() for s in v.numpy().ravel()] for k, v in outputs.items()}}))
+result = {{k: v.numpy().tolist() if v.dtype != tf.string else [s.decode() for s in v.numpy().ravel()]
+          for k, v in outputs.items()}}
 """
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    import json
+    return run_without_seqapps(code, imports)
 
-    return json.loads(done.stdout.strip().splitlines()[-1])
+
+#: The serving client: a Python where `import seqapps` raises ImportError, with TensorFlow and
+#: the client's `imports` only. It runs each snippet sent to it (which sets `result`) in a fresh
+#: namespace and answers one JSON line, so the TensorFlow start-up is paid once per set of imports.
+_CLIENT = """
+import json, sys, traceback
+sys.modules["seqapps"] = None  # any attempt to import seqapps now raises ImportError
+import numpy as np, tensorflow as tf
+for name in sys.argv[1:]:
+    __import__(name)
+answers = sys.stdout
+sys.stdout = sys.stderr  # whatever a snippet prints stays off the answers
+for line in sys.stdin:
+    namespace = {"np": np, "tf": tf, "json": json}
+    try:
+        exec(json.loads(line), namespace)
+        answer = {"result": namespace["result"]}
+    except BaseException:
+        answer = {"error": traceback.format_exc()}
+    answers.write(json.dumps(answer) + "\\n")
+    answers.flush()
+"""
+_CLIENTS = {}
+
+
+def run_without_seqapps(code, imports=(), timeout=300):
+    """Runs `code` (with `np`, `tf` and `json` at hand; it sets `result`, a JSON value) in a
+    Python where `import seqapps` fails and only TensorFlow and `imports` were imported, as a
+    serving client would; returns `result`. One such Python per set of imports serves a session.
+    """
+    import atexit
+    import json
+    import select
+    import tempfile
+
+    imports = tuple(sorted(imports))
+    client = _CLIENTS.get(imports)
+    if client is None or client.poll() is not None:
+        log = tempfile.TemporaryFile(mode="w+")  # a file: a chatty stderr cannot block the pipe
+        client = subprocess.Popen(
+            [sys.executable, "-c", _CLIENT, *imports],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+        client.log = log
+        _CLIENTS[imports] = client
+        atexit.register(_close, client)
+    client.stdin.write(json.dumps(code) + "\n")
+    client.stdin.flush()
+    ready = select.select([client.stdout], [], [], timeout)[0]
+    line = client.stdout.readline() if ready else ""
+    if not line:  # it died or hangs: the next call starts a fresh one
+        client.kill()
+        client.log.seek(0)
+        raise AssertionError(f"the client gave no answer:\n{client.log.read()[-3000:]}")
+    answer = json.loads(line)
+    assert "error" not in answer, answer.get("error", "")[-3000:]
+    return answer["result"]
+
+
+def _close(client):
+    client.stdin.close()
+    client.wait(timeout=60)
 
 
 def zoo_entry_for(path, name, **fields):

@@ -58,7 +58,9 @@ def unbroken(tmp_path_factory):
     return result
 
 
-@pytest.mark.parametrize("kill_at", [3, 9])  # before the best epoch, and between it and the stop
+# Killed between the best epoch and the stop, the resumed run must keep the best weights and the
+# early-stopping count as well as the data order; killed before the best (-m slow), less of that.
+@pytest.mark.parametrize("kill_at", [pytest.param(3, marks=pytest.mark.slow), 9])
 def test_a_killed_and_resumed_finetune_ends_as_the_unbroken_run(unbroken, tmp_path, kill_at):
     backup = tmp_path / "backup"
     assert run(backup, kill_at)[0] == 3

@@ -27,6 +27,7 @@ LEARNABLE_LABELS = [1, 1, 0, 0, 1, 0] * 20
 
 @pytest.fixture(scope="module", params=["last", "max", "mean"])
 def model(request):
+    """What a pooling changes (outputs, config, presets, the export) is checked for each."""
     return TextClassifier(
         VOCABULARY,
         ["negative", "positive"],
@@ -34,6 +35,14 @@ def model(request):
         units=4,
         embedding_dim=4,
         pooling=request.param,
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """For what no pooling changes: input rules, file handling, relabelling, option checks."""
+    return TextClassifier(
+        VOCABULARY, ["negative", "positive"], cell="gru", units=4, embedding_dim=4
     )
 
 
@@ -64,14 +73,14 @@ def test_export_serves_raw_strings_without_seqapps(model, tmp_path):
     assert (tmp_path / "export" / "assets" / "labels.txt").read_text().split() == model.labels
 
 
-def test_export_replaces_an_earlier_export_whole(model, tmp_path):
-    target = model.export(tmp_path / "export")
+def test_export_replaces_an_earlier_export_whole(tiny, tmp_path):
+    target = tiny.export(tmp_path / "export")
     (target / "stale.txt").write_text("old")
     with pytest.raises(FileExistsError, match="stale.txt, which the export did not write"):
-        model.export(target, overwrite=True)  # a user's file inside is never removed unasked
+        tiny.export(target, overwrite=True)  # a user's file inside is never removed unasked
     assert (target / "stale.txt").read_text() == "old"
     (target / "stale.txt").unlink()
-    model.export(target, overwrite=True)
+    tiny.export(target, overwrite=True)
     assert (target / "saved_model.pb").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["export"]  # no staging leftovers
 
@@ -88,20 +97,20 @@ def test_classify_returns_label_and_score(model):
         assert result["label"] == max(result["scores"], key=result["scores"].get)
 
 
-def test_classify_input_rules(model):
-    assert model.classify([]) == []
-    assert model.classify([b"good"]) == model.classify(["good"])
-    assert model.classify(["   "]) == model.classify([""])  # no words: the model's prior
+def test_classify_input_rules(tiny):
+    assert tiny.classify([]) == []
+    assert tiny.classify([b"good"]) == tiny.classify(["good"])
+    assert tiny.classify(["   "]) == tiny.classify([""])  # no words: the model's prior
     long_text = " ".join(["good"] * 1000)
-    assert model.classify(long_text) == model.classify(" ".join(["good"] * model.max_length))
+    assert tiny.classify(long_text) == tiny.classify(" ".join(["good"] * tiny.max_length))
     with pytest.raises(TypeError, match="got None"):
-        model.classify(None)
+        tiny.classify(None)
     with pytest.raises(TypeError, match=r"texts\[1\] is int"):
-        model.classify(["fine", 3])
+        tiny.classify(["fine", 3])
     with pytest.raises(TypeError, match=r"texts\[0\] is NoneType"):
-        model.classify([None])
+        tiny.classify([None])
     with pytest.raises(ValueError, match=r"texts\[0\] is not valid UTF-8"):
-        model.classify([b"\xff\xfe bad"])
+        tiny.classify([b"\xff\xfe bad"])
 
 
 def test_fit_takes_label_names_and_refuses_unknown_ones():
@@ -113,14 +122,14 @@ def test_fit_takes_label_names_and_refuses_unknown_ones():
         model.fit(["good"], [2], epochs=1, verbose=0)
 
 
-def test_new_labels_get_a_fresh_head_on_the_pretrained_layers(model, tmp_path):
-    path = model.save_preset(tmp_path / "p.keras")
+def test_new_labels_get_a_fresh_head_on_the_pretrained_layers(tiny, tmp_path):
+    path = tiny.save_preset(tmp_path / "p.keras")
     relabelled = TextClassifier.from_preset(path, labels=["bad", "okay", "good"])
     assert relabelled.labels == ["bad", "okay", "good"]
     assert relabelled.get_layer("head").get_weights()[0].shape == (4, 3)
     for name in ("embedding", "encoder"):
         for new, old in zip(
-            relabelled.get_layer(name).get_weights(), model.get_layer(name).get_weights()
+            relabelled.get_layer(name).get_weights(), tiny.get_layer(name).get_weights()
         ):
             np.testing.assert_array_equal(new, old)
     with pytest.raises(TypeError, match="has no argument"):
@@ -216,11 +225,11 @@ def test_bad_constructor_arguments():
         TextClassifier(VOCABULARY, ["a", "b"], pooling="attention")
 
 
-def test_a_failed_save_or_export_leaves_the_previous_files(model, tmp_path, monkeypatch):
+def test_a_failed_save_or_export_leaves_the_previous_files(tiny, tmp_path, monkeypatch):
     import keras
 
-    preset = model.save_preset(tmp_path / "p.keras")
-    export = model.export(tmp_path / "export")
+    preset = tiny.save_preset(tmp_path / "p.keras")
+    export = tiny.export(tmp_path / "export")
     preset_bytes = preset.read_bytes()
     exported = sorted(p.name for p in export.iterdir())
 
@@ -231,9 +240,9 @@ def test_a_failed_save_or_export_leaves_the_previous_files(model, tmp_path, monk
     # ExportArchive() returns the backend's subclass; patch the class actually used.
     monkeypatch.setattr(type(keras.export.ExportArchive()), "write_out", fail)
     with pytest.raises(OSError, match="disk full"):
-        model.save_preset(preset, overwrite=True)
+        tiny.save_preset(preset, overwrite=True)
     with pytest.raises(OSError, match="disk full"):
-        model.export(export, overwrite=True)
+        tiny.export(export, overwrite=True)
     assert preset.read_bytes() == preset_bytes
     assert sorted(p.name for p in export.iterdir()) == exported
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export", "p.keras"]  # no leftovers
@@ -276,38 +285,38 @@ def test_fit_under_a_mirrored_strategy_with_two_replicas():
     assert results == {"replicas": 2, "0.0": 1.0, "0.2": 1.0}
 
 
-def test_predict_names_a_bad_item_and_takes_numpy_strings(model):
+def test_predict_names_a_bad_item_and_takes_numpy_strings(tiny):
     with pytest.raises(TypeError, match=r"x\[1\] is NoneType"):
-        model.predict(["good", None], verbose=0)
+        tiny.predict(["good", None], verbose=0)
     words = np.array(["a good movie", "bad"])  # dtype <U12, as NumPy makes it
-    assert_same_outputs(model.predict(words, verbose=0), model.predict(list(words), verbose=0))
+    assert_same_outputs(tiny.predict(words, verbose=0), tiny.predict(list(words), verbose=0))
 
 
-def test_fractional_or_missing_label_ids_are_refused_naming_the_row(model):
+def test_fractional_or_missing_label_ids_are_refused_naming_the_row(tiny):
     with pytest.raises(ValueError, match="row 1 has 0.7"):
-        model._raw_targets([1.0, 0.7])
+        tiny._raw_targets([1.0, 0.7])
     with pytest.raises(ValueError, match="row 0 has nan"):
-        model._raw_targets([float("nan"), 1.0])
+        tiny._raw_targets([float("nan"), 1.0])
 
 
-def test_a_single_label_set_warns(model):
+def test_a_single_label_set_warns(tiny):
     with pytest.warns(UserWarning, match="every target is 1"):
-        model.finetune(["good", "fine", "great"] * 3, [1] * 9, epochs=1, verbose=0)
+        tiny.finetune(["good", "fine", "great"] * 3, [1] * 9, epochs=1, verbose=0)
 
 
 @pytest.mark.parametrize("batch_size", [0, -1, True])
-def test_batch_sizes_below_one_are_refused_by_name(model, batch_size):
+def test_batch_sizes_below_one_are_refused_by_name(tiny, batch_size):
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
-        model.classify(["good"], batch_size=batch_size)
+        tiny.classify(["good"], batch_size=batch_size)
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
-        model.finetune(["good", "bad"] * 3, [1, 0] * 3, batch_size=batch_size)
+        tiny.finetune(["good", "bad"] * 3, [1, 0] * 3, batch_size=batch_size)
 
 
-def test_learning_rate_nan_and_lone_surrogates_are_refused_by_name(model):
+def test_learning_rate_nan_and_lone_surrogates_are_refused_by_name(tiny):
     with pytest.raises(ValueError, match="learning_rate must be a positive number, got nan"):
-        model.finetune(["good", "bad"] * 3, [1, 0] * 3, learning_rate=float("nan"))
+        tiny.finetune(["good", "bad"] * 3, [1, 0] * 3, learning_rate=float("nan"))
     with pytest.raises(ValueError, match=r"texts\[1\] holds '\\ud800' at position 2"):
-        model.classify(["fine", "ok\ud800"])
+        tiny.classify(["fine", "ok\ud800"])
 
 
 KILLED_FINETUNE = """
@@ -333,6 +342,9 @@ print(json.dumps({"epochs": history.epoch, "answer": model.classify("a good movi
 """
 
 
+# tests/test_resume.py kills and resumes the same finetune by default, comparing more (every
+# epoch's val_loss and the weights' sha256); this whole-task version runs under -m slow.
+@pytest.mark.slow
 def test_a_killed_finetune_resumes_from_its_backup(tmp_path):
     backup = tmp_path / "backup"
     arguments = [json.dumps(LEARNABLE_TEXTS[:48]), json.dumps(LEARNABLE_LABELS[:48]), str(backup)]
@@ -380,6 +392,9 @@ print(json.dumps({"replicas": strategy.num_replicas_in_sync, "accuracy": float(n
 """
 
 
+# The default run checks distributed fitting in one process (two replicas, a MirroredStrategy,
+# above); two worker processes that train together over loopback run under -m slow.
+@pytest.mark.slow
 def test_fit_with_two_worker_processes_on_loopback_as_in_one_process():
     import socket
 

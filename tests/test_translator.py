@@ -36,9 +36,9 @@ def model():
     import keras
 
     translator.compile(optimizer=keras.optimizers.Adam(1e-2))
-    translator.fit(
-        translator.make_dataset(SOURCES, TARGETS, batch_size=6, shuffle=True), epochs=100, verbose=0
-    )
+    # 135 steps: the pairs three times per epoch, as fewer epochs cost less than the steps
+    data = translator.make_dataset(SOURCES * 3, TARGETS * 3, batch_size=6, shuffle=True)
+    translator.fit(data, epochs=15, verbose=0)
     return translator
 
 
@@ -199,8 +199,45 @@ def test_the_attention_heatmap_is_drawn_to_png(model, tmp_path):
     assert (tmp_path / "attention.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     labels = [t.get_text() for t in figure.axes[0].get_xticklabels()]
     assert len(labels) == len(attention["source"]) and "\u2581" not in "".join(labels)
+    assert_every_label_lies_whole_inside(figure, tmp_path / "attention.png")
     with pytest.raises(ValueError, match="expected"):
         plots.attention_heatmap({**attention, "weights": attention["weights"].T})
+
+
+def assert_every_label_lies_whole_inside(figure, png):
+    """The tick labels, axis labels and title lie inside the saved picture, off the heatmap."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    FigureCanvasAgg(figure)  # saved, the figure left pyplot: measure it on a canvas of its own
+    figure.set_dpi(120)  # as saved
+    width, height = Image.open(png).size
+    assert figure.bbox.width == pytest.approx(width, abs=1)
+    assert figure.bbox.height == pytest.approx(height, abs=1)
+    renderer = figure.canvas.get_renderer()
+    axes = figure.axes[0]
+    texts = [*axes.get_xticklabels(), *axes.get_yticklabels(), axes.xaxis.label, axes.yaxis.label]
+    for text in [*texts, *figure.texts]:
+        box = text.get_window_extent(renderer)
+        inside = 0 <= box.x0 and box.x1 <= width and 0 <= box.y0 and box.y1 <= height
+        assert inside, f"{text.get_text()!r} at {box.extents.round()} in a {width}x{height} picture"
+    heatmap = axes.get_window_extent(renderer)
+    for title in figure.texts:  # below the heatmap, not over it
+        assert title.get_window_extent(renderer).y1 <= heatmap.y0
+
+
+@pytest.mark.parametrize("pieces", [(2, 2), (5, 5), (40, 3), (3, 45)])
+def test_the_attention_heatmap_shows_its_labels_whole_at_any_size(pieces, tmp_path):
+    # Before: a two-piece translation's picture cut its vertical axis label at the bottom.
+    from seqapps import plots
+
+    source = [f"\u2581source{index}" for index in range(pieces[0] - 1)] + ["</s>"]
+    target = [f"\u2581target{index}" for index in range(pieces[1] - 1)] + ["</s>"]
+    weights = np.random.default_rng(0).dirichlet(np.ones(len(source)), len(target))
+    attention = {"source": source, "target": target, "weights": weights}
+    path = tmp_path / "attention.png"
+    figure = plots.attention_heatmap(attention, path, title="Jesus wept. → Jesús lloró.")
+    assert_every_label_lies_whole_inside(figure, path)
 
 
 @pytest.mark.parametrize(
