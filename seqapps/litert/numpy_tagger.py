@@ -12,8 +12,6 @@ int8 stays in LiteRT.
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
 #: Written beside `model.tflite` when the tagger's layers are the ones computed here.
@@ -91,7 +89,7 @@ class NumpyTagger:
             )
             index += 1
         self._kept = {}
-        self._one_thread = _one_blas_thread()
+        self._one_thread = _OneBlasThread()
 
     def gates_in(self, tokens, tokenizer):
         """The first layer's gate inputs `[n, 2, 4u]` of `tokens` (both directions), in one go."""
@@ -171,7 +169,7 @@ class NumpyTagger:
         kept = self._kept
         rows = [kept.get(token) for token in tokens]
         missing = [n for n, row in enumerate(rows) if row is None]
-        with self._one_thread():
+        with self._one_thread:
             if missing:
                 new = self.gates_in([tokens[n] for n in missing], tokenizer)
                 for n, row in zip(missing, new):
@@ -181,18 +179,30 @@ class NumpyTagger:
             return self.probabilities(np.stack(rows))
 
 
-def _one_blas_thread():
-    """A context running BLAS on one thread (threadpoolctl, where installed).
+class _OneBlasThread:
+    """A context running BLAS on one thread (threadpoolctl, where installed): these products
+    are too small to share, and on a busy CPU OpenBLAS's second thread, waiting for its turn,
+    made a sentence ~10x slower. Cheaper than `threadpool_limits` per call."""
 
-    These products are too small to share: on a busy CPU, OpenBLAS's second
-    thread waiting for its turn made a sentence ~10x slower.
-    """
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return contextlib.nullcontext
-    blas = ThreadpoolController().select(user_api="blas")
-    return lambda: blas.limit(limits=1)
+    def __init__(self):
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            self.libraries = []
+        else:
+            self.libraries = ThreadpoolController().select(user_api="blas").lib_controllers
+        self.before = []
+
+    def __enter__(self):
+        self.before = [lib.num_threads for lib in self.libraries]
+        for lib, threads in zip(self.libraries, self.before):
+            if threads != 1:
+                lib.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        for lib, threads in zip(self.libraries, self.before):
+            if threads != 1:
+                lib.set_num_threads(threads)
 
 
 def numpy_tagger(folder, asset, variant):
