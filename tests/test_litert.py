@@ -86,6 +86,35 @@ def test_tagger_answers_as_keras(tmp_path):
     assert served.tag("") == model.tag("") == []
 
 
+def test_tagger_numpy_path_gives_the_interpreters_scores(tmp_path):
+    """float32 tags one sentence in NumPy over `tagger.npz`; int8 and old exports use LiteRT."""
+    keras.utils.set_random_seed(3)
+    model = SequenceTagger(
+        WORDS,
+        sorted(set("".join(TEXTS))),
+        ["A", "B", "C"],
+        units=8,
+        embedding_dim=8,
+        char_embedding_dim=4,
+        char_filters=8,
+        max_chars=6,
+    )
+    served = exported(model, tmp_path)
+    assert served.numpy is not None and (tmp_path / "litert" / "tagger.npz").is_file()
+    interpreter = seqapps.load(tmp_path / "litert", runtime="litert")
+    interpreter.numpy = None  # as an export without tagger.npz is served
+    texts = [t for t in TEXTS if t.strip()] * 2 + ["a " * 40]  # again: the kept gate inputs
+    ours = served.tag(texts, is_split_into_words=False, all_scores=True)
+    theirs = interpreter.tag(texts, is_split_into_words=False, all_scores=True)
+    keras_tags = model.tag(texts, is_split_into_words=False)
+    assert [[(t, max(p, key=p.get)) for t, p in s] for s in ours] == keras_tags
+    for a, b in zip(ours, theirs):
+        for (token_a, scores_a), (token_b, scores_b) in zip(a, b):
+            assert token_a == token_b
+            np.testing.assert_allclose(list(scores_a.values()), list(scores_b.values()), atol=1e-5)
+    assert seqapps.load(tmp_path / "litert", runtime="litert", variant="int8").numpy is None
+
+
 def test_generator_writes_the_same_text_greedy_and_sampled(tmp_path):
     keras.utils.set_random_seed(3)
     model = TextGenerator(sorted(set("".join(TEXTS))), units=16, num_layers=2, embedding_dim=8)

@@ -6,9 +6,11 @@ import json
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 
 from seqapps import safe_write
+from seqapps.litert.numpy_tagger import ARRAYS_FILE, tagger_arrays
 from seqapps.litert.programs import PROGRAMS
 from seqapps.version import __version__
 
@@ -23,7 +25,8 @@ class ConversionError(ValueError):
 
 def export_litert(model, filepath, *, overwrite=False, verbose=False):
     """Writes `filepath/` with `model.tflite` (float32), `model_int8.tflite` (dynamic-range int8
-    weights, float32 activations) and `assets.json` (what a client needs around them).
+    weights, float32 activations) and `assets.json` (what a client needs around them); a
+    tagger also gets `tagger.npz`, its float32 weights for the NumPy batch-1 path.
 
     The folder rules are those of `Task.export`: a new or empty folder, or an
     earlier seqapps export with `overwrite=True`; written beside its
@@ -44,6 +47,11 @@ def export_litert(model, filepath, *, overwrite=False, verbose=False):
             for variant, name in MODEL_FILES.items():
                 flat = _convert(model, saved, list(signatures), quantize=variant == "int8")
                 (staging / name).write_bytes(flat)
+        if model.task_name == "token-classification":  # its float32 batch-1 path, in NumPy
+            arrays = tagger_arrays(model)
+            if arrays is not None:
+                np.savez(staging / ARRAYS_FILE, **arrays)
+            asset["arrays"] = None if arrays is None else ARRAYS_FILE
         asset = {
             "format": "seqapps-litert",
             "version": __version__,
@@ -64,6 +72,12 @@ def export_litert(model, filepath, *, overwrite=False, verbose=False):
     # Traced on the CPU: a graph traced on a GPU can carry cuDNN-only ops.
     with tf.device("/CPU:0"):
         return safe_write.write_directory(filepath, write, overwrite=overwrite, marker=marker)
+
+
+def stale_export(folder):
+    """Whether `folder` holds a tagger exported before its NumPy path's weights were written."""
+    asset = json.loads((Path(folder) / ASSET_FILE).read_text(encoding="utf-8"))
+    return asset["task"] == "token-classification" and "arrays" not in asset
 
 
 def _saved_model(model, signatures, folder):

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from seqapps.litert.export import ASSET_FILE, MODEL_FILES
+from seqapps.litert.export import ASSET_FILE, MODEL_FILES, stale_export
+from seqapps.litert.numpy_tagger import numpy_tagger
 from seqapps.litert.tokenize import SentencePieceTokenizer, TaggerTokenizer, WordTokenizer
 
 #: Added to a logit that must never be drawn, as `seqapps.decoding.EXCLUDED`.
@@ -128,8 +129,8 @@ class LiteRTClassifier(LiteRTModel):
 class LiteRTTagger(LiteRTModel):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.tokenizer = TaggerTokenizer(self.asset["tokenizer"])
-        self.tags = self.asset["tags"]
+        self.tokenizer, self.tags = TaggerTokenizer(self.asset["tokenizer"]), self.asset["tags"]
+        self.numpy = numpy_tagger(self.folder, self.asset, self.variant)  # float32: no interpreter
 
     def tag(self, sentences, *, is_split_into_words=None, all_scores=False, batch_size=64):
         """`SequenceTagger.tag`, one sentence at a time in LiteRT."""
@@ -161,11 +162,14 @@ class LiteRTTagger(LiteRTModel):
     def _tag_one(self, tokens, all_scores):
         if not tokens:
             return []
-        length = padded_length(len(tokens))
-        words, chars = zip(*map(self.tokenizer.ids, tokens))
-        words, chars = padded(words, length), padded(chars, length)
-        run = self.runners_for(length)["tag"]
-        found = run(word_ids=words, char_ids=chars)["probabilities"][0, : len(tokens)]
+        if self.numpy is not None:
+            found = self.numpy.sentence(tokens, self.tokenizer)
+        else:
+            length = padded_length(len(tokens))
+            words, chars = zip(*map(self.tokenizer.ids, tokens))
+            words, chars = padded(words, length), padded(chars, length)
+            run = self.runners_for(length)["tag"]
+            found = run(word_ids=words, char_ids=chars)["probabilities"][0, : len(tokens)]
         if all_scores:
             return [(t, dict(zip(self.tags, map(float, p)))) for t, p in zip(tokens, found)]
         return [(t, self.tags[int(i)]) for t, i in zip(tokens, found.argmax(-1))]
@@ -439,7 +443,7 @@ def _export_folder(source, cache_dir):
     entry = get_entry(str(source))  # an unknown name raises, naming the closest ones
     root = Path(cache_dir) if cache_dir else Path.home() / ".cache" / "seqapps" / "litert"
     folder = root / f"{entry.name}-{entry.weights['sha256'][:16]}"
-    if not (folder / ASSET_FILE).is_file():
+    if not (folder / ASSET_FILE).is_file() or stale_export(folder):
         import seqapps
 
         export_litert(seqapps.load(entry.name), folder, overwrite=folder.exists())

@@ -1,0 +1,213 @@
+"""A tagger's numbers for one sentence at a time, in NumPy: no interpreter call per sentence.
+
+At batch 1 a LiteRT interpreter spends most of a sentence in its WHILE loops'
+per-step bookkeeping, not in the ~130k multiply-adds a token costs. Here the
+same arithmetic runs in a few NumPy calls per token, over float32 weights the
+export writes beside its `.tflite` files (`tagger.npz`): the word embedding and
+the character CNN per distinct token (kept, as the projection into the first
+layer's gates), then the bidirectional LSTM stack with both directions in one
+matrix product per step, then the head. Only the float32 variant reads it;
+int8 stays in LiteRT.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Written beside `model.tflite` when the tagger's layers are the ones computed here.
+ARRAYS_FILE = "tagger.npz"
+#: Tokens whose first-layer gate inputs are kept (4 KB each at 128 units: 40 MB at most).
+KEPT_TOKENS = 10_000
+
+
+def tagger_arrays(model):
+    """The weights `NumpyTagger` needs, float32, or None where the model's layers differ
+    from the ones it computes (then the runtime calls the interpreter)."""
+    encoder, head = model.get_layer("encoder"), model.get_layer("head")
+    spelling = model.get_layer("spelling")
+    cells = [getattr(layer, "forward_layer", None) for layer in encoder.recurrent_layers]
+    if (
+        encoder.cell != "lstm"
+        or not encoder.bidirectional
+        or spelling.kernel_size % 2 != 1
+        or head.get_config()["activation"] not in ("softmax", "linear")
+        or any(
+            cell is None
+            or cell.cell.activation.__name__ != "tanh"
+            or cell.cell.recurrent_activation.__name__ != "sigmoid"
+            or not cell.cell.use_bias
+            for cell in cells
+        )
+    ):
+        return None
+    arrays = {
+        "words": model.get_layer("embedding").embeddings,
+        "chars": spelling.embedding.embeddings,
+        "char_kernel": spelling.convolution.kernel,
+        "char_bias": spelling.convolution.bias,
+        "head_kernel": head.kernel,
+        "head_bias": head.bias,
+        "head_softmax": np.array(head.get_config()["activation"] == "softmax"),
+    }
+    for index, layer in enumerate(encoder.recurrent_layers):
+        for direction, part in (
+            ("forward", layer.forward_layer),
+            ("backward", layer.backward_layer),
+        ):
+            cell = part.cell
+            arrays[f"{direction}_{index}_kernel"] = cell.kernel
+            arrays[f"{direction}_{index}_recurrent"] = cell.recurrent_kernel
+            arrays[f"{direction}_{index}_bias"] = cell.bias
+    return {name: np.asarray(value, np.float32) for name, value in arrays.items()}
+
+
+def _gate_order(matrix, units):
+    """Keras's `[i, f, c, o]` gate columns as `[o, i, f, c]`, the sigmoid gates scaled by 1/2
+    (exact in binary): then one tanh gives all four, sigmoid(x) = (tanh(x / 2) + 1) / 2."""
+    i, f, c, o = np.split(matrix, 4, axis=-1)
+    return np.concatenate([o * 0.5, i * 0.5, f * 0.5, c], axis=-1).astype(np.float32)
+
+
+class NumpyTagger:
+    """`probabilities(token ids)` of the exported tagger, one sentence at a time."""
+
+    def __init__(self, arrays):
+        self.words, self.chars = arrays["words"], arrays["chars"]
+        self.char_kernel, self.char_bias = arrays["char_kernel"], arrays["char_bias"]
+        self.head_kernel, self.head_bias = arrays["head_kernel"], arrays["head_bias"]
+        self.softmax = bool(arrays["head_softmax"])
+        self.units = units = arrays["forward_0_recurrent"].shape[0]
+        self.layers = []  # per layer: input kernel [in, 2 * 4u], bias [2, 4u], recurrent [2, u, 4u]
+        index = 0
+        while f"forward_{index}_kernel" in arrays:
+            parts = [
+                [_gate_order(arrays[f"{d}_{index}_{p}"], units) for d in ("forward", "backward")]
+                for p in ("kernel", "bias", "recurrent")
+            ]
+            self.layers.append(
+                (np.concatenate(parts[0], axis=-1), np.stack(parts[1]), np.stack(parts[2]))
+            )
+            index += 1
+        self._kept = {}
+        self._one_thread = _OneBlasThread()
+
+    def gates_in(self, tokens, tokenizer):
+        """The first layer's gate inputs `[n, 2, 4u]` of `tokens` (both directions), in one go."""
+        word_ids, char_ids = zip(*map(tokenizer.ids, tokens))
+        vectors = np.concatenate(
+            [self.words[list(word_ids)], self._spelling(np.array(char_ids, np.int32))], axis=-1
+        )
+        kernel, bias, _ = self.layers[0]
+        return (vectors @ kernel).reshape(len(tokens), *bias.shape) + bias
+
+    def _spelling(self, ids):
+        """`CharacterEncoder` on `[n, chars]` ids: convolution ("same"), tanh, max over characters."""
+        width, dim, filters = self.char_kernel.shape
+        side, length = (width - 1) // 2, ids.shape[1]
+        embedded = np.zeros((len(ids), length + width - 1, dim), np.float32)
+        embedded[:, side : side + length] = self.chars[ids]
+        windows = np.concatenate([embedded[:, k : k + length] for k in range(width)], axis=-1)
+        features = np.tanh(
+            windows @ self.char_kernel.reshape(width * dim, filters) + self.char_bias
+        )
+        present = (ids != 0)[..., None]
+        pooled = np.where(present, features, np.float32(-2.0)).max(axis=1)
+        return np.where(present.any(axis=1), pooled, np.float32(0.0))
+
+    def probabilities(self, gates):
+        """`gates`: `[t, 2, 4u]` first-layer gate inputs → the head's outputs `[t, tags]`."""
+        states = None
+        for index, (kernel, bias, recurrent) in enumerate(self.layers):
+            if index:
+                gates = (states @ kernel).reshape(len(states), *bias.shape) + bias
+            states = self._bidirectional(gates, recurrent)
+        scores = states @ self.head_kernel + self.head_bias
+        if self.softmax:
+            scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            scores /= scores.sum(axis=-1, keepdims=True)
+        return scores
+
+    def _bidirectional(self, gates, recurrent):
+        """One bidirectional LSTM layer, both directions in one product per step: `[t, 2u]`.
+
+        The step's gates `[o, i, f, g]` sit beside the cell state in one row, so
+        that `[i, f] * [g, c]` is one product: nine NumPy calls per step.
+        """
+        steps, u = len(gates), self.units
+        inputs = np.empty((steps, 2, 1, 4 * u), np.float32)
+        inputs[:, 0, 0] = gates[:, 0]
+        inputs[:, 1, 0] = gates[::-1, 1]  # the backward direction reads the sentence reversed
+        outputs = np.empty((steps, 2, 1, u), np.float32)
+        h = np.zeros((2, 1, u), np.float32)
+        row = np.zeros((2, 1, 5 * u), np.float32)  # [o, i, f, g, c]
+        z, sigmoids, o, c = row[..., : 4 * u], row[..., : 3 * u], row[..., :u], row[..., 4 * u :]
+        i_f, g_c = row[..., u : 3 * u], row[..., 3 * u :]
+        products = np.empty((2, 1, 2 * u), np.float32)
+        i_g, f_c = products[..., :u], products[..., u:]
+        tanh, matmul, multiply, add = np.tanh, np.matmul, np.multiply, np.add
+        for step in range(steps):
+            matmul(h, recurrent, out=z)
+            z += inputs[step]
+            tanh(z, out=z)
+            sigmoids += 1.0
+            sigmoids *= 0.5
+            multiply(i_f, g_c, out=products)
+            add(i_g, f_c, out=c)
+            h = outputs[step]
+            tanh(c, out=h)
+            h *= o
+        forward = outputs[:, 0, 0]
+        backward = outputs[::-1, 1, 0]
+        return np.concatenate([forward, backward], axis=-1)
+
+    def sentence(self, tokens, tokenizer):
+        """The head's outputs `[t, tags]` for one sentence's tokens (ids from a `TaggerTokenizer`).
+
+        The gate inputs of tokens seen before are kept (up to `KEPT_TOKENS`): a
+        sentence's words are mostly common ones.
+        """
+        kept = self._kept
+        rows = [kept.get(token) for token in tokens]
+        missing = [n for n, row in enumerate(rows) if row is None]
+        with self._one_thread:
+            if missing:
+                new = self.gates_in([tokens[n] for n in missing], tokenizer)
+                for n, row in zip(missing, new):
+                    rows[n] = row
+                    if len(kept) < KEPT_TOKENS:
+                        kept[tokens[n]] = row
+            return self.probabilities(np.stack(rows))
+
+
+class _OneBlasThread:
+    """A context running BLAS on one thread (threadpoolctl, where installed): these products
+    are too small to share, and on a busy CPU OpenBLAS's second thread, waiting for its turn,
+    made a sentence ~10x slower. Cheaper than `threadpool_limits` per call."""
+
+    def __init__(self):
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            self.libraries = []
+        else:
+            self.libraries = ThreadpoolController().select(user_api="blas").lib_controllers
+        self.before = []
+
+    def __enter__(self):
+        self.before = [lib.num_threads for lib in self.libraries]
+        for lib, threads in zip(self.libraries, self.before):
+            if threads != 1:
+                lib.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        for lib, threads in zip(self.libraries, self.before):
+            if threads != 1:
+                lib.set_num_threads(threads)
+
+
+def numpy_tagger(folder, asset, variant):
+    """The export's `NumpyTagger` for the float32 variant where it wrote the weights, else None."""
+    if variant != "float32" or not asset.get("arrays"):
+        return None
+    with np.load(folder / asset["arrays"]) as arrays:
+        return NumpyTagger(dict(arrays))
