@@ -410,17 +410,14 @@ class Task(keras.Model):
         """`{name: (function, input_signature)}` of the SavedModel; the first is the default."""
         raise NotImplementedError
 
-    def export(
-        self, filepath, format="tf_saved_model", verbose=False, *, overwrite=False, **kwargs
-    ):
-        """Writes a SavedModel that serves raw input, with no seqapps needed to load it.
+    def export(self, filepath, format="tf_saved_model", verbose=False, *, overwrite=False, **kw):
+        """Writes a SavedModel that serves raw input, with no seqapps needed to load it
+        (`format="litert"`: LiteRT files instead, see `seqapps.litert`).
 
-        `filepath` must be a new or empty folder, or, with `overwrite=True`, an
-        earlier seqapps export (recognised by its `seqapps_export.json`); any
-        other existing path is refused with `FileExistsError`. The export is
-        written beside its destination and moved into place, so an existing
-        export is only ever replaced by a complete one.
-        `format="litert"`: LiteRT files instead (`seqapps.litert`).
+        `filepath` must be a new or empty folder, or, with `overwrite=True`, an earlier seqapps
+        export (recognised by its `seqapps_export.json`); any other existing path is refused with
+        `FileExistsError`. The export is written beside its destination and moved into place, so
+        an existing export is only ever replaced by a complete one.
         """
         if format == "litert":
             from seqapps.litert import export_litert
