@@ -134,28 +134,11 @@ class LiteRTTagger(LiteRTModel):
 
     def tag(self, sentences, *, is_split_into_words=None, all_scores=False, batch_size=64):
         """`SequenceTagger.tag`, one sentence at a time in LiteRT."""
-        from seqapps.tasks.inputs import standardize_texts
-        from seqapps.tasks.tagged_inputs import checked_token_lists
+        from seqapps.tasks.tagged_inputs import sentence_token_lists
 
-        single = isinstance(sentences, (str, bytes))
-        if single:
-            token_lists = [self.tokenizer.split(t) for t in standardize_texts(sentences)[0]]
-        elif isinstance(sentences, (list, tuple)) and all(
-            isinstance(s, (str, bytes)) for s in sentences
-        ):
-            if sentences and is_split_into_words is None:
-                raise ValueError(
-                    "a list of strings is ambiguous: pass is_split_into_words=True for one "
-                    "sentence given as tokens, or is_split_into_words=False for raw sentences"
-                )
-            single = bool(is_split_into_words)
-            if single:
-                token_lists = checked_token_lists([sentences], "sentences")
-            else:
-                texts = standardize_texts(sentences, name="sentences")[0]
-                token_lists = [self.tokenizer.split(t) for t in texts]
-        else:
-            token_lists = checked_token_lists(sentences, "sentences")
+        token_lists, single = sentence_token_lists(
+            sentences, is_split_into_words, lambda texts: [self.tokenizer.split(t) for t in texts]
+        )
         results = [self._tag_one(tokens, all_scores) for tokens in token_lists]
         return results[0] if single else results
 

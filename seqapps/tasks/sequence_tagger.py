@@ -7,8 +7,12 @@ import tensorflow as tf
 from seqapps.checks import check_positive_int
 from seqapps.interface import Interface, Option
 from seqapps.layers import CharacterEncoder, RecurrentStack
-from seqapps.tasks.inputs import standardize_texts
-from seqapps.tasks.tagged_inputs import checked_tag_ids, checked_token_lists, tagged_examples
+from seqapps.tasks.tagged_inputs import (
+    checked_tag_ids,
+    checked_token_lists,
+    sentence_token_lists,
+    tagged_examples,
+)
 from seqapps.tasks.task import Task, padded, renumbered, string_signature, unbatched
 from seqapps.text import CharacterLookup, TokenLookup, split_words
 
@@ -245,25 +249,7 @@ class SequenceTagger(Task):
         One sentence gives one list; several give a list of lists.
         """
         check_positive_int(batch_size, "batch_size")
-        single = isinstance(sentences, (str, bytes))
-        if single:
-            texts, _ = standardize_texts(sentences, name="sentences")
-            token_lists = self.split(texts)
-        elif isinstance(sentences, (list, tuple)) and all(
-            isinstance(s, (str, bytes)) for s in sentences
-        ):
-            if sentences and is_split_into_words is None:
-                raise ValueError(
-                    "a list of strings is ambiguous: pass is_split_into_words=True for one "
-                    "sentence given as tokens, or is_split_into_words=False for raw sentences"
-                )
-            single = bool(is_split_into_words)
-            if single:
-                token_lists = checked_token_lists([sentences], "sentences")
-            else:
-                token_lists = self.split(standardize_texts(sentences, name="sentences")[0])
-        else:
-            token_lists = checked_token_lists(sentences, "sentences")
+        token_lists, single = sentence_token_lists(sentences, is_split_into_words, self.split)
 
         def label(p):
             return dict(zip(self.tags, map(float, p))) if all_scores else self.tags[p.argmax()]

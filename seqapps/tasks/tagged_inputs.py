@@ -29,6 +29,24 @@ def checked_token_lists(sentences, name):
     return checked
 
 
+def sentence_token_lists(sentences, is_split_into_words, split):
+    """`(token lists, single)` of what `tag` was given: one raw sentence, raw sentences, one
+    sentence as tokens (`is_split_into_words=True`) or token lists; `split(texts)` tokenizes."""
+    single = isinstance(sentences, (str, bytes))
+    if single:
+        return split(standardize_texts(sentences, name="sentences")[0]), True
+    if isinstance(sentences, (list, tuple)) and all(isinstance(s, (str, bytes)) for s in sentences):
+        if sentences and is_split_into_words is None:
+            raise ValueError(
+                "a list of strings is ambiguous: pass is_split_into_words=True for one "
+                "sentence given as tokens, or is_split_into_words=False for raw sentences"
+            )
+        if is_split_into_words:
+            return checked_token_lists([sentences], "sentences"), True
+        return split(standardize_texts(sentences, name="sentences")[0]), False
+    return checked_token_lists(sentences, "sentences"), False
+
+
 def checked_tag_ids(tags, lengths, names):
     """Each sentence's tags as ids of `names` (the model's tags), checked against its length."""
     if tags is None or len(tags) != len(lengths):
