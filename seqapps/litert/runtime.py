@@ -111,6 +111,7 @@ class LiteRTClassifier(LiteRTModel):
     def classify(self, texts, *, all_scores=False, batch_size=64):
         """`TextClassifier.classify`, one text at a time in LiteRT."""
         from seqapps.tasks.inputs import standardize_texts
+        from seqapps.tasks.text_classifier import labelled
 
         batch, single = standardize_texts(texts)
         results = []
@@ -118,11 +119,7 @@ class LiteRTClassifier(LiteRTModel):
             ids = self.tokenizer.ids(text)
             run = self.runners_for(padded_length(len(ids)))["classify"]
             row = run(ids=padded(ids, padded_length(len(ids))))["probabilities"][0]
-            best = int(np.argmax(row))
-            result = {"label": self.labels[best], "score": float(row[best])}
-            if all_scores:
-                result["scores"] = {name: float(p) for name, p in zip(self.labels, row)}
-            results.append(result)
+            results.append(labelled(row, self.labels, all_scores))
         return results[0] if single else results
 
 

@@ -328,13 +328,7 @@ class TextClassifier(Task):
         if not batch:
             return []
         probabilities = self.call_in_batches(batch, batch_size)
-        results = []
-        for row in probabilities:
-            best = int(np.argmax(row))
-            result = {"label": self.labels[best], "score": float(row[best])}
-            if all_scores:
-                result["scores"] = {name: float(p) for name, p in zip(self.labels, row)}
-            results.append(result)
+        results = [labelled(row, self.labels, all_scores) for row in probabilities]
         return results[0] if single else results
 
     def plain(self, inputs, *, all_scores=False, **options):
@@ -432,3 +426,13 @@ def _classify_vectors(layer, vectors, mask=None, training=None):
         x = layer("pooling")(x, mask=mask)
     x = layer("head_dropout")(x, training=training)
     return layer("head")(x)
+
+
+def labelled(probabilities, labels, all_scores=False) -> dict:
+    """`classify`'s answer for one row of probabilities: the best label and its score, and with
+    `all_scores` every label's."""
+    best = int(np.argmax(probabilities))
+    result = {"label": labels[best], "score": float(probabilities[best])}
+    if all_scores:
+        result["scores"] = {name: float(p) for name, p in zip(labels, probabilities)}
+    return result
