@@ -209,20 +209,6 @@ def encoder_decoder(model, encode_inputs, input_spec, tokenizer):
 def translator(model):
     import base64
 
-    def encode_ids(source_ids):
-        memory, *states = model._encode_with(
-            source_ids,
-            model.get_layer("source_embedding"),
-            model.get_layer("embedding_dropout"),
-            model.get_layer("encoder"),
-            training=False,
-        )
-        return {
-            "states": model.get_layer("bridge")(states),
-            "memory": memory,
-            "memory_mask": tf.not_equal(source_ids, 0),
-        }
-
     source, target = model.tokenizer, model.target_tokenizer
     tokenizer = {
         "kind": "sentencepiece",
@@ -232,7 +218,7 @@ def translator(model):
         "source_add_end": source.add_end,
         "target_model": base64.b64encode(target.model).decode("ascii"),
     }
-    signatures, asset = encoder_decoder(model, encode_ids, _ids("source_ids"), tokenizer)
+    signatures, asset = encoder_decoder(model, model.encode_ids, _ids("source_ids"), tokenizer)
     asset["max_length_rule"] = "min(2 * source pieces + 10, max_output_length)"
     return signatures, asset
 

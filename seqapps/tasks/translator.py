@@ -240,7 +240,10 @@ class Translator(EncoderDecoderTask):
 
     def encode(self, texts):
         """The decoder's starting state for source strings `[batch]`: its states, the memory, its mask."""
-        source_ids = self.tokenizer(texts)
+        return self.encode_ids(self.tokenizer(texts))
+
+    def encode_ids(self, source_ids):
+        """`encode` for source piece ids `[batch, time]` (0 = padding), e.g. in the LiteRT export."""
         memory, *states = self._encode_with(
             source_ids,
             self.get_layer("source_embedding"),
