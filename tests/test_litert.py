@@ -18,7 +18,12 @@ from seqapps.tasks import (  # noqa: E402
     TextGenerator,
     Translator,
 )
-from seqapps.text import TextVectorizer, split_words, train_subword_model  # noqa: E402
+from seqapps.text import (  # noqa: E402
+    TextVectorizer,
+    WordVectors,
+    split_words,
+    train_subword_model,
+)
 
 TEXTS = [
     "a gorgeous, witty, seductive movie.",
@@ -86,19 +91,22 @@ def test_tagger_answers_as_keras(tmp_path):
     assert served.tag("") == model.tag("") == []
 
 
-def test_tagger_numpy_path_gives_the_interpreters_scores(tmp_path):
-    """float32 tags one sentence in NumPy over `tagger.npz`; int8 and old exports use LiteRT."""
+@pytest.mark.parametrize("pretrained", [False, True])
+def test_tagger_numpy_path_gives_the_interpreters_scores(tmp_path, pretrained):
+    """float32 tags one sentence in NumPy over `tagger.npz`; int8 and old exports use LiteRT.
+
+    With pretrained vectors the word table is the vectors beside the trained rows."""
     keras.utils.set_random_seed(3)
-    model = SequenceTagger(
-        WORDS,
-        sorted(set("".join(TEXTS))),
-        ["A", "B", "C"],
-        units=8,
-        embedding_dim=8,
-        char_embedding_dim=4,
-        char_filters=8,
-        max_chars=6,
-    )
+    arguments = dict(units=8, embedding_dim=8, char_embedding_dim=4, char_filters=8, max_chars=6)
+    tagger = (WORDS, sorted(set("".join(TEXTS))), ["A", "B", "C"])
+    if pretrained:
+        rng = np.random.default_rng(3)
+        vectors = WordVectors(WORDS + ["zebra"], rng.normal(size=(len(WORDS) + 1, 5)))
+        model, _ = SequenceTagger.from_vectors(
+            vectors, WORDS[:3], *tagger[1:], vocabulary_size=len(WORDS) + 1, **arguments
+        )
+    else:
+        model = SequenceTagger(*tagger, **arguments)
     served = exported(model, tmp_path)
     assert served.numpy is not None and (tmp_path / "litert" / "tagger.npz").is_file()
     interpreter = seqapps.load(tmp_path / "litert", runtime="litert")

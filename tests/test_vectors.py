@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from seqapps.layers import WordEmbedding
-from seqapps.tasks import TextClassifier
+from seqapps.tasks import SequenceTagger, TextClassifier
 from seqapps.text import WordVectors, load_vectors
 from seqapps.text.vectors import GLOVE_6B_50D, INSTALL_HINT
 
@@ -173,3 +173,36 @@ def test_the_vectors_travel_inside_the_saved_model(tmp_path):
     np.testing.assert_allclose(table[model.vocabulary.index("the") + 2], vectors.find("the"))
     texts = ["the good film", "cafe , bad"]
     np.testing.assert_allclose(loaded.predict(texts, verbose=0), model.predict(texts, verbose=0))
+
+
+def test_a_tagger_tags_words_training_never_showed_by_their_vectors(tmp_path):
+    """Nonce words whose spelling says nothing: only the vectors tell nouns from verbs."""
+    rng = np.random.default_rng(0)
+    nouns, verbs = ["bla", "kro", "tuk", "wem"], ["zip", "pov", "fes", "gud"]
+    centre = {"NOUN": np.array([1.0, 0, 0, 0]), "VERB": np.array([0, 1.0, 0, 0])}
+    rows = [centre["NOUN"] + rng.normal(0, 0.1, 4) for _ in nouns]
+    rows += [centre["VERB"] + rng.normal(0, 0.1, 4) for _ in verbs]
+    vectors = WordVectors(nouns + verbs, np.array(rows, dtype="float32"))
+    seen = {"bla": "NOUN", "kro": "NOUN", "zip": "VERB", "pov": "VERB"}
+    sentences = [list(rng.choice(list(seen), size=rng.integers(2, 6))) for _ in range(300)]
+    tags = [[seen[word] for word in sentence] for sentence in sentences]
+    keras.utils.set_random_seed(0)
+    model, init = SequenceTagger.from_vectors(
+        vectors,
+        sorted(seen),
+        sorted(set("".join(seen))),
+        ["NOUN", "VERB"],
+        vocabulary_size=8,
+        units=8,
+        char_filters=4,
+        pretrained_mode="frozen",
+    )
+    assert model.vocabulary == ["bla", "kro", "pov", "zip", "tuk", "wem", "fes", "gud"]
+    assert init.missing == [] and model.trained_rows == 6
+    model.fit(model.make_dataset(sentences, tags, batch_size=16, shuffle=True), epochs=8, verbose=0)
+    unseen = ["tuk", "fes", "wem", "gud", "fes", "tuk"]
+    expected = [(w, "NOUN" if w in nouns else "VERB") for w in unseen]
+    assert model.tag(unseen, is_split_into_words=True) == expected
+    model.save_preset(tmp_path / "tagger.keras")
+    loaded = SequenceTagger.from_preset(tmp_path / "tagger.keras")
+    assert loaded.tag(unseen, is_split_into_words=True) == expected

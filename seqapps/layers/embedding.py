@@ -99,6 +99,12 @@ class WordEmbedding(keras.layers.Layer):
             )
         self.pretrained.assign(ops.cast(matrix, self.pretrained.dtype))
 
+    def table(self):
+        """The whole `(input_dim, pretrained_dim + trained_dim)` table `call` looks rows up in."""
+        if not self.built:
+            self.build()
+        return self.call(ops.arange(self.input_dim, dtype="int32"))
+
     def call(self, ids):
         ids = ops.cast(ids, "int32")
         vectors = ops.take(self.pretrained, ids, axis=0)

@@ -41,7 +41,7 @@ def tagger_arrays(model):
     ):
         return None
     arrays = {
-        "words": model.get_layer("embedding").embeddings,
+        "words": _word_table(model.get_layer("embedding")),
         "chars": spelling.embedding.embeddings,
         "char_kernel": spelling.convolution.kernel,
         "char_bias": spelling.convolution.bias,
@@ -59,6 +59,13 @@ def tagger_arrays(model):
             arrays[f"{direction}_{index}_recurrent"] = cell.recurrent_kernel
             arrays[f"{direction}_{index}_bias"] = cell.bias
     return {name: np.asarray(value, np.float32) for name, value in arrays.items()}
+
+
+def _word_table(embedding):
+    """Every word id's vector: a plain table, or the pretrained + trained rows of a `WordEmbedding`."""
+    if hasattr(embedding, "table"):
+        return embedding.table()
+    return embedding.embeddings
 
 
 def _gate_order(matrix, units):

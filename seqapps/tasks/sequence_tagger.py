@@ -14,6 +14,7 @@ from seqapps.tasks.tagged_inputs import (
     tagged_examples,
 )
 from seqapps.tasks.task import Task, padded, renumbered, string_signature, unbatched
+from seqapps.tasks.word_vectors import built_from_vectors, word_embedding
 from seqapps.text import CharacterLookup, TokenLookup, split_words
 
 #: Tag id of padded steps in the targets: never counted by the loss or the accuracy.
@@ -49,6 +50,14 @@ class SequenceTagger(Task):
         max_chars: characters read per token (a longer token keeps its start
             and its end).
         dropout: dropout on the token vectors, between layers and before the head.
+        pretrained_dim: size of pretrained word vectors (0: none). Build the
+            model with `SequenceTagger.from_vectors`, which fills them in; then
+            `embedding_dim` is the size of a second table, trained from scratch
+            for the training words only.
+        pretrained_mode: `"finetune"`, `"frozen"` or `"offset"` (pretrained
+            vectors plus a trained offset); see `seqapps.layers.WordEmbedding`.
+        trained_rows: with pretrained vectors, the ids (from 0) of the words
+            with rows in the trained table are those below this.
 
     Example:
 
@@ -82,6 +91,9 @@ class SequenceTagger(Task):
         char_filters=64,
         max_chars=16,
         dropout=0.0,
+        pretrained_dim=0,
+        pretrained_mode="finetune",
+        trained_rows=None,
         **kwargs,
     ):
         tags = [str(tag) for tag in tags]
@@ -90,8 +102,12 @@ class SequenceTagger(Task):
         # Layers.
         words = TokenLookup(vocabulary, name="words")
         chars = CharacterLookup(characters, max_chars, name="characters")
-        embedding = keras.layers.Embedding(
-            words.vocabulary_size, embedding_dim, mask_zero=True, name="embedding"
+        embedding = word_embedding(
+            words.vocabulary_size,
+            embedding_dim,
+            pretrained_dim=pretrained_dim,
+            pretrained_mode=pretrained_mode,
+            trained_rows=trained_rows,
         )
         spelling = CharacterEncoder(
             chars.vocabulary_size, char_embedding_dim, char_filters, name="spelling"
@@ -131,7 +147,43 @@ class SequenceTagger(Task):
         self.char_filters = char_filters
         self.max_chars = max_chars
         self.dropout = dropout
+        self.pretrained_dim = pretrained_dim
+        self.pretrained_mode = pretrained_mode
+        self.trained_rows = trained_rows
         self.compile()
+
+    @classmethod
+    def from_vectors(
+        cls, vectors, vocabulary, characters, tags, *, vocabulary_size=60000, seed=0, **kwargs
+    ):
+        """A tagger whose word vectors start from pretrained `vectors` (a `WordVectors`).
+
+        `vocabulary` holds the training words (lower-cased); the most frequent
+        words of `vectors` it lacks are added up to `vocabulary_size` words in
+        all, so a word never seen in training still brings its meaning, beside
+        its spelling. Other keyword arguments go to the constructor
+        (`embedding_dim` is then the trained table beside the vectors, 0 for
+        none). Returns the model and the `EmbeddingInit`.
+
+        Example:
+
+        >>> from seqapps.text import WordVectors
+        >>> vectors = WordVectors(["the", "dog", "cat"], np.eye(3, dtype="float32"))
+        >>> model, init = SequenceTagger.from_vectors(
+        ...     vectors, ["the", "dog"], "adefghot", ["DET", "NOUN"], vocabulary_size=3, units=4)
+        >>> model.vocabulary, model.trained_rows
+        (['the', 'dog', 'cat'], 4)
+        """
+        return built_from_vectors(
+            cls,
+            vectors,
+            vocabulary,
+            characters,
+            tags,
+            vocabulary_size=vocabulary_size,
+            seed=seed,
+            **kwargs,
+        )
 
     def get_config(self):
         return {
@@ -146,6 +198,9 @@ class SequenceTagger(Task):
             "char_filters": self.char_filters,
             "max_chars": self.max_chars,
             "dropout": self.dropout,
+            "pretrained_dim": self.pretrained_dim,
+            "pretrained_mode": self.pretrained_mode,
+            "trained_rows": self.trained_rows,
         }
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):

@@ -5,11 +5,12 @@ import numpy as np
 import tensorflow as tf
 
 from seqapps.interface import Interface, Option
-from seqapps.layers import MaskedMaxPooling, MaskedMeanPooling, RecurrentStack, WordEmbedding
+from seqapps.layers import MaskedMaxPooling, MaskedMeanPooling, RecurrentStack
 from seqapps.tasks.adversarial import adversarial_perturbation
 from seqapps.tasks.classifier_csv import read_labelled_csv
 from seqapps.tasks.inputs import standardize_texts
 from seqapps.tasks.task import Task, string_signature
+from seqapps.tasks.word_vectors import built_from_vectors, word_embedding
 from seqapps.text import TextVectorizer
 
 POOLINGS = ("last", "mean", "max")
@@ -122,24 +123,14 @@ class TextClassifier(Task):
         tokenizer = TextVectorizer(
             vocabulary, split="word", max_length=max_length, name="vectorizer"
         )
-        if pretrained_dim:
-            embedding = WordEmbedding(
-                tokenizer.vocabulary_size,
-                pretrained_dim,
-                trained_dim=embedding_dim,
-                trained_rows=trained_rows,
-                pretrained_mode=pretrained_mode,
-                dtype=embedding_dtype,
-                name="embedding",
-            )
-        else:
-            embedding = keras.layers.Embedding(
-                tokenizer.vocabulary_size,
-                embedding_dim,
-                mask_zero=True,
-                dtype=embedding_dtype,
-                name="embedding",
-            )
+        embedding = word_embedding(
+            tokenizer.vocabulary_size,
+            embedding_dim,
+            pretrained_dim=pretrained_dim,
+            pretrained_mode=pretrained_mode,
+            trained_rows=trained_rows,
+            dtype=embedding_dtype,
+        )
         encoder = RecurrentStack(
             cell,
             units,
@@ -211,18 +202,9 @@ class TextClassifier(Task):
         trained = kwargs.pop("vocabulary", None)
         if trained is None:
             trained = build_vocabulary(texts, max_size=None)
-        vocabulary = vectors.extend_vocabulary(trained, vocabulary_size)
-        kwargs.setdefault("embedding_dim", 0)
-        model = cls(
-            vocabulary,
-            labels,
-            pretrained_dim=vectors.dim,
-            trained_rows=len(trained) + 2,
-            **kwargs,
+        return built_from_vectors(
+            cls, vectors, trained, labels, vocabulary_size=vocabulary_size, seed=seed, **kwargs
         )
-        init = vectors.embedding_init(vocabulary, seed=seed)
-        model.get_layer("embedding").set_pretrained(init.matrix)
-        return model, init
 
     def get_config(self):
         return {

@@ -35,6 +35,7 @@ from seqapps.zoo.recipes._cards import (
     save_card,
     weights_entry,
 )
+from seqapps.zoo.recipes._vectors import GLOVE_LICENCE, add_vectors_arguments, vectors_description
 
 DATASET = "sentence_polarity"
 
@@ -198,16 +199,7 @@ def write_card(
 ) -> None:
     shape = f"{'bidirectional ' if args.bidirectional else ''}{args.num_layers}-layer {CELL_NAMES[args.cell]}"
     if args.vectors:
-        words = (
-            f"GloVe 6B {model.pretrained_dim}d word vectors ({args.pretrained_mode}"
-            + (
-                f", beside a {args.embedding_dim}-d embedding trained from scratch"
-                if args.embedding_dim
-                else ""
-            )
-            + f"; vocabulary: the training words, then the most frequent GloVe words, "
-            f"{len(model.vocabulary)} in all)"
-        )
+        words = vectors_description(args, model)
         origin = "starting from pretrained word vectors"
     else:
         words, origin = "word embedding", "trained from scratch"
@@ -234,7 +226,7 @@ def write_card(
         },
         "metrics": {"test": {"accuracy": test}, "validation": {"accuracy": validation}},
         "license": "Apache-2.0 (weights); training data MIT (vaderSentiment ground truth)"
-        + ("; GloVe vectors PDDL-1.0 (Pennington et al., 2014)" if args.vectors else ""),
+        + (GLOVE_LICENCE if args.vectors else ""),
         "recipe": recipe_command(
             "sentiment", args, parser, required=("name", "cell"), skipped=("quiet", "dry_run")
         ),
@@ -269,24 +261,7 @@ def parser() -> argparse.ArgumentParser:
         default=0.0,
         help="also train on word vectors moved this far uphill (see TextClassifier.compile)",
     )
-    p.add_argument(
-        "--vectors",
-        choices=["glove-6b-50d"],
-        default=None,
-        help="start the word vectors from these pretrained ones (pip install seqapps[vectors])",
-    )
-    p.add_argument(
-        "--pretrained-mode",
-        choices=["finetune", "frozen", "offset"],
-        default="finetune",
-        help="with --vectors: train the pretrained rows, keep them, or keep them + train an offset",
-    )
-    p.add_argument(
-        "--vectors-vocabulary-size",
-        type=int,
-        default=40000,
-        help="with --vectors: the training words, then the most frequent GloVe words up to this many",
-    )
+    add_vectors_arguments(p, vocabulary_size=40000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--dry-run", action="store_true", help="train and report, write nothing")
     p.add_argument("--quiet", action="store_true")

@@ -28,6 +28,7 @@ from seqapps.zoo.recipes._training import (
     ship,
     train_selecting_on_validation,
 )
+from seqapps.zoo.recipes._vectors import GLOVE_LICENCE, add_vectors_arguments, vectors_description
 
 
 def parser() -> argparse.ArgumentParser:
@@ -48,6 +49,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--patience", type=int, default=None, help="stop after this many epochs without a gain"
     )
+    add_vectors_arguments(p, vocabulary_size=60000)
     p.add_argument("--seed", type=int, default=1)
     add_backup_argument(p)
     p.add_argument("--dry-run", action="store_true", help="measure, write no entry")
@@ -88,10 +90,8 @@ def main(argv=None) -> dict:
     words = collections.Counter(token.lower() for row in train_tokens for token in row)
     characters = collections.Counter(char for token in known for char in token)
 
-    model = SequenceTagger(
-        sorted(w for w, n in words.items() if n >= args.min_count),
-        sorted(characters),
-        tags,
+    vocabulary = sorted(w for w, n in words.items() if n >= args.min_count)
+    shape = dict(
         cell=args.cell,
         units=args.units,
         num_layers=args.num_layers,
@@ -99,6 +99,25 @@ def main(argv=None) -> dict:
         char_filters=args.char_filters,
         dropout=args.dropout,
     )
+    coverage = None
+    if args.vectors:
+        from seqapps.text import load_vectors
+
+        vectors = load_vectors(args.vectors)
+        model, init = SequenceTagger.from_vectors(
+            vectors,
+            vocabulary,
+            sorted(characters),
+            tags,
+            vocabulary_size=args.vectors_vocabulary_size,
+            seed=args.seed,
+            pretrained_mode=args.pretrained_mode,
+            **shape,
+        )
+        coverage = vectors_coverage(vectors, init, model, train_tokens, test_tokens, known)
+        print(json.dumps({"coverage": coverage}), flush=True)
+    else:
+        model = SequenceTagger(vocabulary, sorted(characters), tags, **shape)
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=5.0))
     train = model.make_dataset(
         train_tokens, train_tags, batch_size=args.batch_size, shuffle=True, seed=args.seed
@@ -122,11 +141,29 @@ def main(argv=None) -> dict:
     }
     print(json.dumps({"name": args.name, "metrics": metrics}), flush=True)
     if not args.dry_run:
-        write_card(args, model, weights, metrics, best_epoch, history, len(train_tokens))
+        write_card(args, model, weights, metrics, best_epoch, history, len(train_tokens), coverage)
     return metrics
 
 
-def write_card(args, model, weights: Path, metrics, best_epoch, history, num_train) -> None:
+def vectors_coverage(vectors, init, model, train_tokens, test_tokens, known) -> dict:
+    """Shares of running tokens with a pretrained vector: train, test, and the test tokens
+    training never showed (through the model's own vocabulary, where a word must be to use it)."""
+    with_row = set(model.vocabulary) - set(init.missing)
+    unseen = [token for row in test_tokens for token in row if token not in known]
+    return {
+        "train_tokens": round(vectors.coverage(t for row in train_tokens for t in row), 4),
+        "test_tokens": round(vectors.coverage(t for row in test_tokens for t in row), 4),
+        "unseen_test_tokens_in_vocabulary": round(
+            sum(token.lower() in with_row for token in unseen) / max(len(unseen), 1), 4
+        ),
+        "vocabulary": round(init.coverage, 4),
+        "vocabulary_missing": len(init.missing),
+    }
+
+
+def write_card(
+    args, model, weights: Path, metrics, best_epoch, history, num_train, coverage
+) -> None:
     architecture = {
         key: value
         for key, value in model.get_config().items()
@@ -135,34 +172,40 @@ def write_card(args, model, weights: Path, metrics, best_epoch, history, num_tra
     architecture["vocabulary_size"] = len(model.vocabulary) + 2
     architecture["character_vocabulary_size"] = len(model.characters) + 2
     tagset = "12 universal tags" if args.tagset == "upos" else f"{len(model.tags)} Brown tags"
-    save_card(
-        {
-            "name": args.name,
-            "task": "token-classification",
-            "description": (
-                f"Part of speech ({tagset}): word vectors + character CNN → bidirectional "
-                f"{args.num_layers}-layer {CELL_NAMES[args.cell]} ({args.units} units per "
-                "direction) → softmax per token, trained from scratch on the Brown corpus."
-            ),
-            "architecture": architecture,
-            "weights": weights_entry(weights),
-            "num_parameters": model.count_params(),
-            "dataset": {
-                "name": "brown_pos",
-                "train": f"train ({num_train} sentences)",
-                "selection": f"validation token accuracy, best epoch {best_epoch}",
-                "test": "test (52 whole files, 6202 sentences)",
-                "history": history,
-            },
-            "metrics": metrics,
-            "license": "Apache-2.0 (weights); Brown corpus redistribution permitted",
-            "recipe": recipe_command("tagging", args, parser, ["name"], skipped=("dry_run",)),
-            "notes": (
-                f"seed {args.seed}; {budget_note(args)}; accuracy_unseen = accuracy on test "
-                "tokens whose exact form never occurs in the train split"
-            ),
-        }
-    )
+    words, origin = "word vectors", "trained from scratch on the Brown corpus"
+    if args.vectors:
+        words = vectors_description(args, model)
+        origin = "trained on the Brown corpus from pretrained word vectors"
+    card = {
+        "name": args.name,
+        "task": "token-classification",
+        "description": (
+            f"Part of speech ({tagset}): {words} + character CNN → bidirectional "
+            f"{args.num_layers}-layer {CELL_NAMES[args.cell]} ({args.units} units per "
+            f"direction) → softmax per token, {origin}."
+        ),
+        "architecture": architecture,
+        "weights": weights_entry(weights),
+        "num_parameters": model.count_params(),
+        "dataset": {
+            "name": "brown_pos",
+            "train": f"train ({num_train} sentences)",
+            "selection": f"validation token accuracy, best epoch {best_epoch}",
+            "test": "test (52 whole files, 6202 sentences)",
+            "history": history,
+        },
+        "metrics": metrics,
+        "license": "Apache-2.0 (weights); Brown corpus redistribution permitted"
+        + (GLOVE_LICENCE if args.vectors else ""),
+        "recipe": recipe_command("tagging", args, parser, ["name"], skipped=("dry_run",)),
+        "notes": (
+            f"seed {args.seed}; {budget_note(args)}; accuracy_unseen = accuracy on test "
+            "tokens whose exact form never occurs in the train split"
+        ),
+    }
+    if coverage:
+        card["dataset"]["vectors_coverage"] = coverage
+    save_card(card)
 
 
 if __name__ == "__main__":
