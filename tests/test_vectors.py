@@ -206,3 +206,16 @@ def test_a_tagger_tags_words_training_never_showed_by_their_vectors(tmp_path):
     model.save_preset(tmp_path / "tagger.keras")
     loaded = SequenceTagger.from_preset(tmp_path / "tagger.keras")
     assert loaded.tag(unseen, is_split_into_words=True) == expected
+
+
+def test_trained_dropout_hides_the_trained_part_in_training_only():
+    layer = WordEmbedding(10, pretrained_dim=2, trained_dim=3, trained_rows=8, trained_dropout=0.5)
+    layer.build()
+    layer.set_pretrained(np.ones((10, 2)))
+    ids = np.full((50, 40), 5)
+    hidden = np.abs(layer(ids, training=True).numpy()[..., 2:]).max(axis=-1) == 0
+    assert 0.4 < hidden.mean() < 0.6
+    assert not (np.abs(layer(ids).numpy()[..., 2:]).max(axis=-1) == 0).any()
+    np.testing.assert_array_equal(layer(ids, training=True).numpy()[..., :2], 1.0)
+    with pytest.raises(ValueError, match="trained_dropout"):
+        WordEmbedding(10, pretrained_dim=2, trained_dropout=1.0)

@@ -27,6 +27,9 @@ class WordEmbedding(keras.layers.Layer):
         pretrained_mode: `"finetune"` trains the pretrained rows; `"frozen"`
             keeps them; `"offset"` keeps them and trains an offset added to
             them, starting at zero.
+        trained_dropout: in training, the share of tokens whose trained part
+            is zeros, as for a word the training data never showed: the model
+            learns to do with the pretrained vector alone (0: never).
 
     Example:
 
@@ -42,6 +45,8 @@ class WordEmbedding(keras.layers.Layer):
         trained_dim=0,
         trained_rows=None,
         pretrained_mode="finetune",
+        trained_dropout=0.0,
+        seed=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -59,6 +64,11 @@ class WordEmbedding(keras.layers.Layer):
         self.trained_dim = int(trained_dim)
         self.trained_rows = None if trained_rows is None else int(trained_rows)
         self.pretrained_mode = pretrained_mode
+        if not 0.0 <= trained_dropout < 1.0:
+            raise ValueError(f"trained_dropout must lie in [0, 1), got {trained_dropout!r}")
+        self.trained_dropout = float(trained_dropout)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed) if trained_dropout else None
         self.supports_masking = True
 
     def build(self, input_shape=None):
@@ -105,7 +115,7 @@ class WordEmbedding(keras.layers.Layer):
             self.build()
         return self.call(ops.arange(self.input_dim, dtype="int32"))
 
-    def call(self, ids):
+    def call(self, ids, training=False):
         ids = ops.cast(ids, "int32")
         vectors = ops.take(self.pretrained, ids, axis=0)
         if self.offset is not None:
@@ -113,6 +123,9 @@ class WordEmbedding(keras.layers.Layer):
         if self.trained is not None:
             known = ids < self._trained_rows
             trained = ops.take(self.trained, ops.where(known, ids, 0), axis=0)
+            if training and self.trained_dropout:
+                kept = keras.random.uniform(ops.shape(ids), seed=self.seed_generator)
+                known = ops.logical_and(known, kept >= self.trained_dropout)
             trained = trained * ops.cast(known, trained.dtype)[..., None]
             vectors = ops.concatenate([vectors, trained], axis=-1)
         return vectors
@@ -131,4 +144,6 @@ class WordEmbedding(keras.layers.Layer):
             "trained_dim": self.trained_dim,
             "trained_rows": self.trained_rows,
             "pretrained_mode": self.pretrained_mode,
+            "trained_dropout": self.trained_dropout,
+            "seed": self.seed,
         }

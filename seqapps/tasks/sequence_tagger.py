@@ -58,6 +58,10 @@ class SequenceTagger(Task):
             vectors plus a trained offset); see `seqapps.layers.WordEmbedding`.
         trained_rows: with pretrained vectors, the ids (from 0) of the words
             with rows in the trained table are those below this.
+        word_dropout: with pretrained vectors, the share of training tokens
+            whose trained row is hidden, as a word never seen in training has
+            none: the model learns to tag from the pretrained vector and the
+            spelling alone.
 
     Example:
 
@@ -94,6 +98,7 @@ class SequenceTagger(Task):
         pretrained_dim=0,
         pretrained_mode="finetune",
         trained_rows=None,
+        word_dropout=0.0,
         **kwargs,
     ):
         tags = [str(tag) for tag in tags]
@@ -108,6 +113,7 @@ class SequenceTagger(Task):
             pretrained_dim=pretrained_dim,
             pretrained_mode=pretrained_mode,
             trained_rows=trained_rows,
+            trained_dropout=word_dropout,
         )
         spelling = CharacterEncoder(
             chars.vocabulary_size, char_embedding_dim, char_filters, name="spelling"
@@ -150,6 +156,7 @@ class SequenceTagger(Task):
         self.pretrained_dim = pretrained_dim
         self.pretrained_mode = pretrained_mode
         self.trained_rows = trained_rows
+        self.word_dropout = word_dropout
         self.compile()
 
     @classmethod
@@ -201,6 +208,7 @@ class SequenceTagger(Task):
             "pretrained_dim": self.pretrained_dim,
             "pretrained_mode": self.pretrained_mode,
             "trained_rows": self.trained_rows,
+            "word_dropout": self.word_dropout,
         }
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):

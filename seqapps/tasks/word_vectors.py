@@ -17,10 +17,13 @@ def word_embedding(
     pretrained_dim=0,
     pretrained_mode="finetune",
     trained_rows=None,
+    trained_dropout=0.0,
     dtype=None,
 ):
     """The `"embedding"` layer: a trained `keras.layers.Embedding` when `pretrained_dim` is 0,
     else a `WordEmbedding` (pretrained rows, with `embedding_dim` trained ones beside them)."""
+    if trained_dropout and not pretrained_dim:
+        raise ValueError("trained word dropout needs pretrained vectors (pretrained_dim > 0)")
     if pretrained_dim:
         return WordEmbedding(
             vocabulary_size,
@@ -28,6 +31,7 @@ def word_embedding(
             trained_dim=embedding_dim,
             trained_rows=trained_rows,
             pretrained_mode=pretrained_mode,
+            trained_dropout=trained_dropout,
             dtype=dtype,
             name="embedding",
         )

@@ -50,6 +50,12 @@ def parser() -> argparse.ArgumentParser:
         "--patience", type=int, default=None, help="stop after this many epochs without a gain"
     )
     add_vectors_arguments(p, vocabulary_size=60000)
+    p.add_argument(
+        "--word-dropout",
+        type=float,
+        default=0.0,
+        help="with --vectors: share of training tokens whose trained word vector is hidden",
+    )
     p.add_argument("--seed", type=int, default=1)
     add_backup_argument(p)
     p.add_argument("--dry-run", action="store_true", help="measure, write no entry")
@@ -112,6 +118,7 @@ def main(argv=None) -> dict:
             vocabulary_size=args.vectors_vocabulary_size,
             seed=args.seed,
             pretrained_mode=args.pretrained_mode,
+            word_dropout=args.word_dropout,
             **shape,
         )
         coverage = vectors_coverage(vectors, init, model, train_tokens, test_tokens, known)
