@@ -33,7 +33,7 @@ import io
 import math
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,10 +71,11 @@ def _read_lines(path: PathLike, encoding: str) -> list[str]:
     return text.splitlines()
 
 
-def _warn_skipped(count: int, what: str, where: str, examples: list[str]) -> None:
+def _warn_skipped(count: int, what: str, where: str, examples: list[str], stacklevel=3) -> None:
     if count:
         shown = ", ".join(examples[:5]) + (", ..." if count > 5 else "")
-        warnings.warn(f"skipped {count} {what} in {where} ({shown})", UserWarning, stacklevel=3)
+        message = f"skipped {count} {what} in {where} ({shown})"
+        warnings.warn(message, UserWarning, stacklevel=stacklevel)
 
 
 def _is_missing(value: Any) -> bool:
@@ -338,7 +339,20 @@ def from_text_files(
     return tf.data.Dataset.from_tensor_slices(tf.constant(documents, tf.string))
 
 
-def _pairs_dataset(pairs: list[tuple[str, str]]) -> tf.data.Dataset:
+def _pairs_dataset(
+    rows: Iterable[tuple[int, str, str]], what: str, where: str, none_left: str
+) -> tf.data.Dataset:
+    """``(line number, source, target)`` rows → pairs; one with an empty side is reported."""
+    pairs, skipped = [], []
+    for number, source, target in rows:
+        source, target = source.strip(), target.strip()
+        if source and target:
+            pairs.append((source, target))
+        else:
+            skipped.append(f"line {number}")
+    _warn_skipped(len(skipped), what, where, skipped, stacklevel=4)  # the reader's caller
+    if not pairs:
+        raise ValueError(none_left)
     sources = tf.constant([source for source, _ in pairs], tf.string)
     targets = tf.constant([target for _, target in pairs], tf.string)
     return tf.data.Dataset.from_tensor_slices((sources, targets))
@@ -355,8 +369,8 @@ def from_parallel_tsv(
     >>> from seqapps import datasets
     >>> ds = datasets.from_parallel_tsv("en_es.tsv")  # doctest: +SKIP
     """
-    pairs, skipped = [], []
     needed = max(source_column, target_column) + 1
+    rows = []
     for number, line in enumerate(_read_lines(path, encoding), start=1):
         if not line.strip():
             continue
@@ -368,15 +382,10 @@ def from_parallel_tsv(
                 f"{path} line {number}: {len(fields)} tab-separated fields, need at least "
                 f"{needed} (source_column={source_column}, target_column={target_column})"
             )
-        source, target = fields[source_column].strip(), fields[target_column].strip()
-        if source and target:
-            pairs.append((source, target))
-        else:
-            skipped.append(f"line {number}")
-    _warn_skipped(len(skipped), "pairs with an empty side", str(path), skipped)
-    if not pairs:
-        raise ValueError(f"{path} has no source/target pairs")
-    return _pairs_dataset(pairs)
+        rows.append((number, fields[source_column], fields[target_column]))
+    return _pairs_dataset(
+        rows, "pairs with an empty side", str(path), f"{path} has no source/target pairs"
+    )
 
 
 def from_parallel_files(
@@ -396,16 +405,12 @@ def from_parallel_files(
             f"they must be line-aligned ({shorter} ends first, at line "
             f"{min(len(sources), len(targets))})"
         )
-    pairs, skipped = [], []
-    for number, (source, target) in enumerate(zip(sources, targets), start=1):
-        if source.strip() and target.strip():
-            pairs.append((source.strip(), target.strip()))
-        else:
-            skipped.append(f"line {number}")
-    _warn_skipped(len(skipped), "line pairs with an empty side", str(source_path), skipped)
-    if not pairs:
-        raise ValueError(f"{source_path} and {target_path} have no non-empty line pairs")
-    return _pairs_dataset(pairs)
+    return _pairs_dataset(
+        ((number, *pair) for number, pair in enumerate(zip(sources, targets), start=1)),
+        "line pairs with an empty side",
+        str(source_path),
+        f"{source_path} and {target_path} have no non-empty line pairs",
+    )
 
 
 def from_conll(

@@ -53,3 +53,30 @@ def test_a_killed_recipe_run_resumes_from_its_backup_folder(tmp_path):
     assert result["scored_here"] == 2  # epochs 1-3 were not trained again
     assert result["answer"] == "positive"
     assert not backup.exists()  # removed when training ends
+
+
+def test_a_recipes_command_line_sets_its_training_and_a_dry_run_writes_nothing():
+    from seqapps.tasks import SequenceTagger
+    from seqapps.zoo.recipes import _training, tagging
+
+    args = tagging.parser().parse_args(
+        ["--name", "probe", "--epochs", "4", "--patience", "1", "--batch-size", "8", "--dry-run"]
+    )
+    sentences = [["the", "dog", "runs"], ["a", "cat", "sleeps"]] * 4
+    tags = [["DET", "NOUN", "VERB"]] * 8
+    model = SequenceTagger(
+        ["the", "a", "dog", "cat", "runs", "sleeps"],
+        list("acdeghlnoprstu"),
+        ["DET", "NOUN", "VERB"],
+        units=4,
+        embedding_dim=4,
+        char_filters=4,
+    )
+    best, weights, best_epoch, history = _training.train_recipe(
+        args, model, sentences, tags, lambda model: {"score": 0.0}, "score", clipnorm=5.0
+    )
+    # Never better than the first round: one round without a gain ends it (--patience 1).
+    assert weights is None and best_epoch == 1
+    assert [round["epoch"] for round in history] == [1, 2]
+    assert model.optimizer.learning_rate.numpy() == pytest.approx(2e-3)  # --learning-rate
+    assert model.optimizer.clipnorm == 5.0 and best is not model  # the best round's copy

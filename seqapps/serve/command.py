@@ -7,6 +7,15 @@ import importlib.util
 
 from seqapps.serve.limits import Limits
 
+# The request limits the command line sets (`--max-batch-size` ...), each a positive integer
+# whose default is Limits' own.
+LIMIT_HELP = {
+    "max_batch_size": "most rows per request and per batched model call",
+    "max_length": "most tokens a generating request may ask for",
+    "max_text_chars": "most characters of one text or prompt",
+    "max_body_bytes": "largest request body; larger ones get 413",
+}
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = Limits()
@@ -18,12 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "interface, so anyone who reaches the machine can use the models)",
     )
     parser.add_argument("--port", type=_port, default=8501, help="TCP port (default: 8501)")
-    parser.add_argument(
-        "--max-batch-size",
-        type=_positive,
-        default=defaults.max_batch_size,
-        help=f"most rows per request and per batched model call (default: {defaults.max_batch_size})",
-    )
+    for name, text in LIMIT_HELP.items():
+        default = getattr(defaults, name)
+        flag = "--" + name.replace("_", "-")
+        parser.add_argument(
+            flag, type=_positive, default=default, help=f"{text} (default: {default})"
+        )
     parser.add_argument(
         "--batch-timeout-micros",
         type=_natural,
@@ -31,24 +40,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how long a request waits for others to share its model call (default: 2000)",
     )
     parser.add_argument("--no-batching", action="store_true", help="answer requests one at a time")
-    parser.add_argument(
-        "--max-length",
-        type=_positive,
-        default=defaults.max_length,
-        help=f"most tokens a generating request may ask for (default: {defaults.max_length})",
-    )
-    parser.add_argument(
-        "--max-text-chars",
-        type=_positive,
-        default=defaults.max_text_chars,
-        help=f"most characters of one text or prompt (default: {defaults.max_text_chars})",
-    )
-    parser.add_argument(
-        "--max-body-bytes",
-        type=_positive,
-        default=defaults.max_body_bytes,
-        help=f"largest request body; larger ones get 413 (default: {defaults.max_body_bytes})",
-    )
 
 
 def problem(args: argparse.Namespace) -> str | None:
@@ -64,12 +55,7 @@ def problem(args: argparse.Namespace) -> str | None:
 def run(args: argparse.Namespace) -> None:
     from seqapps.serve import run as serve
 
-    limits = Limits(
-        max_batch_size=args.max_batch_size,
-        max_length=args.max_length,
-        max_body_bytes=args.max_body_bytes,
-        max_text_chars=args.max_text_chars,
-    )
+    limits = Limits(**{name: getattr(args, name) for name in LIMIT_HELP})
     serve(
         args.names,
         host=args.host,

@@ -215,6 +215,23 @@ def test_from_parallel_files_aligned_and_unequal(tmp_path):
         datasets.from_parallel_files(tmp_path / "train.en", tmp_path / "short.es")
 
 
+def test_parallel_readers_skip_a_pair_with_an_empty_side_and_warn_at_the_callers_line(tmp_path):
+    (tmp_path / "train.en").write_text("Hello.\n  \nThanks.\n")
+    (tmp_path / "train.es").write_text(" Hola. \nVacío.\nGracias.\n")
+    with pytest.warns(UserWarning, match=r"skipped 1 line pairs with an empty side .*line 2") as w:
+        dataset = datasets.from_parallel_files(tmp_path / "train.en", tmp_path / "train.es")
+    assert items(dataset) == [("Hello.", "Hola."), ("Thanks.", "Gracias.")]
+    assert w[0].filename == __file__  # the user's call, not the reader's insides
+    (tmp_path / "pairs.tsv").write_text("Go.\tVe.\nRun!\t \n")
+    with pytest.warns(UserWarning, match="skipped 1 pairs with an empty side") as w:
+        datasets.from_parallel_tsv(tmp_path / "pairs.tsv")
+    assert w[0].filename == __file__
+    (tmp_path / "half.en").write_text(" \nThanks.\n")
+    (tmp_path / "half.es").write_text("Hola.\n\n")
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="no non-empty line pairs"):
+        datasets.from_parallel_files(tmp_path / "half.en", tmp_path / "half.es")
+
+
 # --- tagging ------------------------------------------------------------------------------
 
 

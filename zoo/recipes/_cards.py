@@ -47,6 +47,12 @@ def save_card(card: dict[str, Any]) -> Path:
     return path
 
 
+def options_of(args: argparse.Namespace, *names: str) -> dict[str, Any]:
+    """The command line's values of `names`, as keywords: a recipe's model options are named
+    after the model's arguments."""
+    return {name: getattr(args, name) for name in names}
+
+
 def budget_note(args: argparse.Namespace, rounds: str = "epochs") -> str:
     """The training budget as a card states it, so siblings can be compared on the same budget."""
     note = f"budget: at most {args.epochs} epochs or {args.minutes:g} minutes"

@@ -15,13 +15,59 @@ import keras
 from seqapps.zoo.recipes._cards import ZOO_DIR
 
 
-def add_backup_argument(p) -> None:
-    """`--backup-dir`, for `train_selecting_on_validation(backup_dir=...)`."""
+def add_training_arguments(
+    p, *, batch_size: int, epochs: int, minutes: float, patience: int | None = None
+) -> None:
+    """The options `train_recipe` reads, with this recipe's defaults."""
+    p.add_argument("--learning-rate", type=float, default=2e-3)
+    p.add_argument("--batch-size", type=int, default=batch_size)
+    p.add_argument("--epochs", type=int, default=epochs, help="at most this many epochs")
+    p.add_argument("--minutes", type=float, default=minutes, help="training time budget")
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=patience,
+        help="stop after this many validation rounds without a gain",
+    )
+    p.add_argument("--seed", type=int, default=1)
     p.add_argument(
         "--backup-dir",
         help="keep the run here after every epoch; the same command started again after a "
         "kill resumes there (a new or empty folder; removed when training ends)",
     )
+    p.add_argument("--dry-run", action="store_true", help="measure, write no entry")
+
+
+def train_recipe(
+    args, model, inputs, targets, validate, key, *, clipnorm=1.0, augment=None, **options
+):
+    """Trains `model` on `(inputs, targets)` as the command line says and ships the best round.
+
+    Adam at `--learning-rate` (gradients clipped to `clipnorm`), batches of
+    `--batch-size` shuffled by `--seed` (then `augment(dataset)` if given), the
+    round with the highest `validate(model)[key]` kept within `--epochs`,
+    `--minutes` and `--patience` (`train_selecting_on_validation`, which also
+    takes `options`), resumable from `--backup-dir`; written to the zoo unless
+    `--dry-run`. Returns `(model as shipped, weight file or None, best epoch, history)`.
+    """
+    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=clipnorm))
+    data = model.make_dataset(
+        inputs, targets, batch_size=args.batch_size, shuffle=True, seed=args.seed
+    )
+    if augment is not None:
+        data = augment(data)
+    model, best_epoch, history = train_selecting_on_validation(
+        model,
+        data,
+        validate,
+        key,
+        epochs=args.epochs,
+        minutes=args.minutes,
+        patience=args.patience,
+        backup_dir=args.backup_dir,
+        **options,
+    )
+    return (*ship(model, args.name, args.dry_run), best_epoch, history)
 
 
 class SelectOnValidation(keras.callbacks.Callback):

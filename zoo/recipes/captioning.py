@@ -23,15 +23,12 @@ import numpy as np
 from seqapps.zoo.recipes._cards import (
     CELL_NAMES,
     budget_note,
+    options_of,
     recipe_command,
     save_card,
     weights_entry,
 )
-from seqapps.zoo.recipes._training import (
-    add_backup_argument,
-    ship,
-    train_selecting_on_validation,
-)
+from seqapps.zoo.recipes._training import add_training_arguments, train_recipe
 
 
 def parser() -> argparse.ArgumentParser:
@@ -49,8 +46,6 @@ def parser() -> argparse.ArgumentParser:
         help="SentencePiece model of the captions: whole words, or subword pieces",
     )
     p.add_argument("--dropout", type=float, default=0.3)
-    p.add_argument("--learning-rate", type=float, default=2e-3)
-    p.add_argument("--batch-size", type=int, default=32)
     p.add_argument(
         "--all-references",
         action="store_true",
@@ -62,15 +57,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--word-dropout", type=float, default=0.0, help="share of input words read as <unk>"
     )
-    p.add_argument("--epochs", type=int, default=60, help="at most this many epochs")
     p.add_argument("--eval-every", type=int, default=5, help="epochs between validation runs")
-    p.add_argument("--patience", type=int, default=4, help="validation runs without a gain")
     p.add_argument(
         "--halve-on-plateau",
         action="store_true",
         help="halve the learning rate after each validation run without a gain",
     )
-    p.add_argument("--minutes", type=float, default=30, help="training time budget")
     p.add_argument("--beam-size", type=int, default=3, help="beam search measured on test")
     p.add_argument(
         "--select-beam-size",
@@ -85,9 +77,7 @@ def parser() -> argparse.ArgumentParser:
         help="the validation score that selects the epoch: BLEU-4 against all references, "
         "or against the name alone (which also penalises captions shorter than the name)",
     )
-    p.add_argument("--seed", type=int, default=1)
-    add_backup_argument(p)
-    p.add_argument("--dry-run", action="store_true", help="measure, write no entry")
+    add_training_arguments(p, batch_size=32, epochs=60, minutes=30, patience=4)
     return p
 
 
@@ -208,35 +198,27 @@ def main(argv=None) -> dict:
 
     model = ImageCaptioner(
         train_subword_model(pairs_captions, args.vocabulary_size, model_type=args.model_type),
-        conditioning=args.conditioning,
-        cell=args.cell,
-        units=args.units,
-        embedding_dim=args.embedding_dim,
-        dropout=args.dropout,
-    )
-    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=1.0))
-    data = model.make_dataset(
-        pairs_images, pairs_captions, batch_size=args.batch_size, shuffle=True, seed=args.seed
+        **options_of(args, "conditioning", "cell", "units", "embedding_dim", "dropout"),
     )
 
-    if args.shift:
-        data = data.map(lambda x, y: ((shifted(x[0], args.shift), x[1]), y))
-    if args.word_dropout:
-        data = data.map(lambda x, y: ((x[0], unknown_words(x[1], args.word_dropout)), y))
+    def augment(data):
+        if args.shift:
+            data = data.map(lambda x, y: ((shifted(x[0], args.shift), x[1]), y))
+        if args.word_dropout:
+            data = data.map(lambda x, y: ((x[0], unknown_words(x[1], args.word_dropout)), y))
+        return data
 
-    model, best_epoch, history = train_selecting_on_validation(
+    model, weights, best_epoch, history = train_recipe(
+        args,
         model,
-        data,
+        pairs_images,
+        pairs_captions,
         lambda model: evaluate(model, validation, None, beam_size=args.select_beam_size),
         args.select_on,
-        epochs=args.epochs,
-        minutes=args.minutes,
+        augment=augment,
         epochs_per_round=args.eval_every,
-        patience=args.patience,
         halve_on_plateau=args.halve_on_plateau,
-        backup_dir=args.backup_dir,
     )
-    model, weights = ship(model, args.name, args.dry_run)
     metrics = {
         "validation": {"greedy": evaluate(model, validation, train_captions)},
         "test": {

@@ -31,6 +31,7 @@ from seqapps.zoo.recipes._cards import (
     CELL_NAMES,
     ZOO_DIR,
     architecture_of,
+    options_of,
     recipe_command,
     save_card,
     weights_entry,
@@ -117,14 +118,8 @@ def train(args: argparse.Namespace) -> dict:
     vocabulary = build_vocabulary(
         train_texts, max_size=args.vocabulary_size, min_count=args.min_count
     )
-    shape = dict(
-        cell=args.cell,
-        units=args.units,
-        num_layers=args.num_layers,
-        bidirectional=args.bidirectional,
-        embedding_dim=args.embedding_dim,
-        dropout=args.dropout,
-        pooling=args.pooling,
+    shape = options_of(
+        args, "cell", "units", "num_layers", "bidirectional", "embedding_dim", "dropout", "pooling"
     )
     coverage = None
     if args.vectors:

@@ -19,15 +19,12 @@ from pathlib import Path
 from seqapps.zoo.recipes._cards import (
     CELL_NAMES,
     budget_note,
+    options_of,
     recipe_command,
     save_card,
     weights_entry,
 )
-from seqapps.zoo.recipes._training import (
-    add_backup_argument,
-    ship,
-    train_selecting_on_validation,
-)
+from seqapps.zoo.recipes._training import add_training_arguments, train_recipe
 from seqapps.zoo.recipes._vectors import GLOVE_LICENCE, add_vectors_arguments, vectors_description
 
 
@@ -42,13 +39,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--char-filters", type=int, default=64)
     p.add_argument("--min-count", type=int, default=2, help="training count for a word vector")
     p.add_argument("--dropout", type=float, default=0.3)
-    p.add_argument("--learning-rate", type=float, default=2e-3)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--epochs", type=int, default=20, help="at most this many epochs")
-    p.add_argument("--minutes", type=float, default=40, help="training time budget")
-    p.add_argument(
-        "--patience", type=int, default=None, help="stop after this many epochs without a gain"
-    )
     add_vectors_arguments(p, vocabulary_size=60000)
     p.add_argument(
         "--word-dropout",
@@ -56,9 +46,7 @@ def parser() -> argparse.ArgumentParser:
         default=0.0,
         help="with --vectors: share of training tokens whose trained word vector is hidden",
     )
-    p.add_argument("--seed", type=int, default=1)
-    add_backup_argument(p)
-    p.add_argument("--dry-run", action="store_true", help="measure, write no entry")
+    add_training_arguments(p, batch_size=32, epochs=20, minutes=40)
     return p
 
 
@@ -97,13 +85,8 @@ def main(argv=None) -> dict:
     characters = collections.Counter(char for token in known for char in token)
 
     vocabulary = sorted(w for w, n in words.items() if n >= args.min_count)
-    shape = dict(
-        cell=args.cell,
-        units=args.units,
-        num_layers=args.num_layers,
-        embedding_dim=args.embedding_dim,
-        char_filters=args.char_filters,
-        dropout=args.dropout,
+    shape = options_of(
+        args, "cell", "units", "num_layers", "embedding_dim", "char_filters", "dropout"
     )
     coverage = None
     if args.vectors:
@@ -125,23 +108,16 @@ def main(argv=None) -> dict:
         print(json.dumps({"coverage": coverage}), flush=True)
     else:
         model = SequenceTagger(vocabulary, sorted(characters), tags, **shape)
-    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=5.0))
-    train = model.make_dataset(
-        train_tokens, train_tags, batch_size=args.batch_size, shuffle=True, seed=args.seed
-    )
-
-    model, best_epoch, history = train_selecting_on_validation(
+    model, weights, best_epoch, history = train_recipe(
+        args,
         model,
-        train,
+        train_tokens,
+        train_tags,
         lambda model: model.score(val_tokens, val_tags, known_words=known),
         "accuracy",
-        epochs=args.epochs,
-        minutes=args.minutes,
-        patience=args.patience,
+        clipnorm=5.0,
         halve_on_plateau=True,
-        backup_dir=args.backup_dir,
     )
-    model, weights = ship(model, args.name, args.dry_run)
     metrics = {
         "validation": model.score(val_tokens, val_tags, known_words=known),
         "test": model.score(test_tokens, test_tags, known_words=known),

@@ -14,12 +14,14 @@ import argparse
 import json
 from pathlib import Path
 
-from seqapps.zoo.recipes._cards import CELL_NAMES, recipe_command, save_card, weights_entry
-from seqapps.zoo.recipes._training import (
-    add_backup_argument,
-    ship,
-    train_selecting_on_validation,
+from seqapps.zoo.recipes._cards import (
+    CELL_NAMES,
+    options_of,
+    recipe_command,
+    save_card,
+    weights_entry,
 )
+from seqapps.zoo.recipes._training import add_training_arguments, train_recipe
 
 
 def parser() -> argparse.ArgumentParser:
@@ -32,14 +34,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--attention", default="multiplicative", choices=["additive", "multiplicative"])
     p.add_argument("--vocabulary-size", type=int, default=8000, help="pieces per language")
     p.add_argument("--dropout", type=float, default=0.2)
-    p.add_argument("--learning-rate", type=float, default=2e-3)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--epochs", type=int, default=30, help="at most this many epochs")
-    p.add_argument("--minutes", type=float, default=90, help="training time budget")
     p.add_argument("--beam-size", type=int, default=5)
-    p.add_argument("--seed", type=int, default=1)
-    add_backup_argument(p)
-    p.add_argument("--dry-run", action="store_true", help="measure, write no entry")
+    add_training_arguments(p, batch_size=64, epochs=30, minutes=90)
     return p
 
 
@@ -68,29 +64,17 @@ def main(argv=None) -> dict:
     model = Translator(
         train_subword_model(train_en, args.vocabulary_size),
         train_subword_model(train_es, args.vocabulary_size),
-        cell=args.cell,
-        units=args.units,
-        num_layers=args.num_layers,
-        attention=args.attention,
-        embedding_dim=args.embedding_dim,
-        dropout=args.dropout,
+        **options_of(args, "cell", "units", "num_layers", "attention", "embedding_dim", "dropout"),
     )
-    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=1.0))
-    train = model.make_dataset(
-        train_en, train_es, batch_size=args.batch_size, shuffle=True, seed=args.seed
-    )
-
-    model, best_epoch, history = train_selecting_on_validation(
+    model, weights, best_epoch, history = train_recipe(
+        args,
         model,
-        train,
+        train_en,
+        train_es,
         lambda model: model.score(val_en, val_es),
         "bleu",
-        epochs=args.epochs,
-        minutes=args.minutes,
         halve_on_plateau=True,
-        backup_dir=args.backup_dir,
     )
-    model, weights = ship(model, args.name, args.dry_run)
     metrics = {
         "validation": {"greedy": model.score(val_en, val_es)},
         "test": {
