@@ -6,7 +6,11 @@ passes) and a linear-chain CRF (sklearn-crfsuite, L-BFGS with L1 + L2, on the
 usual word, affix, shape and neighbour features). Each is trained on train and
 scored on test: all tokens, and tokens whose form never occurs in train.
 
-    python bench/tagging.py [--model pos-brown-lstm] [--tagset upos] [--crf-iterations 100]
+    python bench/tagging.py [--model pos-brown-lstm [OTHER ...]] [--tagset upos] [--crf-iterations 100]
+
+Several `--model` entries or `.keras` presets (e.g. the ablation of the
+pretrained vectors) are scored side by side; the confusions and the speed are
+the first one's.
 
 Printed: the accuracy table, the entry's ten most common confusions, and
 tokens per second tagged one sentence at a time and all at once, with the
@@ -112,7 +116,9 @@ def tokens_per_second(tag, sentences, one_at_a_time):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default="pos-brown-lstm", help="zoo entry or .keras preset")
+    p.add_argument(
+        "--model", nargs="+", default=["pos-brown-lstm"], help="zoo entries or .keras presets"
+    )
     p.add_argument("--tagset", default="upos", choices=["upos", "brown"])
     p.add_argument("--crf-iterations", type=int, default=100)
     p.add_argument("--speed-sentences", type=int, default=300, help="for batch-1 speed")
@@ -127,10 +133,12 @@ def main(argv=None):
     unseen_share = sum(t not in known for row in test for t in row) / sum(map(len, test))
     print(f"test: {sum(map(len, test))} tokens, {unseen_share:.1%} unseen in train")
 
-    model = seqapps.load(args.model)
-    systems = {
-        "seqapps " + str(args.model): lambda rows: [[t for _, t in r] for r in model.tag(rows)]
-    }
+    systems = {}
+    for name in args.model:
+        model = seqapps.load(name)
+        systems[f"seqapps {name}"] = lambda rows, model=model: [
+            [t for _, t in r] for r in model.tag(rows)
+        ]
     for name, build in (
         ("most frequent tag", lambda: MostFrequent(train, train_tags)),
         ("NLTK perceptron", lambda: Perceptron(train, train_tags)),
