@@ -44,6 +44,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"most characters of one text or prompt (default: {defaults.max_text_chars})",
     )
     parser.add_argument(
+        "--max-connections",
+        type=_positive,
+        default=defaults.max_connections,
+        help="most requests in flight and connections open at once; more get 503 "
+        f"(default: {defaults.max_connections})",
+    )
+    parser.add_argument(
         "--max-body-bytes",
         type=_positive,
         default=defaults.max_body_bytes,
@@ -69,6 +76,7 @@ def run(args: argparse.Namespace) -> None:
         max_length=args.max_length,
         max_body_bytes=args.max_body_bytes,
         max_text_chars=args.max_text_chars,
+        max_connections=args.max_connections,
     )
     serve(
         args.names,
