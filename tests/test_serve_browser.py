@@ -170,11 +170,24 @@ def test_translate_draws_a_row_of_attention_per_written_piece_over_the_source(pa
         )
         shown = np.array([[weight for weight, _ in row] for row in cells])
         np.testing.assert_allclose(shown, attention["weights"], atol=1.5e-3)
-        # Each written piece's most-attended source piece is shaded in full.
-        assert all("rgb(74, 123, 208)" in [shade for _, shade in row] for row in cells)
+        # Shaded as the library's heatmap scales its colours: up to the table's largest weight.
+        alphas = np.array([[alpha(shade) for _, shade in row] for row in cells])
+        np.testing.assert_allclose(alphas, shown / shown.max(), atol=1e-2)
+    # The untrained model looks everywhere alike: the shading, on weights that differ.
+    drawn = page.evaluate(
+        "() => [...attentionTable(['x', 'y'], ['a', 'b'], [[0.9, 0.1], [0.5, 0.5]])"
+        ".querySelectorAll('tbody td')].map(td => td.style.background)"
+    )
+    np.testing.assert_allclose([alpha(c) for c in drawn], [1, 0.111, 0.556, 0.556], atol=5e-3)
     page.uncheck("#tr-return_attention")
     assert not answered(page, "tr").locator("table.attention").count()
     page.check("#tr-return_attention")
+
+
+def alpha(colour: str) -> float:
+    """The opacity of a CSS colour as the browser writes it (`rgba(r, g, b, a)`, `rgb(r, g, b)`);
+    it keeps 8 bits of it."""
+    return float(colour.split(",")[3].rstrip(")")) if colour.startswith("rgba") else 1.0
 
 
 def test_caption_draws_where_each_piece_looked_on_the_image(page, models):
@@ -213,5 +226,8 @@ def test_generate_shades_each_streamed_character_by_its_probability(page, models
     assert shown == [p["probability"] for p in expected]
     titles = pieces.evaluate_all("ps => ps.map(p => p.title)")
     assert titles == [f"p = {p['probability']:.3f}" for p in expected]
+    shades = pieces.evaluate_all("ps => ps.map(p => p.style.background)")
+    unlikely = [0.6 * (1 - p["probability"]) for p in expected]  # the less likely, the redder
+    np.testing.assert_allclose([alpha(c) for c in shades], unlikely, atol=5e-3)  # 8-bit alpha
     page.fill("#gen-temperature", "")
     page.fill("#gen-seed", "")

@@ -83,7 +83,8 @@ function bars(scores) {
   return box;
 }
 
-// How strongly a cell is shaded: a weight against the largest of its row.
+// How strongly a cell is shaded: a weight against the largest of the table, as
+// seqapps.plots.attention_heatmap scales its colours.
 function shade(weight, largest) {
   return `rgba(74, 123, 208, ${largest > 0 ? (weight / largest).toFixed(3) : 0})`;
 }
@@ -94,9 +95,9 @@ function attentionTable(rows, columns, weights) {
   for (const column of columns) head.append(element("th", { class: "source", text: column }));
   const table = element("table", { class: "attention" }, element("thead", {}, head));
   const body = element("tbody");
+  const largest = Math.max(...weights.flat());
   rows.forEach((piece, i) => {
     const row = element("tr", {}, element("th", { class: "written", text: piece }));
-    const largest = Math.max(...weights[i]);
     for (const [j, weight] of weights[i].entries()) {
       const cell = element("td", { title: `${piece} → ${columns[j]}: ${weight.toFixed(3)}` });
       cell.style.background = shade(weight, largest);
