@@ -237,7 +237,8 @@ def test_a_caption_answers_its_attention_over_the_image_cells(client, models):
     assert "attention" not in plain.json()["answers"][0]
 
 
-def test_a_model_without_attention_does_not_offer_it():
+def test_a_model_without_attention_does_not_offer_it(tmp_path, capsys):
+    from seqapps.cli import main
     from seqapps.tasks import ImageCaptioner
     from seqapps.text import train_subword_model
 
@@ -256,6 +257,11 @@ def test_a_model_without_attention_does_not_offer_it():
             "/v1/models/init:answer", json={**body, "options": {"return_attention": True}}
         )
     assert refused.status_code == 400 and "unknown option(s) ['return_attention']" in refused.text
+    # The command line, whose --attention every captioner has, refuses it for this one.
+    (tmp_path / "red.png").write_bytes(serve_models.png())
+    preset = captioner.save_preset(tmp_path / "init.keras")
+    assert main(["caption", str(preset), str(tmp_path / "red.png"), "--attention", "--json"]) == 2
+    assert "does not take --attention" in capsys.readouterr().err
 
 
 def test_generation_answers_and_streams_the_probability_of_each_character(client, models):
