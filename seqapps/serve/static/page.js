@@ -110,10 +110,10 @@ function attentionTable(rows, columns, weights) {
 }
 
 // Attention over an image: per written piece, the image with its grid of cells shaded.
-function attentionGrids(pieces, weights, imageUrl) {
+function attentionGrids(pieces, weights, imageFile) {
   const box = element("div", { class: "attention-grids" });
   const size = 96;
-  const image = imageUrl ? new Image() : null;
+  const image = imageFile ? new Image() : null;
   const drawings = [];
   pieces.forEach((piece, i) => {
     const grid = weights[i];
@@ -134,18 +134,24 @@ function attentionGrids(pieces, weights, imageUrl) {
     drawings.push(draw);
     box.append(figure);
   });
-  if (image) { image.onload = () => drawings.forEach((draw) => draw()); image.src = imageUrl; }
-  else drawings.forEach((draw) => draw());
+  if (image) {
+    const url = URL.createObjectURL(imageFile);
+    image.onload = () => { drawings.forEach((draw) => draw()); URL.revokeObjectURL(url); };
+    image.onerror = () => URL.revokeObjectURL(url);
+    image.src = url;
+  } else {
+    drawings.forEach((draw) => draw());
+  }
   return box;
 }
 
-function drawAttention(attention, imageUrl) {
+function drawAttention(attention, imageFile) {
   const box = element("div", { class: "attention-box" },
     element("p", { class: "note", text: "attention: where each written piece looked" }));
   if (Array.isArray(attention.source)) {
     box.append(attentionTable(attention.target, attention.source, attention.weights));
   } else {
-    box.append(attentionGrids(attention.pieces, attention.weights, imageUrl));
+    box.append(attentionGrids(attention.pieces, attention.weights, imageFile));
   }
   return box;
 }
@@ -170,7 +176,7 @@ function shadedPiece(piece, probability) {
 // An answer drawn from its keys: tokens with tags as coloured chips, a label with its
 // scores as bars, attention as a table or image grids, probabilities as shading, any other
 // text as it is.
-function drawAnswer(model, answer, imageUrl) {
+function drawAnswer(model, answer, imageFile) {
   const row = element("div", { class: "row" });
   if (Array.isArray(answer.tokens) && Array.isArray(answer.tags)) {
     answer.tokens.forEach((token, i) => {
@@ -198,7 +204,7 @@ function drawAnswer(model, answer, imageUrl) {
     }
     row.append(element("pre", { class: key, text: typeof value === "string" ? value : JSON.stringify(value) }));
   }
-  if (answer.attention) row.append(drawAttention(answer.attention, imageUrl));
+  if (answer.attention) row.append(drawAttention(answer.attention, imageFile));
   return row;
 }
 
@@ -246,12 +252,12 @@ async function submit(model, form, answer) {
       answer.dataset.done = "true";
       return;
     }
+    // The images as sent, for the pictures of where the captioner looked.
+    const files = model.inputs === "image" ? [...form.querySelector("input[type=file]").files] : [];
     const response = await post(model, "answer", body);
     const reply = await response.json();
     if (!response.ok) throw new Error(reply.error);
-    const files = model.inputs === "image" ? [...form.querySelector("input[type=file]").files] : [];
-    const urls = files.map((file) => URL.createObjectURL(file));
-    answer.replaceChildren(...reply.answers.map((a, i) => drawAnswer(model, a, urls[i])));
+    answer.replaceChildren(...reply.answers.map((a, i) => drawAnswer(model, a, files[i])));
     answer.dataset.done = "true";
   } catch (error) {
     answer.replaceChildren(element("p", { class: "error", text: error.message }));
