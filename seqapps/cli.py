@@ -351,6 +351,11 @@ def _answer(args: argparse.Namespace) -> None:
     """
     model = _load(args)
     face = model.interface
+    given = [
+        o.flag for o in args.interface.options if getattr(args, option_dest(o)) not in (None, False)
+    ]
+    if foreign := [flag for flag in given if flag not in {o.flag for o in face.options}]:
+        raise UsageError(f"{args.name!r} does not take {', '.join(foreign)}")  # e.g. --attention
     options = option_values(args, face.options)
     write = sys.stdout.write
     if face.inputs is None:  # the options are the whole input: one answer, in pieces

@@ -34,6 +34,8 @@ class Option:
         default: the value when the option is not given; None is not passed on,
             so the Python method's own default applies.
         required: the command refuses to run without it.
+        drawn: a flag that asks the verb for something the web page of `seqapps serve`
+            draws (attention weights, probabilities): the page asks for it unless unticked.
     """
 
     flag: str
@@ -42,6 +44,7 @@ class Option:
     type: str = "str"
     default: object = None
     required: bool = field(default=False, kw_only=True)
+    drawn: bool = field(default=False, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,26 @@ GENERATION = (
         "positive_int",
     ),
 )
+
+#: Translation's and captioning's: also answer the attention weights (`Task.answer`'s
+#: `"attention"`: the written pieces, and the weights over the source pieces or image cells).
+ATTENTION = Option(
+    "--attention",
+    "return_attention",
+    "also answer the attention weights of each written piece (with --json)",
+    "flag",
+    drawn=True,
+)
+#: Text generation's: also answer (or stream) the model's probability of each written token.
+PROBABILITIES = Option(
+    "--probabilities",
+    "probabilities",
+    "also answer each written token's probability (with --json)",
+    "flag",
+    drawn=True,
+)
+#: The options a task's interface may name, as `_read_builtin_tasks` evaluates them.
+SHARED = {"GENERATION": GENERATION, "ATTENTION": ATTENTION, "PROBABILITIES": PROBABILITIES}
 
 
 @dataclass(frozen=True)
@@ -183,8 +206,8 @@ def _read_builtin_tasks() -> list[DeclaredTask]:
 
 def _evaluate(node):
     """A declaration: literals, calls of `Interface` and `Option`, and the shared options."""
-    if isinstance(node, ast.Name) and node.id == "GENERATION":
-        return GENERATION
+    if isinstance(node, ast.Name) and node.id in SHARED:
+        return SHARED[node.id]
     if isinstance(node, ast.Call):
         names = {"Interface": Interface, "Option": Option}
         if not isinstance(node.func, ast.Name) or node.func.id not in names:

@@ -203,6 +203,99 @@ def test_the_page_lists_every_model_with_its_verb_and_options(client):
     assert "max_length" in [o["keyword"] for o in described["gen"]["options"]]
 
 
+# -- the pictures: attention and probabilities, asked through the interface -----------------
+
+
+def events_of(client, path, body):
+    with client.stream("POST", path, json=body) as response:
+        events = [e for e in response.read().decode().split("\n\n") if e]
+    assert events[-1] == "event: end\ndata: {}"
+    return [json.loads(e[len("data: ") :]) for e in events[:-1]]
+
+
+def test_the_page_is_told_which_options_ask_for_pictures(client):
+    described = {m["name"]: m for m in client.get("/seqapps/models").json()["models"]}
+    drawn = {
+        name: [o["keyword"] for o in m["options"] if o["drawn"]] for name, m in described.items()
+    }
+    assert drawn == {"clf": [], "tag": [], "gen": ["probabilities"], "cap": ["return_attention"]}
+
+
+def test_a_caption_answers_its_attention_over_the_image_cells(client, models):
+    image = serve_models.png((30, 30, 200))
+    body = {"inputs": [{"b64": base64.b64encode(image).decode()}], "options": {"max_length": 3}}
+    body["options"]["return_attention"] = True
+    (answer,) = client.post("/v1/models/cap:answer", json=body).json()["answers"]
+    caption, attention = models["cap"].caption(image, max_length=3, return_attention=True)
+    assert answer["caption"] == caption
+    assert answer["attention"]["pieces"] == attention["pieces"]
+    weights = np.array(answer["attention"]["weights"])
+    assert weights.shape == attention["weights"].shape  # [pieces, height, width]
+    np.testing.assert_allclose(weights, attention["weights"], atol=1e-4)
+    np.testing.assert_allclose(weights.sum(axis=(1, 2)), 1.0, atol=1e-3)  # each piece's looks
+    plain = client.post("/v1/models/cap:answer", json={**body, "options": {"max_length": 3}})
+    assert "attention" not in plain.json()["answers"][0]
+
+
+def test_a_model_without_attention_does_not_offer_it(tmp_path, capsys):
+    from seqapps.cli import main
+    from seqapps.tasks import ImageCaptioner
+    from seqapps.text import train_subword_model
+
+    captioner = ImageCaptioner(
+        train_subword_model(["red square", "blue circle"] * 10, 20),
+        image_size=(16, 16),
+        conditioning="init",
+        units=4,
+        embedding_dim=4,
+    )
+    with TestClient(create_app({"init": captioner}, limits=LIMITS)) as client:
+        (described,) = client.get("/seqapps/models").json()["models"]
+        assert "return_attention" not in [o["keyword"] for o in described["options"]]
+        body = {"inputs": [{"b64": base64.b64encode(serve_models.png()).decode()}]}
+        refused = client.post(
+            "/v1/models/init:answer", json={**body, "options": {"return_attention": True}}
+        )
+    assert refused.status_code == 400 and "unknown option(s) ['return_attention']" in refused.text
+    # The command line, whose --attention every captioner has, refuses it for this one.
+    (tmp_path / "red.png").write_bytes(serve_models.png())
+    preset = captioner.save_preset(tmp_path / "init.keras")
+    assert main(["caption", str(preset), str(tmp_path / "red.png"), "--attention", "--json"]) == 2
+    assert "does not take --attention" in capsys.readouterr().err
+
+
+def test_generation_answers_and_streams_the_probability_of_each_character(client, models):
+    options = {"prompt": "ab", "max_length": 9, "temperature": 1.0, "seed": 5}
+    answer = client.post(
+        "/v1/models/gen:answer", json={"options": {**options, "probabilities": True}}
+    )
+    (answer,) = answer.json()["answers"]
+    assert answer["text"] == models["gen"].generate(**options)
+    events = events_of(
+        client, "/v1/models/gen:stream", {"options": {**options, "probabilities": True}}
+    )
+    assert "".join(e["piece"] for e in events) == answer["text"]
+    assert [e["probability"] for e in events] == answer["probabilities"]
+    # Each is the model's own probability of that character, read back in one call.
+    model = models["gen"]
+    ids = np.array([[model.start_id, *model.token_ids("ab" + answer["text"])]])
+    logits, _ = model.read(ids[:, :-1], model.zero_state())
+    chances = np.take_along_axis(
+        tf_softmax(logits[0, 2:].numpy(), model), ids[0, 3:, None], axis=1
+    )[:, 0]
+    np.testing.assert_allclose(answer["probabilities"], chances, atol=2e-4)
+    plain = events_of(client, "/v1/models/gen:stream", {"options": options})
+    assert all(set(e) == {"piece"} for e in plain)
+
+
+def tf_softmax(logits, model):
+    """Softmax over the tokens the model may write (the others are never drawn)."""
+    logits = logits.astype("float64")
+    logits[:, list(model.output_tokenizer.never_written_ids)] = -np.inf
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
 # -- every bad request: a clear 4xx, never a 500 -------------------------------------------
 
 BAD = [
@@ -356,3 +449,46 @@ def test_the_command_refuses_bad_arguments_before_loading_anything(capsys):
     assert "port number" in capsys.readouterr().err
     assert main(["serve", "sentiment-lstm", "sentiment-lstm"]) == 2
     assert "named twice" in capsys.readouterr().err
+
+
+def test_a_busy_server_answers_503_with_a_json_error(models):
+    import http.client
+    import socket
+    import threading
+    import time
+
+    from seqapps.serve import server
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    limits = Limits(max_connections=1)
+    running = server(
+        create_app({"clf": models["clf"]}, limits=limits), port=port, log_level="error"
+    )
+    thread = threading.Thread(target=running.run, daemon=True)  # no signal handlers off main
+    thread.start()
+    deadline = time.time() + 30
+    while not running.started and time.time() < deadline:
+        time.sleep(0.05)
+
+    def status():
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/v1/models/clf")
+        response = connection.getresponse()
+        answer = (response.status, response.getheader("content-type"), response.read())
+        connection.close()
+        return answer
+
+    try:
+        assert status()[0] == 200
+        with socket.create_connection(("127.0.0.1", port)):  # another client holds a connection
+            time.sleep(0.2)
+            code, kind, body = status()
+        assert code == 503 and kind == "application/json"
+        assert "busy" in json.loads(body)["error"] and "--max-connections" in body.decode()
+        time.sleep(0.2)
+        assert status()[0] == 200  # once it has gone
+    finally:
+        running.should_exit = True
+        thread.join(timeout=30)

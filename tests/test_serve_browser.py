@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 
+import numpy as np
 import pytest
 import serve_models
 
@@ -141,3 +142,92 @@ def test_a_refused_request_shows_the_servers_error(page):
     page.click("#form-gen button")
     page.wait_for_selector("#answer-gen[data-done]")
     assert "limit of 512" in page.inner_text("#answer-gen .error")
+
+
+# -- the pictures: attention over the source or the image, probabilities of a written text ---
+
+
+def test_translate_draws_a_row_of_attention_per_written_piece_over_the_source(page, models):
+    page.fill("#form-tr textarea", "the dog\na good movie")
+    page.fill("#tr-max_length", "4")
+    assert page.is_checked("#tr-return_attention")  # the page asks for what it draws
+    answer = answered(page, "tr")
+    tables = answer.locator("table.attention")
+    expected = models["tr"].translate(
+        ["the dog", "a good movie"], max_length=4, return_attention=True
+    )
+    assert tables.count() == 2
+    for index, (_, attention) in enumerate(expected):
+        table = tables.nth(index)
+        assert table.locator("th.source").all_inner_texts() == attention["source"]
+        assert [t.strip() for t in table.locator("th.written").all_inner_texts()] == [
+            p.strip() for p in attention["target"]
+        ]
+        assert table.locator("tbody td").count() == attention["weights"].size
+        cells = table.locator("tbody tr").evaluate_all(
+            "rows => rows.map(r => [...r.querySelectorAll('td')].map(td => "
+            "[parseFloat(td.title.split(': ').pop()), td.style.background]))"
+        )
+        shown = np.array([[weight for weight, _ in row] for row in cells])
+        np.testing.assert_allclose(shown, attention["weights"], atol=1.5e-3)
+        # Shaded as the library's heatmap scales its colours: up to the table's largest weight.
+        alphas = np.array([[alpha(shade) for _, shade in row] for row in cells])
+        np.testing.assert_allclose(alphas, shown / shown.max(), atol=1e-2)
+    # The untrained model looks everywhere alike: the shading, on weights that differ.
+    drawn = page.evaluate(
+        "() => [...attentionTable(['x', 'y'], ['a', 'b'], [[0.9, 0.1], [0.5, 0.5]])"
+        ".querySelectorAll('tbody td')].map(td => td.style.background)"
+    )
+    np.testing.assert_allclose([alpha(c) for c in drawn], [1, 0.111, 0.556, 0.556], atol=5e-3)
+    page.uncheck("#tr-return_attention")
+    assert not answered(page, "tr").locator("table.attention").count()
+    page.check("#tr-return_attention")
+
+
+def alpha(colour: str) -> float:
+    """The opacity of a CSS colour as the browser writes it (`rgba(r, g, b, a)`, `rgb(r, g, b)`);
+    it keeps 8 bits of it."""
+    return float(colour.split(",")[3].rstrip(")")) if colour.startswith("rgba") else 1.0
+
+
+def test_caption_draws_where_each_piece_looked_on_the_image(page, models):
+    image = serve_models.png((200, 200, 30))
+    page.set_input_files(
+        "#form-cap input[type=file]",
+        files=[{"name": "yellow.png", "mimeType": "image/png", "buffer": image}],
+    )
+    page.fill("#cap-max_length", "3")
+    answer = answered(page, "cap")
+    _, attention = models["cap"].caption(image, max_length=3, return_attention=True)
+    figures = answer.locator("figure.attention-grid")
+    assert figures.locator("figcaption").all_inner_texts() == [
+        p.strip() for p in attention["pieces"]
+    ]
+    height, width = attention["weights"].shape[1:]
+    assert set(figures.evaluate_all("fs => fs.map(f => f.dataset.cells)")) == {f"{height}x{width}"}
+    page.wait_for_function(  # the image is drawn under the grid once it has loaded
+        "() => [...document.querySelectorAll('#answer-cap canvas')].every(c => "
+        "c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some(v => v > 0))"
+    )
+
+
+def test_generate_shades_each_streamed_character_by_its_probability(page, models):
+    page.fill("#gen-prompt", "ab")
+    page.fill("#gen-max_length", "10")
+    page.fill("#gen-temperature", "1")
+    page.fill("#gen-seed", "4")
+    assert page.is_checked("#gen-probabilities")
+    answer = answered(page, "gen")
+    options = {"max_length": 10, "temperature": 1.0, "seed": 4}
+    expected = list(models["gen"].stream("ab", probabilities=True, **options))
+    pieces = answer.locator("pre.text span.piece")
+    assert pieces.all_text_contents() == [p["piece"] for p in expected]
+    shown = pieces.evaluate_all("ps => ps.map(p => parseFloat(p.dataset.probability))")
+    assert shown == [p["probability"] for p in expected]
+    titles = pieces.evaluate_all("ps => ps.map(p => p.title)")
+    assert titles == [f"p = {p['probability']:.3f}" for p in expected]
+    shades = pieces.evaluate_all("ps => ps.map(p => p.style.background)")
+    unlikely = [0.6 * (1 - p["probability"]) for p in expected]  # the less likely, the redder
+    np.testing.assert_allclose([alpha(c) for c in shades], unlikely, atol=5e-3)  # 8-bit alpha
+    page.fill("#gen-temperature", "")
+    page.fill("#gen-seed", "")

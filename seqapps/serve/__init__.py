@@ -62,8 +62,6 @@ def run(
     Binds to localhost unless `host` says otherwise (`"0.0.0.0"`: every
     interface). `warm` traces every signature before the first request.
     """
-    import uvicorn
-
     from seqapps.serve.app import create_app as build
 
     app = build(
@@ -76,6 +74,17 @@ def run(
         for servable in app.state.servables.values():
             for name in servable.signature_names:
                 servable.signature(name)
+    server(app, host, port, log_level=log_level).run()
+
+
+def server(app, host: str = "127.0.0.1", port: int = 8501, *, log_level: str = "info"):
+    """A `uvicorn.Server` for `app` (a `create_app` application), set up as `run` serves it.
+
+    Its `run()` serves until SIGINT or SIGTERM (in the main thread); the app's
+    `Busy` limit counts the server's open connections.
+    """
+    import uvicorn
+
     config = uvicorn.Config(
         app,
         host=host,
@@ -84,9 +93,11 @@ def run(
         access_log=False,  # a line per request costs more than a small model's answer
         timeout_keep_alive=5,  # an idle connection is closed after 5 s
         timeout_graceful_shutdown=30,  # SIGTERM: in-flight requests get up to 30 s
-        limit_concurrency=1024,  # more connections at once are answered 503
+        # No limit_concurrency: its 503 is plain text; the app's `Busy` answers JSON instead.
         h11_max_incomplete_event_size=64 * 1024,  # request line and headers
         server_header=False,
         proxy_headers=False,  # nothing stands between: the client's address is its own
     )
-    uvicorn.Server(config).run()
+    built = uvicorn.Server(config)
+    app.state.connections = built.server_state.connections
+    return built

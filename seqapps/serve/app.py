@@ -9,7 +9,8 @@ Routes:
 - `POST /v1/models/NAME:stream`: the answer of a generating verb as server-sent events.
 - `GET /seqapps/models`: the models, verbs and options, for the page at `/`.
 
-Every error is `{"error": "..."}` with a 4xx status, or 500 without a traceback.
+Every error is `{"error": "..."}` with a 4xx status, 503 when busy (`Busy`), or 500 without a
+traceback.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.exceptions import HTTPException
 
 from seqapps.serve.batching import Batcher
-from seqapps.serve.limits import Limits
+from seqapps.serve.limits import Busy, Limits
 from seqapps.serve.rest import RequestError, encode_outputs, parse_predict, signature_json
 from seqapps.serve.servable import Servable
 
@@ -83,6 +84,7 @@ def create_app(
     app = FastAPI(title="seqapps serve", docs_url=None, redoc_url=None, openapi_url=None)
     app.router.lifespan_context = lifespan
     app.state.servables = servables
+    app.add_middleware(Busy, limit=limits.max_connections, state=app.state)
 
     def route(path: str, method: str):
         def add(endpoint):
@@ -276,6 +278,9 @@ def create_app(
 async def _events(servable: Servable, pieces, first, timeout: float):
     """Server-sent events: `data: {"piece": ...}` per piece, then `event: end`.
 
+    A piece is the stream's string, or its dict as it is (e.g. `{"piece": "a",
+    "probability": 0.42}` for a generation asked for its probabilities).
+
     Each piece is made in the worker on its own, so a stream shares the worker with
     other requests; a client that goes away cancels this generator and the pieces stop.
     """
@@ -284,7 +289,8 @@ async def _events(servable: Servable, pieces, first, timeout: float):
     piece = first
     try:
         while piece is not None:
-            yield f"data: {json.dumps({'piece': piece}, ensure_ascii=False)}\n\n"
+            data = piece if isinstance(piece, dict) else {"piece": piece}
+            yield f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
             if loop.time() > deadline:
                 yield _event("error", {"error": f"the stream ran over {timeout:g} s and was ended"})
                 return

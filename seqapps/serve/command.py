@@ -14,6 +14,7 @@ LIMIT_HELP = {
     "max_length": "most tokens a generating request may ask for",
     "max_text_chars": "most characters of one text or prompt",
     "max_body_bytes": "largest request body; larger ones get 413",
+    "max_connections": "most requests in flight and connections open at once; more get 503",
 }
 
 

@@ -190,6 +190,7 @@ class Servable:
                     "help": o.help,
                     "type": o.type,
                     "default": o.default,
+                    "drawn": o.drawn,
                 }
                 for o in face.options
                 if o.type != "path"  # a request never names a file

@@ -78,6 +78,18 @@ class EncoderDecoderTask(GenerativeTask):
                 results.extend(zip(strings, attention(batch, tokens)))
         return results
 
+    def answer(self, inputs, return_attention=False, **options):
+        """`Task.answer`'s; with `return_attention`, each answer also has `"attention"`: the
+        verb's attention dict with its weights as nested lists (4 decimals)."""
+        if not return_attention:
+            return super().answer(inputs, **options)
+        face = self.interface
+        results = getattr(self, face.verb)(list(inputs), return_attention=True, **options)
+        return [
+            {face.inputs: item, face.output: output, "attention": _listed(attention)}
+            for item, (output, attention) in zip(inputs, results)
+        ]
+
     def inspect_decoder(self, inputs):
         """The decoder reading its own greedy answer to `inputs[0]`, the start piece first."""
         written = getattr(self, self.interface.verb)(inputs[:1])[0]
@@ -98,3 +110,12 @@ class EncoderDecoderTask(GenerativeTask):
             pieces = [p.decode() for p in self.output_tokenizer.pieces(written).numpy()]
             rows.append((pieces, weights[row, : len(written)].numpy()))
         return rows
+
+
+def _listed(attention: dict) -> dict:
+    return {
+        key: np.round(value.astype("float64"), 4).tolist()
+        if isinstance(value, np.ndarray)
+        else value
+        for key, value in attention.items()
+    }

@@ -141,41 +141,77 @@ class GenerativeTask(Task):
             tokens, strings = function(batch, *tensors)
             yield batch, tokens, [s.decode("utf-8") for s in strings.numpy()]
 
-    def _pieces(self, inputs, input_spec, config, whole=False):
+    def token_probabilities(self, inputs, tokens):
+        """The model's probability of each written token: float32 `[batch, time]`, 0 after a row's end.
+
+        `tokens` are `decode_ids`' for `inputs`, read again from `initial_state(inputs)`;
+        a probability is the softmax of the step's logits over the tokens the task may
+        write, at temperature 1: before top-k, top-p and the n-gram rule. Traceable.
+        """
+        state, last = self.initial_state(inputs)
+        steps = tf.shape(tokens)[1]
+
+        def body(t, last, state, written):
+            logits, state = self.step(last, state)
+            token = tf.ensure_shape(tokens[:, t], last.shape)  # as the loop entered it
+            return t + 1, token, state, written.write(t, self._probability(logits, token))
+
+        written = tf.TensorArray(tf.float32, size=steps, element_shape=[None])
+        _, _, _, written = tf.while_loop(
+            lambda t, *_: t < steps, body, (tf.constant(0), last, state, written)
+        )
+        probabilities = tf.reshape(tf.transpose(written.stack()), tf.shape(tokens))
+        return tf.where(tokens > 0, probabilities, 0.0)
+
+    def _probability(self, logits, token_ids):
+        """`[batch]` probabilities of `token_ids [batch]` under `logits [batch, vocabulary]`."""
+        logits = decoding.exclude(
+            tf.cast(logits, tf.float32), self.output_tokenizer.never_written_ids
+        )
+        return tf.gather(tf.nn.softmax(logits), token_ids, batch_dims=1)
+
+    def _pieces(self, inputs, input_spec, config, whole=False, probabilities=False):
         """Yields the text written for one input piece by piece, until a stop string.
 
         Token by token (one call of the shared loop per token, the state
         carried), so that each piece comes as it is made; with beam search or
         the n-gram rule, which need the whole output, or `whole` (a caller that
         waits for all of it: one traced loop costs less than a call per token),
-        written whole first.
+        written whole first. With `probabilities`, a piece is `{"piece": text,
+        "probability": p}`, p the model's probability of its token
+        (`token_probabilities`, 4 decimals).
         """
         if whole or config.beam_size > 1 or config.no_repeat_ngram_size:
-            pieces = self._whole(inputs, input_spec, config)
+            pieces = self._whole(inputs, input_spec, config, probabilities)
         else:
-            pieces = self._token_by_token(inputs, input_spec, config)
+            pieces = self._token_by_token(inputs, input_spec, config, probabilities)
         written = ""
-        for piece in pieces:
-            yield piece
+        for piece, probability in pieces:
+            yield {"piece": piece, "probability": probability} if probabilities else piece
             if config.stop:
                 written += piece
                 if any(written.endswith(stop) for stop in config.stop):
                     return
 
-    def _whole(self, inputs, input_spec, config):
+    def _whole(self, inputs, input_spec, config, probabilities):
         def run(inputs, config):
-            return self.decode_ids(inputs[None], config)[0]
+            tokens = self.decode_ids(inputs[None], config)[0]
+            if not probabilities:
+                return tokens, tf.zeros(tf.shape(tokens))
+            return tokens, self.token_probabilities(inputs[None], tokens)
 
-        decode = self._traced("decode-one", config, run, [input_spec])
-        for token in decode(tf.constant(inputs, input_spec.dtype), *config.tensors()).numpy()[0]:
-            yield self.token_text(token)
+        name = "decode-one-p" if probabilities else "decode-one"
+        decode = self._traced(name, config, run, [input_spec])
+        tokens, chances = decode(tf.constant(inputs, input_spec.dtype), *config.tensors())
+        for token, probability in zip(tokens.numpy()[0], chances.numpy()[0]):
+            yield self.token_text(token), round(float(probability), 4)
 
-    def _token_by_token(self, inputs, input_spec, config):
+    def _token_by_token(self, inputs, input_spec, config, probabilities):
         def start(inputs):
             return self.initial_state(inputs[None])
 
         def resume(last_id, state, first_step, config):
-            tokens, _, state = decoding.decode(
+            tokens, _, written_state = decoding.decode(
                 self.step,
                 state,
                 config.replace(max_length=1),
@@ -185,18 +221,32 @@ class GenerativeTask(Task):
                 first_step=first_step,
                 return_state=True,
             )
-            return tokens, state
+            if not probabilities:
+                return tokens, written_state, tf.zeros([tf.shape(tokens)[0]])
+            # The step again, for its logits (the loop keeps them to itself): one more step's cost.
+            logits, _ = self.step(last_id, state)
+            token = tf.pad(tokens, [[0, 0], [0, 1]])[:, 0]
+            return tokens, written_state, self._probability(logits, token)
 
         start = self._traced("start", None, start, [input_spec])
         int_spec = tf.TensorSpec([None], tf.int32)
         signature = [int_spec, self.step_state_spec(), tf.TensorSpec([], tf.int64)]
-        resume = self._traced("resume", config, resume, signature)
+        resume = self._traced("resume-p" if probabilities else "resume", config, resume, signature)
         tensors = config.tensors()  # one seed for the whole text
         state, last = start(tf.constant(inputs, input_spec.dtype))
         limit = self.max_output_length if config.max_length is None else config.max_length
         for step in range(limit):
-            tokens, state = resume(last, state, tf.constant(step, tf.int64), *tensors)
+            tokens, state, chance = resume(last, state, tf.constant(step, tf.int64), *tensors)
             if tokens.shape[1] == 0:  # the end token
                 return
             last = tokens[:, 0]
-            yield self.token_text(last[0])
+            yield self.token_text(last[0]), round(float(chance[0]), 4)
+
+
+def joined(pieces, key: str, probabilities: bool) -> dict:
+    """`{key: text}` of `_pieces`' pieces; with `probabilities`, also `"probabilities"`."""
+    if not probabilities:
+        return {key: "".join(pieces)}
+    pieces = list(pieces)
+    text = "".join(piece["piece"] for piece in pieces)
+    return {key: text, "probabilities": [piece["probability"] for piece in pieces]}

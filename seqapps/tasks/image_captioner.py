@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import tensorflow as tf
 
 from seqapps.generation import GenerationConfig
-from seqapps.interface import GENERATION, Interface, Option
+from seqapps.interface import ATTENTION, GENERATION, Interface, Option
 from seqapps.layers import AttentionDecoder, StateBridge
 from seqapps.tasks.encoder_decoder import EncoderDecoderTask
 from seqapps.tasks.images import ImageScaler, decode_image, images_to_array
@@ -63,7 +65,7 @@ class ImageCaptioner(EncoderDecoderTask):
         inputs="image",
         output="caption",
         plain="{caption}\t{image}",
-        options=GENERATION,
+        options=(*GENERATION, ATTENTION),
         finetune=(
             Option("--data", "path", "a CSV with columns image, caption", "path", required=True),
             Option("--image-dir", "image_dir", "the images --data names", "path", required=True),
@@ -134,6 +136,10 @@ class ImageCaptioner(EncoderDecoderTask):
         self.freeze_encoder = freeze_encoder
         self.image_size = image_size
         self.conditioning = conditioning
+        if conditioning != "attention":  # it has no attention to answer: not its option
+            face = type(self).interface
+            options = tuple(option for option in face.options if option is not ATTENTION)
+            self.interface = dataclasses.replace(face, options=options)
         self.cell = cell
         self.units = units
         self.embedding_dim = embedding_dim

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +12,9 @@ import numpy as np
 import tensorflow as tf
 
 from seqapps import generation
-from seqapps.interface import GENERATION, Interface, Option
+from seqapps.interface import GENERATION, PROBABILITIES, Interface, Option
 from seqapps.layers import OneHot, RecurrentStack
-from seqapps.tasks.generative import GenerativeTask
+from seqapps.tasks.generative import GenerativeTask, joined
 from seqapps.tasks.inputs import check_prompt, read_texts, text_dataset
 from seqapps.tasks.task import padded
 from seqapps.tasks.text_scoring import score_streams
@@ -79,6 +80,7 @@ class TextGenerator(GenerativeTask):
             Option("--prompt", "prompt", "the beginning of the text", default=""),
             *GENERATION,
             Option("--stop", "stop", "stop after this string (repeatable)", "append"),
+            PROBABILITIES,
         ),
         finetune=(
             Option("--text-file", "path", "a text file or folder of them", "path", required=True),
@@ -263,7 +265,7 @@ class TextGenerator(GenerativeTask):
     # -- the plain verbs ---------------------------------------------------------
 
     def stream(
-        self, prompt="", max_length=None, *, generation_config=None, **options
+        self, prompt="", max_length=None, *, generation_config=None, probabilities=False, **options
     ) -> Iterator[str]:
         """Yields the continuation of `prompt` token by token, as it is produced.
 
@@ -283,25 +285,24 @@ class TextGenerator(GenerativeTask):
                 `beam_size > 1` or `no_repeat_ngram_size` the whole text is
                 written first (the beams and the n-gram rule need it), then
                 yielded piece by piece.
+            probabilities: yield `{"piece", "probability"}` dicts instead (`GenerativeTask._pieces`).
         """
-        prompt = check_prompt(prompt, MAX_PROMPT_LENGTH)
-        if max_length is not None:
-            options["max_length"] = max_length
-        config = self.options_for(generation_config, **options)
-        return self._pieces(prompt, tf.TensorSpec([], tf.string), config)
+        return self._written(prompt, max_length, generation_config, options, False, probabilities)
 
     def generate(self, prompt="", max_length=None, *, generation_config=None, **options) -> str:
         """The continuation of `prompt`, without the prompt; the arguments are `stream`'s.
 
         The command line's `seqapps generate` prints the same text.
         """
+        return "".join(self._written(prompt, max_length, generation_config, options, True))
+
+    def _written(self, prompt, max_length, generation_config, options, whole, probabilities=False):
+        """`_pieces` for `prompt`, checked now; `whole`, without a stop string, in one traced loop."""
         prompt = check_prompt(prompt, MAX_PROMPT_LENGTH)
-        if max_length is not None:
-            options["max_length"] = max_length
+        options = options if max_length is None else {**options, "max_length": max_length}
         config = self.options_for(generation_config, **options)
-        # Without a stop string all of it is written anyway: in one traced loop (same text).
         spec = tf.TensorSpec([], tf.string)
-        return "".join(self._pieces(prompt, spec, config, whole=not config.stop))
+        return self._pieces(prompt, spec, config, whole and not config.stop, probabilities)
 
     def score(self, texts, *, batch_size=32) -> dict:
         """How well the model predicts raw text: nats and bits per character, perplexity.
@@ -361,10 +362,11 @@ class TextGenerator(GenerativeTask):
 
     # -- the command line's and inspect's hooks ---------------------------------
 
-    def answer(self, inputs, prompt="", **options):
-        return [{"prompt": prompt, "text": self.generate(prompt, **options)}]
+    def answer(self, inputs, prompt="", probabilities=False, **options):
+        pieces = self._written(prompt, None, None, options, True, probabilities)
+        return [{"prompt": prompt, **joined(pieces, "text", probabilities)}]
 
-    def plain(self, inputs, prompt="", **options):
+    def plain(self, inputs, prompt="", probabilities=False, **options):
         yield from self.stream(prompt, **options)
         yield "\n"
 
@@ -434,8 +436,6 @@ class TextGenerator(GenerativeTask):
         }
 
     def _write_export_assets(self, assets_dir):
-        import json
-
         assets_dir.mkdir(parents=True, exist_ok=True)
         description = {
             "tokens": self.tokenizer.tokens,

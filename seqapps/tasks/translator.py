@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from seqapps.interface import GENERATION, Interface, Option
+from seqapps.interface import ATTENTION, GENERATION, Interface, Option
 from seqapps.layers import AttentionDecoder, RecurrentStack, StateBridge
 from seqapps.tasks.encoder_decoder import EncoderDecoderTask
 from seqapps.tasks.inputs import check_list, standardize_texts
@@ -52,7 +52,7 @@ class Translator(EncoderDecoderTask):
         "translate texts (arguments, --file, or lines on stdin)",
         output="translation",
         plain="{translation}",
-        options=GENERATION,
+        options=(*GENERATION, ATTENTION),
         finetune=(Option("--data", "path", "source<TAB>target lines", "path", required=True),),
     )
     head_layers = ()

@@ -27,6 +27,8 @@ function optionField(model, option) {
     input = element("input", { type: "text", id, name: option.keyword });
   }
   if (option.default !== null && option.type !== "flag") input.value = option.default;
+  // A flag that asks for a picture (attention, probabilities) is on: the page draws it.
+  if (option.drawn) input.checked = true;
   input.dataset.type = option.type;
   label.append(input);
   return label;
@@ -81,9 +83,100 @@ function bars(scores) {
   return box;
 }
 
+// How strongly a cell is shaded: a weight against the largest of the table, as
+// seqapps.plots.attention_heatmap scales its colours.
+function shade(weight, largest) {
+  return `rgba(74, 123, 208, ${largest > 0 ? (weight / largest).toFixed(3) : 0})`;
+}
+
+// Attention over a text: a row per written piece, a column per source piece.
+function attentionTable(rows, columns, weights) {
+  const head = element("tr", {}, element("th"));
+  for (const column of columns) head.append(element("th", { class: "source", text: column }));
+  const table = element("table", { class: "attention" }, element("thead", {}, head));
+  const body = element("tbody");
+  const largest = Math.max(...weights.flat());
+  rows.forEach((piece, i) => {
+    const row = element("tr", {}, element("th", { class: "written", text: piece }));
+    for (const [j, weight] of weights[i].entries()) {
+      const cell = element("td", { title: `${piece} → ${columns[j]}: ${weight.toFixed(3)}` });
+      cell.style.background = shade(weight, largest);
+      row.append(cell);
+    }
+    body.append(row);
+  });
+  table.append(body);
+  return table;
+}
+
+// Attention over an image: per written piece, the image with its grid of cells shaded.
+function attentionGrids(pieces, weights, imageFile) {
+  const box = element("div", { class: "attention-grids" });
+  const size = 96;
+  const image = imageFile ? new Image() : null;
+  const drawings = [];
+  pieces.forEach((piece, i) => {
+    const grid = weights[i];
+    const canvas = element("canvas", { width: size, height: size });
+    const figure = element("figure", { class: "attention-grid", "data-cells": `${grid.length}x${grid[0].length}` },
+                           canvas, element("figcaption", { text: piece }));
+    const draw = () => {
+      const context = canvas.getContext("2d");
+      if (image) context.drawImage(image, 0, 0, size, size);
+      const largest = Math.max(...grid.flat());
+      const [h, w] = [size / grid.length, size / grid[0].length];
+      grid.forEach((line, y) => line.forEach((weight, x) => {
+        // Dark where the decoder did not look, clear where it looked most.
+        context.fillStyle = `rgba(0, 0, 0, ${(0.75 * (1 - weight / (largest || 1))).toFixed(3)})`;
+        context.fillRect(x * w, y * h, w, h);
+      }));
+    };
+    drawings.push(draw);
+    box.append(figure);
+  });
+  if (image) {
+    const url = URL.createObjectURL(imageFile);
+    image.onload = () => { drawings.forEach((draw) => draw()); URL.revokeObjectURL(url); };
+    image.onerror = () => URL.revokeObjectURL(url);
+    image.src = url;
+  } else {
+    drawings.forEach((draw) => draw());
+  }
+  return box;
+}
+
+function drawAttention(attention, imageFile) {
+  const box = element("div", { class: "attention-box" },
+    element("p", { class: "note", text: "attention: where each written piece looked" }));
+  if (Array.isArray(attention.source)) {
+    box.append(attentionTable(attention.target, attention.source, attention.weights));
+  } else {
+    box.append(attentionGrids(attention.pieces, attention.weights, imageFile));
+  }
+  return box;
+}
+
+// Shading of a written character: pale red for an unlikely one, clear for a sure one.
+function chance(probability) {
+  return `rgba(220, 60, 60, ${(0.6 * (1 - probability)).toFixed(3)})`;
+}
+
+function probabilityNote() {
+  return element("p", { class: "note", text: "shading: the model's probability of each piece it wrote " +
+                        "(red: unlikely, clear: sure; hover for the value)" });
+}
+
+function shadedPiece(piece, probability) {
+  const span = element("span", { class: "piece", title: `p = ${probability.toFixed(3)}`, text: piece });
+  span.dataset.probability = probability;
+  span.style.background = chance(probability);
+  return span;
+}
+
 // An answer drawn from its keys: tokens with tags as coloured chips, a label with its
-// scores as bars, any other text as it is.
-function drawAnswer(model, answer) {
+// scores as bars, attention as a table or image grids, probabilities as shading, any other
+// text as it is.
+function drawAnswer(model, answer, imageFile) {
   const row = element("div", { class: "row" });
   if (Array.isArray(answer.tokens) && Array.isArray(answer.tags)) {
     answer.tokens.forEach((token, i) => {
@@ -101,9 +194,17 @@ function drawAnswer(model, answer) {
     return row;
   }
   for (const [key, value] of Object.entries(answer)) {
-    if (key === model.inputs || key === "prompt") continue;
+    if (key === model.inputs || key === "prompt" || key === "attention" || key === "probabilities") continue;
+    if (key === "text" && Array.isArray(answer.probabilities) && [...value].length === answer.probabilities.length) {
+      // Probabilities are per written token; a character model's tokens are its characters.
+      const out = element("pre", { class: key });
+      [...value].forEach((c, i) => out.append(shadedPiece(c, answer.probabilities[i] ?? 0)));
+      row.append(out, probabilityNote());
+      continue;
+    }
     row.append(element("pre", { class: key, text: typeof value === "string" ? value : JSON.stringify(value) }));
   }
+  if (answer.attention) row.append(drawAttention(answer.attention, imageFile));
   return row;
 }
 
@@ -128,7 +229,9 @@ async function streamInto(response, out) {
       const name = (event.match(/^event: (.*)$/m) || [null, "message"])[1];
       const data = JSON.parse((event.match(/^data: (.*)$/m) || [null, "{}"])[1]);
       if (name === "error") throw new Error(data.error);
-      if (name === "message") out.textContent += data.piece;
+      if (name !== "message") continue;
+      if (typeof data.probability === "number") out.append(shadedPiece(data.piece, data.probability));
+      else out.append(data.piece);
     }
   }
 }
@@ -145,13 +248,16 @@ async function submit(model, form, answer) {
       const out = element("pre", { class: "text" });
       answer.replaceChildren(out);
       await streamInto(response, out);
+      if (out.querySelector(".piece")) answer.append(probabilityNote());
       answer.dataset.done = "true";
       return;
     }
+    // The images as sent, for the pictures of where the captioner looked.
+    const files = model.inputs === "image" ? [...form.querySelector("input[type=file]").files] : [];
     const response = await post(model, "answer", body);
     const reply = await response.json();
     if (!response.ok) throw new Error(reply.error);
-    answer.replaceChildren(...reply.answers.map((a) => drawAnswer(model, a)));
+    answer.replaceChildren(...reply.answers.map((a, i) => drawAnswer(model, a, files[i])));
     answer.dataset.done = "true";
   } catch (error) {
     answer.replaceChildren(element("p", { class: "error", text: error.message }));
