@@ -206,6 +206,10 @@ def test_adversarial_training_adds_the_loss_of_the_worst_nearby_vectors():
         model.compile(adversarial_epsilon=-1.0)
 
 
+# The default run sees adversarial training learn this problem exactly under the two-replica
+# strategy (test_fit_under_a_mirrored_strategy_with_two_replicas, epsilon 0.2) and learn a
+# three-class problem in one process (test_finetune_learns_a_new_three_class_problem[0.2]).
+@pytest.mark.slow
 def test_adversarial_training_learns():
     import keras
 
