@@ -30,10 +30,19 @@ def model():
     )
 
 
+def exported(model, tmp_path_factory, name):
+    """The model's export, loaded back: one export per tiny model serves every test here."""
+    return tf.saved_model.load(str(model.export(tmp_path_factory.mktemp("fuzz") / name)))
+
+
 @pytest.fixture(scope="module")
-def served(model, tmp_path_factory):
-    path = model.export(tmp_path_factory.mktemp("fuzz") / "export")
-    return tf.saved_model.load(str(path)).signatures["serving_default"]
+def loaded_classifier(model, tmp_path_factory):
+    return exported(model, tmp_path_factory, "export")
+
+
+@pytest.fixture(scope="module")
+def served(loaded_classifier):
+    return loaded_classifier.signatures["serving_default"]
 
 
 @SETTINGS
@@ -82,14 +91,14 @@ def tagger(tmp_path_factory):
     from seqapps.tasks import SequenceTagger
 
     model = SequenceTagger(["the", "cat"], sorted(set("thecat.,")), ["A", "B", "C"], units=4)
-    path = model.export(tmp_path_factory.mktemp("fuzz") / "tagger")
-    return model, tf.saved_model.load(str(path)).signatures["tag"]
+    return model, exported(model, tmp_path_factory, "tagger")
 
 
 @SETTINGS
 @given(st.lists(TEXT, max_size=5))
 def test_tag_splits_any_text_losing_nothing_and_matches_the_export(tagger, texts):
-    model, served = tagger
+    model, loaded = tagger
+    served = loaded.signatures["tag"]
     answers = model.tag(texts, is_split_into_words=False)
     assert len(answers) == len(texts)
     for text, pairs in zip(texts, answers):
@@ -120,16 +129,16 @@ def translator(tmp_path_factory):
     model = Translator(
         train_subword_model(SUBWORD_CORPUS, 60), train_subword_model(SUBWORD_CORPUS, 60), units=8
     )
-    path = model.export(tmp_path_factory.mktemp("fuzz") / "translator")
     import tensorflow_text  # noqa: F401  (the export's tokenizer ops)
 
-    return model, tf.saved_model.load(str(path)).signatures["translate"]
+    return model, exported(model, tmp_path_factory, "translator")
 
 
 @FEW
 @given(st.lists(SHORT, max_size=3))
 def test_translate_answers_any_text_in_order_as_the_export_does(translator, texts):
-    model, served = translator
+    model, loaded = translator
+    served = loaded.signatures["translate"]
     answers = model.translate(texts)
     assert len(answers) == len(texts) and all(isinstance(a, str) for a in answers)
     if texts:
@@ -174,8 +183,7 @@ def captioner(tmp_path_factory):
         units=8,
         embedding_dim=4,
     )
-    path = model.export(tmp_path_factory.mktemp("fuzz") / "captioner")
-    return model, tf.saved_model.load(str(path)).signatures["caption"]
+    return model, exported(model, tmp_path_factory, "captioner")
 
 
 def png(array):
@@ -193,7 +201,8 @@ IMAGE = st.builds(
 @FEW
 @given(st.lists(IMAGE, min_size=1, max_size=3))
 def test_caption_takes_any_image_size_and_mode_in_order_as_the_export_does(captioner, images):
-    model, served = captioner
+    model, loaded = captioner
+    served = loaded.signatures["caption"]
     answers = model.caption(images, max_length=6)
     assert len(answers) == len(images) and all(isinstance(a, str) for a in answers)
     assert [model.caption(image, max_length=6) for image in images] == answers
@@ -216,7 +225,8 @@ DAMAGED = st.one_of(
 @FEW
 @given(DAMAGED)
 def test_damaged_image_bytes_are_refused_by_index_or_read_as_the_export_reads_them(captioner, data):
-    model, served = captioner
+    model, loaded = captioner
+    served = loaded.signatures["caption"]
     try:
         answer = model.caption([GOOD_PNG, data])
     except ValueError as error:
@@ -287,29 +297,14 @@ def test_an_image_array_a_pil_image_and_its_png_give_the_same_pixels(served_deco
 # -- exported signatures on an empty batch ----------------------------------------------------
 
 
-def test_every_exported_signature_answers_an_empty_batch(model, tmp_path):
-    from seqapps.tasks import ImageCaptioner, SequenceTagger, Translator
-    from seqapps.text import train_subword_model
-
-    sources = ["the cat sees the dog", "the dog eats the fish"] * 3
-    models = [
-        model,
-        SequenceTagger(["a", "b"], list("ab"), ["X", "Y"], units=4, embedding_dim=4),
-        Translator(
-            train_subword_model(sources * 5, 30),
-            train_subword_model(sources[::-1] * 5, 30),
-            units=4,
-            embedding_dim=4,
-        ),
-        ImageCaptioner(
-            train_subword_model(["a red square", "a blue circle"] * 10, 20),
-            image_size=(32, 32),
-            units=4,
-            embedding_dim=4,
-        ),
-    ]
-    for index, task in enumerate(models):
-        loaded = tf.saved_model.load(str(task.export(tmp_path / str(index))))
+def test_every_exported_signature_answers_an_empty_batch(
+    model, loaded_classifier, tagger, translator, captioner
+):
+    # The exports the tests above use, one per text/image task (the generator's signature
+    # takes one prompt, not a batch).
+    exports = [(model, loaded_classifier), tagger, translator, captioner]
+    for task, loaded in exports:
+        assert loaded.signatures, type(task).__name__
         for name, signature in loaded.signatures.items():
             outputs = signature(tf.constant([], tf.string))
             for key, value in outputs.items():

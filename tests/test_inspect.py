@@ -139,25 +139,61 @@ def test_a_decoder_is_replayed_from_the_state_its_encoder_hands_it():
         np.testing.assert_allclose(top["h"], outputs.numpy()[0], atol=1e-5)
 
 
-@pytest.mark.zoo
-def test_inspect_reads_every_zoo_entry_and_leaves_nothing_when_it_cannot(tmp_path, capsys):
-    from PIL import Image
+#: The zoo entries inspected in the default run: one per task, the three cells among them (the
+#: cells and the bidirectional stacks of every task are replayed exactly by the tests above); every
+#: other entry is inspected under `-m slow`.
+INSPECTED_BY_DEFAULT = {
+    "sentiment-rnn",
+    "pos-brown-lstm",
+    "caption-emoji-gru",
+    "textgen-shakespeare-lstm",
+    "translate-en-es-gru",
+}
 
-    from seqapps.cli import main
-    from seqapps.interface import declared_tasks
+
+def zoo_entries():
     from seqapps.zoo import get_entry, list_models
 
-    image = tmp_path / "image.png"
-    Image.fromarray(np.full((64, 64, 3), 200, "uint8")).save(image)
+    names = list_models()
+    tasks = {get_entry(name).task for name in names}
+    assert INSPECTED_BY_DEFAULT <= set(names)
+    assert {get_entry(name).task for name in INSPECTED_BY_DEFAULT} == tasks
+    return [
+        pytest.param(name, marks=[] if name in INSPECTED_BY_DEFAULT else [pytest.mark.slow])
+        for name in names
+    ]
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory):
+    from PIL import Image
+
+    path = tmp_path_factory.mktemp("inspect") / "image.png"
+    Image.fromarray(np.full((64, 64, 3), 200, "uint8")).save(path)
+    return path
+
+
+@pytest.mark.zoo
+@pytest.mark.parametrize("name", zoo_entries())
+def test_inspect_reads_a_zoo_entry(name, image, tmp_path, capsys):
+    from seqapps.cli import main
+    from seqapps.interface import declared_tasks
+    from seqapps.zoo import get_entry
+
     reads = {task.task_name: task.interface.inputs for task in declared_tasks()}
-    for name in list_models():
-        text = str(image) if reads[get_entry(name).task] == "image" else "God created the heaven."
-        out = tmp_path / name
-        assert main(["inspect", name, "--text", text, "--out", str(out)]) == 0, name
-        assert (out / "gradient_flow.png").read_bytes()[:4] == b"\x89PNG"
-        pictures = capsys.readouterr().out
-        if name.startswith("translate"):  # an encoder and a decoder
-            assert (out / f"1-{name}-decoder-update_gate.png").exists(), pictures
+    text = str(image) if reads[get_entry(name).task] == "image" else "God created the heaven."
+    out = tmp_path / name
+    assert main(["inspect", name, "--text", text, "--out", str(out)]) == 0, name
+    assert (out / "gradient_flow.png").read_bytes()[:4] == b"\x89PNG"
+    pictures = capsys.readouterr().out
+    if name.startswith("translate"):  # an encoder and a decoder
+        assert (out / f"1-{name}-decoder-update_gate.png").exists(), pictures
+
+
+@pytest.mark.zoo
+def test_inspect_leaves_nothing_when_it_cannot_read_the_input(tmp_path, capsys):
+    from seqapps.cli import main
+
     out = tmp_path / "not-an-image"
     assert main(["inspect", "caption-emoji-gru", "--text", "a text", "--out", str(out)]) == 1
     assert "a text" in capsys.readouterr().err and not out.exists()

@@ -43,8 +43,19 @@ def _as_python(example: dict) -> dict:
 
 
 def _load(split: str) -> list[dict]:
+    """Every example of the split, in order; read in batches (one by one takes twice as long)."""
+    import tensorflow as tf
+
     dataset = datasets.load(NAME, split=split, as_supervised=False)
-    return [_as_python(example) for example in dataset.as_numpy_iterator()]
+    records = []
+    for batch in dataset.ragged_batch(4096):
+        columns = {
+            key: value.to_list() if isinstance(value, tf.RaggedTensor) else value.numpy().tolist()
+            for key, value in batch.items()
+        }
+        for row in range(len(columns["file_id"])):
+            records.append(_as_python({key: column[row] for key, column in columns.items()}))
+    return records
 
 
 @pytest.fixture(scope="module")

@@ -109,7 +109,19 @@ def test_prepare_deterministic_mode_gives_identical_batches():
     assert datasets.prepare(texts, 16, deterministic=True).options().deterministic is True
 
 
-def test_deterministic_batches_are_the_same_in_a_new_process():
+@pytest.fixture
+def as_in_a_fresh_process():
+    """No global TensorFlow seed here, as in a new Python: an earlier test in this process (any
+    `keras.utils.set_random_seed`) changes what a seeded shuffle draws. Restored afterwards."""
+    from tensorflow.python.eager import context
+
+    saved = context.global_seed()
+    tf.random.set_seed(None)
+    yield
+    tf.random.set_seed(saved)
+
+
+def test_deterministic_batches_are_the_same_in_a_new_process(as_in_a_fresh_process):
     code = (
         "import tensorflow as tf\n"
         "from seqapps import datasets\n"
