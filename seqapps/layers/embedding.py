@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from seqapps.checks import check_float
+
 PRETRAINED_MODES = ("finetune", "frozen", "offset")
 
 
@@ -64,9 +66,9 @@ class WordEmbedding(keras.layers.Layer):
         self.trained_dim = int(trained_dim)
         self.trained_rows = None if trained_rows is None else int(trained_rows)
         self.pretrained_mode = pretrained_mode
-        if not 0.0 <= trained_dropout < 1.0:
-            raise ValueError(f"trained_dropout must lie in [0, 1), got {trained_dropout!r}")
-        self.trained_dropout = float(trained_dropout)
+        self.trained_dropout = check_float(
+            trained_dropout, "trained_dropout", low=0, high=1, open_high=True
+        )
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed) if trained_dropout else None
         self.supports_masking = True

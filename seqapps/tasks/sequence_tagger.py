@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from seqapps.checks import check_positive_int
+from seqapps.checks import check_float, check_positive_int
 from seqapps.interface import Interface, Option
 from seqapps.layers import CharacterEncoder, RecurrentStack
 from seqapps.tasks.tagged_inputs import (
@@ -101,6 +101,7 @@ class SequenceTagger(Task):
         word_dropout=0.0,
         **kwargs,
     ):
+        word_dropout = check_float(word_dropout, "word_dropout", low=0, high=1, open_high=True)
         tags = [str(tag) for tag in tags]
         if len(tags) < 2 or len(set(tags)) != len(tags):
             raise ValueError(f"tags must be at least two distinct names, got {tags}")
