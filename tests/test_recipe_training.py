@@ -80,3 +80,28 @@ def test_a_recipes_command_line_sets_its_training_and_a_dry_run_writes_nothing()
     assert [round["epoch"] for round in history] == [1, 2]
     assert model.optimizer.learning_rate.numpy() == pytest.approx(2e-3)  # --learning-rate
     assert model.optimizer.clipnorm == 5.0 and best is not model  # the best round's copy
+
+
+def test_a_recipes_vectors_options_reach_the_model(monkeypatch):
+    import numpy as np
+
+    import seqapps.text
+    from seqapps.tasks import SequenceTagger
+    from seqapps.text import WordVectors
+    from seqapps.zoo.recipes import _vectors, tagging
+
+    words = ["the", "dog", "cat", "bird"]
+    monkeypatch.setattr(
+        seqapps.text, "load_vectors", lambda name: WordVectors(words, np.eye(4, dtype="float32"))
+    )
+    options = ["--vectors", "glove-6b-50d", "--pretrained-mode", "frozen"]
+    args = tagging.parser().parse_args(
+        ["--name", "probe", *options, "--vectors-vocabulary-size", "3"]
+    )
+    model, vectors, init = _vectors.model_from_vectors(
+        args, SequenceTagger, ["the", "dog"], "cdeghot", ["DET", "NOUN"], units=4, embedding_dim=0
+    )
+    assert vectors.words == words
+    # The training words, then the most frequent other vector words up to --vectors-vocabulary-size.
+    assert model.vocabulary == ["the", "dog", "cat"]
+    assert model.pretrained_mode == "frozen" and model.pretrained_dim == 4

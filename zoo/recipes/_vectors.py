@@ -26,6 +26,23 @@ def add_vectors_arguments(p: argparse.ArgumentParser, vocabulary_size: int) -> N
     )
 
 
+def model_from_vectors(args: argparse.Namespace, task, *arguments, **keywords):
+    """`(model, vectors, init)`: `task.from_vectors` on the vectors `--vectors` names, with
+    `--vectors-vocabulary-size`, `--pretrained-mode` and `--seed`; the rest go through."""
+    from seqapps.text import load_vectors
+
+    vectors = load_vectors(args.vectors)
+    model, init = task.from_vectors(
+        vectors,
+        *arguments,
+        vocabulary_size=args.vectors_vocabulary_size,
+        seed=args.seed,
+        pretrained_mode=args.pretrained_mode,
+        **keywords,
+    )
+    return model, vectors, init
+
+
 def vectors_description(args: argparse.Namespace, model) -> str:
     """How the card's description names the word vectors of a model built with `--vectors`."""
     return (

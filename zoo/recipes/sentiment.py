@@ -36,7 +36,12 @@ from seqapps.zoo.recipes._cards import (
     save_card,
     weights_entry,
 )
-from seqapps.zoo.recipes._vectors import GLOVE_LICENCE, add_vectors_arguments, vectors_description
+from seqapps.zoo.recipes._vectors import (
+    GLOVE_LICENCE,
+    add_vectors_arguments,
+    model_from_vectors,
+    vectors_description,
+)
 
 DATASET = "sentence_polarity"
 
@@ -106,7 +111,7 @@ def train(args: argparse.Namespace) -> dict:
     import tensorflow as tf
 
     from seqapps.tasks import TextClassifier
-    from seqapps.text import build_vocabulary, load_vectors
+    from seqapps.text import build_vocabulary
 
     keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()
@@ -123,16 +128,8 @@ def train(args: argparse.Namespace) -> dict:
     )
     coverage = None
     if args.vectors:
-        vectors = load_vectors(args.vectors)
-        model, init = TextClassifier.from_vectors(
-            vectors,
-            train_texts,
-            label_names,
-            vocabulary=vocabulary,
-            vocabulary_size=args.vectors_vocabulary_size,
-            seed=args.seed,
-            pretrained_mode=args.pretrained_mode,
-            **shape,
+        model, vectors, init = model_from_vectors(
+            args, TextClassifier, train_texts, label_names, vocabulary=vocabulary, **shape
         )
         coverage = vectors_coverage(vectors, model, train_texts, test_texts, init)
         print(json.dumps({"coverage": coverage}))

@@ -25,7 +25,12 @@ from seqapps.zoo.recipes._cards import (
     weights_entry,
 )
 from seqapps.zoo.recipes._training import add_training_arguments, train_recipe
-from seqapps.zoo.recipes._vectors import GLOVE_LICENCE, add_vectors_arguments, vectors_description
+from seqapps.zoo.recipes._vectors import (
+    GLOVE_LICENCE,
+    add_vectors_arguments,
+    model_from_vectors,
+    vectors_description,
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -90,17 +95,12 @@ def main(argv=None) -> dict:
     )
     coverage = None
     if args.vectors:
-        from seqapps.text import load_vectors
-
-        vectors = load_vectors(args.vectors)
-        model, init = SequenceTagger.from_vectors(
-            vectors,
+        model, vectors, init = model_from_vectors(
+            args,
+            SequenceTagger,
             vocabulary,
             sorted(characters),
             tags,
-            vocabulary_size=args.vectors_vocabulary_size,
-            seed=args.seed,
-            pretrained_mode=args.pretrained_mode,
             word_dropout=args.word_dropout,
             **shape,
         )
