@@ -9,7 +9,7 @@ tokenizer they use for raw strings.
 import keras
 import tensorflow as tf
 
-from seqapps.text.vectorizer import PAD, UNK, _lower
+from seqapps.text.vectorizer import IdLookup, _lower
 
 # Raw text → tokens: punctuation becomes its own token, except apostrophes and
 # hyphens ("didn't", "well-known") and periods and commas inside a token
@@ -35,7 +35,7 @@ def split_words(texts):
 
 
 @keras.saving.register_keras_serializable(package="seqapps")
-class TokenLookup(keras.layers.Layer):
+class TokenLookup(IdLookup):
     """Padded tokens `[batch, time]` → word ids `[batch, time]`; `""` → 0, unknown → 1.
 
     Args:
@@ -44,25 +44,16 @@ class TokenLookup(keras.layers.Layer):
     """
 
     def __init__(self, vocabulary, lowercase=True, **kwargs):
-        super().__init__(**kwargs)
-        self.vocabulary = list(vocabulary)
+        vocabulary = list(vocabulary)
+        super().__init__(vocabulary, **kwargs)
+        self.vocabulary = vocabulary
         self.lowercase = lowercase
-        self._lookup = keras.layers.StringLookup(
-            vocabulary=self.vocabulary or None, mask_token=PAD, oov_token=UNK, name="lookup"
-        )
-
-    def build(self, input_shape=None):
-        self.built = True
-
-    @property
-    def vocabulary_size(self):
-        return len(self.vocabulary) + 2
 
     def call(self, tokens):
         tokens = tf.convert_to_tensor(tokens, tf.string)
         if self.lowercase:
             tokens = tf.reshape(_lower(tf.reshape(tokens, [-1])), tf.shape(tokens))
-        return tf.cast(self._lookup(tokens), "int32")
+        return self.lookup(tokens)
 
     def compute_output_spec(self, tokens):
         return keras.KerasTensor(tokens.shape, dtype="int32")
@@ -76,7 +67,7 @@ class TokenLookup(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="seqapps")
-class CharacterLookup(keras.layers.Layer):
+class CharacterLookup(IdLookup):
     """Padded tokens `[batch, time]` → character ids `[batch, time, max_chars]`.
 
     Case is kept. Ids: 0 padding, 1 a character outside `characters`, then
@@ -86,19 +77,10 @@ class CharacterLookup(keras.layers.Layer):
     """
 
     def __init__(self, characters, max_chars=16, **kwargs):
-        super().__init__(**kwargs)
-        self.characters = list(characters)
+        characters = list(characters)
+        super().__init__(characters, **kwargs)
+        self.characters = characters
         self.max_chars = int(max_chars)
-        self._lookup = keras.layers.StringLookup(
-            vocabulary=self.characters or None, mask_token=PAD, oov_token=UNK, name="lookup"
-        )
-
-    def build(self, input_shape=None):
-        self.built = True
-
-    @property
-    def vocabulary_size(self):
-        return len(self.characters) + 2
 
     def call(self, tokens):
         tokens = tf.convert_to_tensor(tokens, tf.string)

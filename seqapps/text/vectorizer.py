@@ -16,8 +16,35 @@ UNK = "[UNK]"
 _WORD_PATTERN = r"""([^\w\s'])"""
 
 
+class IdLookup(keras.layers.Layer):
+    """Base of the word, character and token lookups, which share one id layout: 0 is
+    padding (`""`), 1 `[UNK]` (a string outside the list), then the list's strings in order.
+
+    The table is made from the list in `__init__`, so there is nothing to build.
+    """
+
+    def __init__(self, strings, **kwargs):
+        super().__init__(**kwargs)
+        self._lookup = keras.layers.StringLookup(
+            vocabulary=list(strings) or None, mask_token=PAD, oov_token=UNK, name="lookup"
+        )
+        self._ids = len(strings) + 2
+
+    def build(self, input_shape=None):
+        self.built = True
+
+    @property
+    def vocabulary_size(self):
+        """Number of ids, padding and `[UNK]` included."""
+        return self._ids
+
+    def lookup(self, strings):
+        """The ids of a tensor of strings (any shape); 1 (`[UNK]`) for one outside the list."""
+        return tf.cast(self._lookup(strings), tf.int32)
+
+
 @keras.saving.register_keras_serializable(package="seqapps")
-class TextVectorizer(keras.layers.Layer):
+class TextVectorizer(IdLookup):
     """Turns a batch of raw strings into right-padded token ids.
 
     Ids: 0 is padding, 1 is the unknown token `[UNK]`, then the vocabulary in the
@@ -41,28 +68,17 @@ class TextVectorizer(keras.layers.Layer):
     """
 
     def __init__(self, vocabulary=None, split="word", lowercase=None, max_length=None, **kwargs):
-        super().__init__(**kwargs)
         if split not in ("word", "char"):
             raise ValueError(f"split must be 'word' or 'char', got {split!r}")
+        vocabulary = list(vocabulary) if vocabulary is not None else []
+        super().__init__(vocabulary, **kwargs)
         self.split = split
         self.lowercase = (split == "word") if lowercase is None else lowercase
         self.max_length = max_length
-        self.vocabulary = list(vocabulary) if vocabulary is not None else []
-        self._lookup = keras.layers.StringLookup(
-            vocabulary=self.vocabulary or None, mask_token=PAD, oov_token=UNK, name="lookup"
-        )
-
-    def build(self, input_shape=None):
-        # Nothing to create: the lookup table is made from the vocabulary in __init__.
-        self.built = True
+        self.vocabulary = vocabulary
 
     #: Ids a generating model must never write: padding and `[UNK]`.
     never_written_ids = (0, 1)
-
-    @property
-    def vocabulary_size(self):
-        """Number of ids, padding and unknown included."""
-        return len(self.vocabulary) + 2
 
     @property
     def tokens(self):
@@ -72,10 +88,6 @@ class TextVectorizer(keras.layers.Layer):
     def token_id(self, token):
         """The id of one token (1, `[UNK]`, for a token outside the vocabulary)."""
         return self.vocabulary.index(token) + 2 if token in self.vocabulary else 1
-
-    def lookup(self, tokens):
-        """The ids of a tensor of tokens (any shape); 1 (`[UNK]`) for one outside the vocabulary."""
-        return tf.cast(self._lookup(tokens), tf.int32)
 
     def tokenize(self, texts):
         """Strings (any shape `[batch]`) to a ragged `[batch, None]` tensor of tokens."""
