@@ -354,8 +354,6 @@ class Task(keras.Model):
         return x
 
     def _raw_targets(self, y):
-        if y is None:
-            return None
         if isinstance(y, (list, tuple)) or type(y).__name__ == "Series":
             return np.asarray(list(y))
         return y
