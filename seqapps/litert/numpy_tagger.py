@@ -96,7 +96,7 @@ class NumpyTagger:
             )
             index += 1
         self._kept = {}
-        self._one_thread = _OneBlasThread()
+        self._one_thread = OneBlasThread()
 
     def gates_in(self, tokens, tokenizer):
         """The first layer's gate inputs `[n, 2, 4u]` of `tokens` (both directions), in one go."""
@@ -186,7 +186,7 @@ class NumpyTagger:
             return self.probabilities(np.stack(rows))
 
 
-class _OneBlasThread:
+class OneBlasThread:
     """A context running BLAS on one thread (threadpoolctl, where installed): these products
     are too small to share, and on a busy CPU OpenBLAS's second thread, waiting for its turn,
     made a sentence ~10x slower. Cheaper than `threadpool_limits` per call."""
