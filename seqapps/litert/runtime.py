@@ -61,7 +61,7 @@ class LiteRTTagger(LiteRTModel):
         if not tokens:
             return []
         if self.numpy is not None:
-            found = self.numpy.sentence(tokens, self.tokenizer)
+            found = self.numpy.sentence(tokens, self.tokenizer, scores=all_scores)
         else:
             length = padded_length(len(tokens))
             words, chars = zip(*map(self.tokenizer.ids, tokens))
@@ -70,7 +70,8 @@ class LiteRTTagger(LiteRTModel):
             found = run(word_ids=words, char_ids=chars)["probabilities"][0, : len(tokens)]
         if all_scores:
             return [(t, dict(zip(self.tags, map(float, p)))) for t, p in zip(tokens, found)]
-        return [(t, self.tags[int(i)]) for t, i in zip(tokens, found.argmax(-1))]
+        tags = self.tags
+        return [(t, tags[i]) for t, i in zip(tokens, found.argmax(-1).tolist())]
 
 
 RUNTIMES = {
