@@ -96,7 +96,9 @@ class NumpyTagger:
             )
             index += 1
         self._kept = {}
-        self._tap_table = self._windows = None
+        self._tap_table = self._windows = self._buffers = None
+        self._row = np.zeros((2, 1, 5 * units), np.float32)
+        self._products = np.empty((2, 1, 2 * units), np.float32)
         self._one_thread = OneBlasThread()
 
     def gates_in(self, tokens, tokenizer):
@@ -124,10 +126,9 @@ class NumpyTagger:
         padded[:, (width - 1) // 2 : (width - 1) // 2 + length] = ids
         index = padded[:, self._windows]
         index += self._offsets
-        features = np.tanh(self._tap_table[index].sum(axis=2))
-        pooled = features.max(axis=1)
-        if not ids.any(axis=1).all():  # a token without characters: zeros, as the layer's mask
-            pooled[~ids.any(axis=1)] = 0.0
+        pooled = np.tanh(self._tap_table[index].sum(axis=2)).max(axis=1)
+        if ids[:, 0].min() == 0:  # a token without characters: zeros, as the layer's mask gives
+            pooled[ids[:, 0] == 0] = 0.0
         return pooled
 
     def _taps(self, length):
@@ -162,25 +163,33 @@ class NumpyTagger:
         """One bidirectional LSTM layer, both directions in one product per step: `[t, 2u]`.
 
         The step's gates `[o, i, f, g]` sit beside the cell state in one row, so
-        that `[i, f] * [g, c]` is one product: nine NumPy calls per step.
+        that `[i, f] * [g, c]` is one product: nine NumPy calls per step (seven on
+        the first, whose recurrent input is zero). The buffers and their per-step
+        views are made once and reused (one sentence at a time, as the interpreter).
         """
         steps, u = len(gates), self.units
-        inputs = np.empty((steps, 2, 1, 4 * u), np.float32)
-        inputs[:, 0, 0] = gates[:, 0]
-        inputs[:, 1, 0] = gates[::-1, 1]  # the backward direction reads the sentence reversed
-        outputs = np.empty((steps, 2, 1, u), np.float32)
-        h = np.zeros((2, 1, u), np.float32)
-        # Views made once: indexing an array per step costs as much as a small product.
-        step_inputs, step_outputs = list(inputs), list(outputs)
-        row = np.zeros((2, 1, 5 * u), np.float32)  # [o, i, f, g, c]
+        if self._buffers is None or len(self._buffers[0]) < steps:
+            size = max(steps, 64)
+            inputs = np.empty((size, 2, 1, 4 * u), np.float32)
+            outputs = np.empty((size, 2, 1, u), np.float32)
+            # Views made once: indexing an array per step costs as much as a small product.
+            self._buffers = (inputs, outputs, list(inputs), list(outputs))
+        inputs, outputs, input_views, output_views = self._buffers
+        inputs[:steps, 0, 0] = gates[:, 0]
+        inputs[:steps, 1, 0] = gates[::-1, 1]  # the backward direction reads the sentence reversed
+        row, products = self._row, self._products  # row: [o, i, f, g, c]
         z, sigmoids, o, c = row[..., : 4 * u], row[..., : 3 * u], row[..., :u], row[..., 4 * u :]
         i_f, g_c = row[..., u : 3 * u], row[..., 3 * u :]
-        products = np.empty((2, 1, 2 * u), np.float32)
         i_g, f_c = products[..., :u], products[..., u:]
-        tanh, matmul, multiply, add = np.tanh, np.matmul, np.multiply, np.add
-        for step_in, h_out in zip(step_inputs, step_outputs):
-            matmul(h, recurrent, out=z)
-            z += step_in
+        c[...] = 0.0
+        h = None
+        tanh, matmul, multiply, add, copyto = np.tanh, np.matmul, np.multiply, np.add, np.copyto
+        for step_in, h_out in zip(input_views[:steps], output_views[:steps]):
+            if h is None:
+                copyto(z, step_in)
+            else:
+                matmul(h, recurrent, out=z)
+                z += step_in
             tanh(z, out=z)
             sigmoids += 1.0
             sigmoids *= 0.5
@@ -189,6 +198,7 @@ class NumpyTagger:
             h = h_out
             tanh(c, out=h)
             h *= o
+        outputs = outputs[:steps]
         forward = outputs[:, 0, 0]
         backward = outputs[::-1, 1, 0]
         return np.concatenate([forward, backward], axis=-1)

@@ -165,6 +165,9 @@ class _EncoderDecoder(_Writer):
         super().__init__(*args, **kwargs)
         self.target = SentencePieceTokenizer(self.asset["tokenizer"]["target_model"])
         self.numpy = numpy_decoder(self.folder, self.asset, self.variant)  # float32
+        if self.numpy is not None:  # never-written ids lose in its logits already
+            self.numpy.head_bias = self.numpy.head_bias.copy()
+            self.numpy.head_bias[self._excluded] += EXCLUDED
 
     def _write(self, inputs, config, seed, limit):
         if self.numpy is not None:
@@ -202,7 +205,8 @@ class _EncoderDecoder(_Writer):
             )
         last, written, end = self.asset["start_id"], [], self.asset["end_id"]
         for t in range(limit):
-            last = self._choose(decoder.step(last), config, seed, t)
+            logits = decoder.step(last)
+            last = int(logits.argmax()) if seed is None else self._choose(logits, config, seed, t)
             if last == end:
                 break
             written.append(last)
