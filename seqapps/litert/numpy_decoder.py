@@ -1,5 +1,4 @@
-"""Translation's and captioning's numbers for one input at a time, in NumPy: no interpreter call
-per written piece.
+"""A translator's numbers for one input at a time, in NumPy: no interpreter call per piece.
 
 At batch 1 a LiteRT `step` call spends much of its time outside the arithmetic:
 every call resizes, allocates and copies its inputs (the encoder's memory and
@@ -10,9 +9,11 @@ weights the export writes beside its `.tflite` files (`decoder.npz`): the
 source's recurrent encoder (both directions in one product per step, its input
 projection for the whole source in one product) and the bridge; then per piece
 the decoder's cells, the attention over the memory (its keys made once per
-input), the residual, the layer norm and the output layer. A captioner's image
-encoder (convolutions) stays in LiteRT, whose `encode` hands over the memory.
-Only the float32 variant reads it; int8 stays in LiteRT.
+input), the residual, the layer norm and the output layer. Where the encoder is
+not one computed here, LiteRT's `encode` hands over the memory (`start`). Only
+the float32 variant reads it; int8 stays in LiteRT. The decoder is the shared
+`AttentionDecoder`, so a captioner's would run too, but there the time is the
+image encoder's convolutions and a step measured no faster than the interpreter's.
 """
 
 from __future__ import annotations
@@ -244,8 +245,8 @@ class NumpyDecoder:
         `mask [1, t]` (1 where real), the decoder's starting states."""
         real = mask[0] > 0.5
         self.memory, self.keys, self.uniform = memory[0], keys[0], not real.any()
-        if not self.uniform:  # masked steps get no weight: leaving them out is the same softmax
-            self.memory, self.keys = self.memory[real], self.keys[real]
+        if not self.uniform and not real.all():  # masked steps get no weight: leaving them
+            self.memory, self.keys = self.memory[real], self.keys[real]  # out, the same softmax
         self._set_states(states)
 
     def _set_states(self, flat):
@@ -308,7 +309,8 @@ class NumpyDecoder:
         query = x[0]
         if self.attention != "none":
             if self.attention == "additive":
-                scores = np.tanh(self.keys + query @ self.query) @ self.score
+                hidden = self.keys + query @ self.query
+                scores = np.tanh(hidden, out=hidden) @ self.score
             else:
                 scores = self.keys @ query
             if self.uniform:

@@ -164,7 +164,9 @@ class _EncoderDecoder(_Writer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.target = SentencePieceTokenizer(self.asset["tokenizer"]["target_model"])
-        self.numpy = numpy_decoder(self.folder, self.asset, self.variant)  # float32
+        self.numpy = None  # float32 translation: the NumPy path (`seqapps.litert.numpy_decoder`)
+        if self.asset["task"] == "translation":
+            self.numpy = numpy_decoder(self.folder, self.asset, self.variant)
         if self.numpy is not None:  # never-written ids lose in its logits already
             self.numpy.head_bias = self.numpy.head_bias.copy()
             self.numpy.head_bias[self._excluded] += EXCLUDED
