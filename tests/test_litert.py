@@ -258,3 +258,17 @@ def test_a_task_without_a_litert_program_is_refused_by_name(tmp_path):
         seqapps.load("sentiment-lstm", runtime="onnx")
     with pytest.raises(FileNotFoundError, match="no LiteRT export"):
         seqapps.load(tmp_path, runtime="litert")
+
+
+@pytest.mark.slow  # the zoo entry: exported once (~15 s, kept in the cache), 20 verses each way
+def test_zoo_translator_numpy_path_writes_as_keras():
+    """`translate-en-es-gru` in float32 NumPy (encoder, bridge, 8,000-piece decoder): the
+    Keras model's greedy verses, where rounding would show first on the real weights."""
+    from seqapps.zoo.recipes.translation import pairs
+
+    sources = pairs("test")[0][:20]
+    served = seqapps.load("translate-en-es-gru", runtime="litert")
+    assert served.numpy is not None and served.numpy.can_encode
+    assert [served.translate(s) for s in sources] == seqapps.load("translate-en-es-gru").translate(
+        sources
+    )
