@@ -18,6 +18,8 @@ image encoder's convolutions and a step measured no faster than the interpreter'
 
 from __future__ import annotations
 
+import math
+
 import keras
 import numpy as np
 
@@ -214,7 +216,13 @@ class NumpyDecoder:
         self.context = arrays.get("context_kernel")
         self.gamma, self.beta = arrays["norm_gamma"], arrays["norm_beta"]
         self.epsilon = np.float32(arrays["norm_epsilon"])
-        self.head_kernel, self.head_bias = arrays["head_kernel"], arrays["head_bias"]
+        # LayerNorm(q) @ H + b = (centred(q) / std(q)) @ (gamma H) + (beta @ H + b).
+        self.head_kernel = (arrays["norm_gamma"][:, None] * arrays["head_kernel"]).astype(
+            np.float32
+        )
+        self.head_bias = (arrays["norm_beta"] @ arrays["head_kernel"] + arrays["head_bias"]).astype(
+            np.float32
+        )
         self.width = np.float32(len(self.gamma))
         self._logits = np.empty(self.head_kernel.shape[1], np.float32)
         self.attention = str(arrays["attention"])
@@ -248,6 +256,13 @@ class NumpyDecoder:
         if not self.uniform and not real.all():  # masked steps get no weight: leaving them
             self.memory, self.keys = self.memory[real], self.keys[real]  # out, the same softmax
         self._set_states(states)
+        self._context_of_memory()
+
+    def _context_of_memory(self):
+        """The memory through the context projection, once per input: a step's context
+        projection is then its attention weights times these rows."""
+        if self.attention != "none":
+            self.memory_context = self.memory @ self.context
 
     def _set_states(self, flat):
         per = 2 if self.cell == "lstm" else 1
@@ -274,6 +289,7 @@ class NumpyDecoder:
         keys = x if self.attention == "none" else x @ self.memory_kernel + self.memory_bias
         self.memory, self.keys, self.uniform = x, keys, False
         self._set_states(states)
+        self._context_of_memory()
 
     def _run(self, gates, recurrent, recurrent_bias):
         """A recurrent layer over `gates [t, D, 1, G]`, direction 1 reading the source reversed:
@@ -317,14 +333,14 @@ class NumpyDecoder:
                 scores = np.zeros_like(scores)
             weights = np.exp(scores - scores.max())
             weights /= weights.sum()
-            query = query + (weights @ self.memory) @ self.context
-        # `keras.ops.layer_normalization`'s arithmetic, in its order.
-        mean = np.add.reduce(query) / self.width
-        centred = query - mean
-        scale = self.gamma / np.sqrt(np.dot(centred, centred) / self.width + self.epsilon)
-        normed = query * scale
-        normed += self.beta - mean * scale
-        return np.matmul(normed, self.head_kernel, out=self._logits) + self.head_bias
+            query = query + weights @ self.memory_context
+        # The layer norm, its scale and shift folded into the output layer (in `__init__`).
+        centred = query - np.add.reduce(query) / self.width
+        scale = 1.0 / math.sqrt(float(np.dot(centred, centred)) / self.width + self.epsilon)
+        logits = np.matmul(centred, self.head_kernel, out=self._logits)
+        logits *= scale
+        logits += self.head_bias
+        return logits
 
 
 def _layers(arrays, prefix):
