@@ -309,7 +309,8 @@ class NumpyDecoder:
         return outputs, state
 
     def step(self, token):
-        """The logits `[vocabulary]` after `token`; the decoder's states move one step on."""
+        """The logits `[vocabulary]` after `token` (a buffer the next step writes over); the
+        decoder's states move one step on."""
         gates = self._kept.get(token)
         if gates is None:
             kernel, input_bias = self.layers[0][:2]
