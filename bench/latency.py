@@ -3,8 +3,11 @@
 Each verb runs on its zoo entry and real inputs from the entry's test split,
 one input per call, through every path: `tensorflow` (the Keras model as
 `seqapps.load(name)` gives it), `litert` (`seqapps.load(name,
-runtime="litert")`, float32) and `litert-int8` (its dynamic-range int8
-variant). Printed: median and p99 milliseconds per call (per character for
+runtime="litert")`, float32: for tagging, translation and captioning the
+NumPy path over the export's float32 weights), `litert-interp` (the same
+float32 file in LiteRT's interpreter, as an export without the NumPy weights
+is served; only where a NumPy path exists) and `litert-int8` (the
+dynamic-range int8 variant, in the interpreter). Printed: median and p99 milliseconds per call (per character for
 generation, timed between the characters `stream` yields), the ratio of the
 TensorFlow median to each path's (above 1: faster than TensorFlow), how many
 answers equal TensorFlow's, and for tagging the tokens per second beside a
@@ -36,7 +39,7 @@ ENTRIES = {
     "translate": "translate-en-es-gru",
     "caption": "caption-emoji-gru",
 }
-PATHS = ("tensorflow", "litert", "litert-int8")
+PATHS = ("tensorflow", "litert", "litert-interp", "litert-int8")
 #: Calls a path makes in a row before the next path's turn.
 BLOCK = 10
 
@@ -136,7 +139,7 @@ def main(argv=None):
 
     import seqapps
 
-    print(f"{'verb':9} {'path':12} {'median ms':>10} {'p99 ms':>8} {'vs TF':>7} {'same':>9}  unit")
+    print(f"{'verb':9} {'path':13} {'median ms':>10} {'p99 ms':>8} {'vs TF':>7} {'same':>9}  unit")
     batch_rows = []
     for verb in verbs:
         name = ENTRIES[verb]
@@ -145,11 +148,14 @@ def main(argv=None):
         for path in paths:
             if path == "tensorflow":
                 models[path] = seqapps.load(name)
-            else:
-                variant = "int8" if path.endswith("int8") else "float32"
-                models[path] = seqapps.load(
-                    name, runtime="litert", variant=variant, num_threads=args.threads
-                )
+                continue
+            variant = "int8" if path.endswith("int8") else "float32"
+            model = seqapps.load(name, runtime="litert", variant=variant, num_threads=args.threads)
+            if path == "litert-interp":  # float32 in the interpreter, where NumPy serves it
+                if getattr(model, "numpy", None) is None:
+                    continue
+                model.numpy = None
+            models[path] = model
         if verb == "tag":
             from tagging import CRF
 
@@ -168,7 +174,7 @@ def main(argv=None):
         for path in models:
             median = statistics.median(times[path])
             same = sum(a == b for a, b in zip(answers[path], reference[1]))
-            line = f"{verb:9} {path:12} {median:10.3f} {p99(times[path]):8.3f} "
+            line = f"{verb:9} {path:13} {median:10.3f} {p99(times[path]):8.3f} "
             line += f"{reference[0] / median:6.2f}x {same:>4}/{len(answers[path]):<4}  {unit}"
             if verb == "tag":
                 # Median over sentences of tokens / time: a busy moment moves it little.

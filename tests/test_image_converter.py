@@ -193,3 +193,13 @@ def test_odd_arrays_and_folders_get_errors_that_say_what_to_do(tmp_path):
     (tmp_path / "captions.csv").write_text("image,caption\nloop.png,x\n")
     with pytest.raises(ValueError, match=r"line 2: image 'loop\.png' is a link that leads nowhere"):
         datasets.from_image_folder(tmp_path, tmp_path / "captions.csv")
+
+
+def test_a_uint8_image_at_the_size_is_the_conversions_fixed_point():
+    """`images_to_array` hands such an image on untouched (no TensorFlow call): the same pixels
+    the conversion gives, for one image as for a batch."""
+    image = np.random.default_rng(7).integers(0, 256, (*SIZE, 3), dtype=np.uint8)
+    pixels, single = images_to_array(image, SIZE)
+    assert single and pixels.shape == (1, *SIZE, 3)
+    np.testing.assert_array_equal(pixels[0], to_rgb(image, SIZE))
+    np.testing.assert_array_equal(images_to_array(image[None], SIZE)[0], pixels)

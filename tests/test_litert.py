@@ -10,7 +10,13 @@ pytest.importorskip("ai_edge_litert")
 
 import seqapps  # noqa: E402
 from seqapps.litert import ConversionError, export_litert  # noqa: E402
-from seqapps.litert.tokenize import TaggerTokenizer, WordTokenizer  # noqa: E402
+from seqapps.litert.numpy_decoder import NumpyDecoder, decoder_arrays  # noqa: E402
+from seqapps.litert.programs import translator as translator_program  # noqa: E402
+from seqapps.litert.tokenize import (  # noqa: E402
+    SentencePieceTokenizer,
+    TaggerTokenizer,
+    WordTokenizer,
+)
 from seqapps.tasks import (  # noqa: E402
     ImageCaptioner,
     SequenceTagger,
@@ -142,6 +148,48 @@ def test_generator_writes_the_same_text_greedy_and_sampled(tmp_path):
         served.generate("a", 5, beam_size=2)
 
 
+@pytest.mark.parametrize(
+    "cell, attention, bidirectional, layers",
+    [("gru", "multiplicative", True, 1), ("lstm", "additive", True, 2), ("gru", None, False, 2)],
+)
+def test_numpy_decoder_translates_as_keras(cell, attention, bidirectional, layers):
+    """The float32 batch-1 path: encoder, bridge and decoder steps in NumPy, greedy as Keras."""
+    keras.utils.set_random_seed(6)
+    sources = [t for t in TEXTS if t.strip()] * 8
+    model = Translator(
+        train_subword_model(sources, 60),
+        train_subword_model(sources, 60),
+        cell=cell,
+        units=8,
+        num_layers=layers,
+        bidirectional=bidirectional,
+        attention=attention,
+        embedding_dim=8,
+    )
+    _, asset = translator_program(model)
+    spec = asset["tokenizer"]
+    source = SentencePieceTokenizer(
+        spec["source_model"],
+        spec["source_max_length"],
+        spec["source_add_start"],
+        spec["source_add_end"],
+    )
+    target = SentencePieceTokenizer(spec["target_model"])
+    decoder = NumpyDecoder(decoder_arrays(model))
+    assert decoder.can_encode
+    for text in TEXTS + ["a " * 40]:
+        decoder.encode_ids(source.ids(text))
+        last, written = asset["start_id"], []
+        for _ in range(12):
+            logits = decoder.step(last)
+            logits[asset["never_written_ids"]] = -np.inf
+            last = int(logits.argmax())
+            if last == asset["end_id"]:
+                break
+            written.append(last)
+        assert target.detokenize(written) == model.translate(text, max_length=12), text
+
+
 @pytest.mark.slow  # the encoder-decoder step of both tasks; 15-45 s of conversion and tracing
 def test_translator_writes_as_keras(tmp_path):
     keras.utils.set_random_seed(4)
@@ -150,9 +198,17 @@ def test_translator_writes_as_keras(tmp_path):
         train_subword_model(sources, 60), train_subword_model(sources, 60), units=8, embedding_dim=8
     )
     served = exported(translator, tmp_path / "t")
-    assert served.translate(TEXTS, max_length=12) == translator.translate(TEXTS, max_length=12)
+    assert served.numpy is not None and served.numpy.can_encode  # float32: NumPy, no interpreter
+    interpreter = seqapps.load(tmp_path / "t" / "litert", runtime="litert")
+    interpreter.numpy = None  # as an export without decoder.npz is served
+    greedy = translator.translate(TEXTS, max_length=12)
+    assert served.translate(TEXTS, max_length=12) == greedy
+    assert interpreter.translate(TEXTS, max_length=12) == greedy
+    served.numpy.can_encode = False  # LiteRT's `encode`, then the steps in NumPy
+    assert served.translate(TEXTS, max_length=12) == greedy
     sampled = {"temperature": 1.0, "seed": 3, "max_length": 12}
     assert served.translate(TEXTS[:2], **sampled) == translator.translate(TEXTS[:2], **sampled)
+    assert seqapps.load(tmp_path / "t" / "litert", runtime="litert", variant="int8").numpy is None
 
 
 @pytest.mark.slow
@@ -164,7 +220,9 @@ def test_captioner_writes_as_keras(tmp_path):
     )
     images = np.random.default_rng(0).integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)
     served = exported(captioner, tmp_path / "c")
-    assert served.caption(images, max_length=10) == captioner.caption(images, max_length=10)
+    assert served.numpy is None  # the interpreter: a NumPy decoder step was no faster
+    greedy = captioner.caption(images, max_length=10)
+    assert served.caption(images, max_length=10) == greedy
     assert served.caption(images[0], max_length=10) == captioner.caption(images[0], max_length=10)
 
 
@@ -200,3 +258,17 @@ def test_a_task_without_a_litert_program_is_refused_by_name(tmp_path):
         seqapps.load("sentiment-lstm", runtime="onnx")
     with pytest.raises(FileNotFoundError, match="no LiteRT export"):
         seqapps.load(tmp_path, runtime="litert")
+
+
+@pytest.mark.slow  # the zoo entry: exported once (~15 s, kept in the cache), 20 verses each way
+def test_zoo_translator_numpy_path_writes_as_keras():
+    """`translate-en-es-gru` in float32 NumPy (encoder, bridge, 8,000-piece decoder): the
+    Keras model's greedy verses, where rounding would show first on the real weights."""
+    from seqapps.zoo.recipes.translation import pairs
+
+    sources = pairs("test")[0][:20]
+    served = seqapps.load("translate-en-es-gru", runtime="litert")
+    assert served.numpy is not None and served.numpy.can_encode
+    assert [served.translate(s) for s in sources] == seqapps.load("translate-en-es-gru").translate(
+        sources
+    )

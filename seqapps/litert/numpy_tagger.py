@@ -96,7 +96,10 @@ class NumpyTagger:
             )
             index += 1
         self._kept = {}
-        self._one_thread = _OneBlasThread()
+        self._tap_table = self._windows = self._buffers = None
+        self._row = np.zeros((2, 1, 5 * units), np.float32)
+        self._products = np.empty((2, 1, 2 * units), np.float32)
+        self._one_thread = OneBlasThread()
 
     def gates_in(self, tokens, tokenizer):
         """The first layer's gate inputs `[n, 2, 4u]` of `tokens` (both directions), in one go."""
@@ -108,67 +111,101 @@ class NumpyTagger:
         return (vectors @ kernel).reshape(len(tokens), *bias.shape) + bias
 
     def _spelling(self, ids):
-        """`CharacterEncoder` on `[n, chars]` ids: convolution ("same"), tanh, max over characters."""
-        width, dim, filters = self.char_kernel.shape
-        side, length = (width - 1) // 2, ids.shape[1]
-        embedded = np.zeros((len(ids), length + width - 1, dim), np.float32)
-        embedded[:, side : side + length] = self.chars[ids]
-        windows = np.concatenate([embedded[:, k : k + length] for k in range(width)], axis=-1)
-        features = np.tanh(
-            windows @ self.char_kernel.reshape(width * dim, filters) + self.char_bias
-        )
-        present = (ids != 0)[..., None]
-        pooled = np.where(present, features, np.float32(-2.0)).max(axis=1)
-        return np.where(present.any(axis=1), pooled, np.float32(0.0))
+        """`CharacterEncoder` on `[n, chars]` ids: convolution ("same"), tanh, max over characters.
 
-    def probabilities(self, gates):
-        """`gates`: `[t, 2, 4u]` first-layer gate inputs → the head's outputs `[t, tags]`."""
+        The convolution is a sum of table rows: per tap, every character's embedding times
+        that tap's kernel (`_taps`, made once). The centre tap of the padding id carries a
+        large negative, so that padding steps come out of the tanh at -1, below every real
+        one: the max then skips them, as the layer's mask does.
+        """
+        width, _, _ = self.char_kernel.shape
+        count, length = len(ids), ids.shape[1]
+        if self._windows is None or len(self._windows) != length:
+            self._tap_table, self._windows, self._offsets = self._taps(length)
+        padded = np.full((count, length + width - 1), len(self.chars), np.int32)
+        padded[:, (width - 1) // 2 : (width - 1) // 2 + length] = ids
+        index = padded[:, self._windows]
+        index += self._offsets
+        pooled = np.tanh(self._tap_table[index].sum(axis=2)).max(axis=1)
+        if ids[:, 0].min() == 0:  # a token without characters: zeros, as the layer's mask gives
+            pooled[ids[:, 0] == 0] = 0.0
+        return pooled
+
+    def _taps(self, length):
+        """The tables of `_spelling`: `[width * (characters + 1), filters]` (the last row of each
+        tap is the zero padding beyond the token), the window positions `[length, width]` and
+        each tap's first row."""
+        width, dim, filters = self.char_kernel.shape
+        side, rows = (width - 1) // 2, len(self.chars) + 1
+        table = np.zeros((width, rows, filters), np.float32)
+        for tap in range(width):
+            table[tap, :-1] = self.chars @ self.char_kernel[tap]
+        table[side, :-1] += self.char_bias
+        table[side, 0] = -1e4  # the padding id, in the token: masked
+        windows = np.arange(length)[:, None] + np.arange(width)[None, :]
+        return table.reshape(width * rows, filters), windows, np.arange(width) * rows
+
+    def probabilities(self, gates, scores=True):
+        """`gates`: `[t, 2, 4u]` first-layer gate inputs → the head's outputs `[t, tags]`
+        (`scores=False`: before its softmax, which keeps the largest where it was)."""
         states = None
         for index, (kernel, bias, recurrent) in enumerate(self.layers):
             if index:
                 gates = (states @ kernel).reshape(len(states), *bias.shape) + bias
             states = self._bidirectional(gates, recurrent)
-        scores = states @ self.head_kernel + self.head_bias
-        if self.softmax:
-            scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
-            scores /= scores.sum(axis=-1, keepdims=True)
-        return scores
+        outputs = states @ self.head_kernel + self.head_bias
+        if scores and self.softmax:
+            outputs = np.exp(outputs - outputs.max(axis=-1, keepdims=True))
+            outputs /= outputs.sum(axis=-1, keepdims=True)
+        return outputs
 
     def _bidirectional(self, gates, recurrent):
         """One bidirectional LSTM layer, both directions in one product per step: `[t, 2u]`.
 
         The step's gates `[o, i, f, g]` sit beside the cell state in one row, so
-        that `[i, f] * [g, c]` is one product: nine NumPy calls per step.
+        that `[i, f] * [g, c]` is one product: nine NumPy calls per step (seven on
+        the first, whose recurrent input is zero). The buffers and their per-step
+        views are made once and reused (one sentence at a time, as the interpreter).
         """
         steps, u = len(gates), self.units
-        inputs = np.empty((steps, 2, 1, 4 * u), np.float32)
-        inputs[:, 0, 0] = gates[:, 0]
-        inputs[:, 1, 0] = gates[::-1, 1]  # the backward direction reads the sentence reversed
-        outputs = np.empty((steps, 2, 1, u), np.float32)
-        h = np.zeros((2, 1, u), np.float32)
-        row = np.zeros((2, 1, 5 * u), np.float32)  # [o, i, f, g, c]
+        if self._buffers is None or len(self._buffers[0]) < steps:
+            size = max(steps, 64)
+            inputs = np.empty((size, 2, 1, 4 * u), np.float32)
+            outputs = np.empty((size, 2, 1, u), np.float32)
+            # Views made once: indexing an array per step costs as much as a small product.
+            self._buffers = (inputs, outputs, list(inputs), list(outputs))
+        inputs, outputs, input_views, output_views = self._buffers
+        inputs[:steps, 0, 0] = gates[:, 0]
+        inputs[:steps, 1, 0] = gates[::-1, 1]  # the backward direction reads the sentence reversed
+        row, products = self._row, self._products  # row: [o, i, f, g, c]
         z, sigmoids, o, c = row[..., : 4 * u], row[..., : 3 * u], row[..., :u], row[..., 4 * u :]
         i_f, g_c = row[..., u : 3 * u], row[..., 3 * u :]
-        products = np.empty((2, 1, 2 * u), np.float32)
         i_g, f_c = products[..., :u], products[..., u:]
-        tanh, matmul, multiply, add = np.tanh, np.matmul, np.multiply, np.add
-        for step in range(steps):
-            matmul(h, recurrent, out=z)
-            z += inputs[step]
+        c[...] = 0.0
+        h = None
+        tanh, matmul, multiply, add, copyto = np.tanh, np.matmul, np.multiply, np.add, np.copyto
+        for step_in, h_out in zip(input_views[:steps], output_views[:steps]):
+            if h is None:
+                copyto(z, step_in)
+            else:
+                matmul(h, recurrent, out=z)
+                z += step_in
             tanh(z, out=z)
             sigmoids += 1.0
             sigmoids *= 0.5
             multiply(i_f, g_c, out=products)
             add(i_g, f_c, out=c)
-            h = outputs[step]
+            h = h_out
             tanh(c, out=h)
             h *= o
+        outputs = outputs[:steps]
         forward = outputs[:, 0, 0]
         backward = outputs[::-1, 1, 0]
         return np.concatenate([forward, backward], axis=-1)
 
-    def sentence(self, tokens, tokenizer):
-        """The head's outputs `[t, tags]` for one sentence's tokens (ids from a `TaggerTokenizer`).
+    def sentence(self, tokens, tokenizer, scores=True):
+        """The head's outputs `[t, tags]` for one sentence's tokens (ids from a `TaggerTokenizer`);
+        `scores=False`: before the head's softmax (the same largest).
 
         The gate inputs of tokens seen before are kept (up to `KEPT_TOKENS`): a
         sentence's words are mostly common ones.
@@ -183,10 +220,13 @@ class NumpyTagger:
                     rows[n] = row
                     if len(kept) < KEPT_TOKENS:
                         kept[tokens[n]] = row
-            return self.probabilities(np.stack(rows))
+            gates = np.empty((len(rows), *rows[0].shape), np.float32)
+            for n, row in enumerate(rows):
+                gates[n] = row
+            return self.probabilities(gates, scores)
 
 
-class _OneBlasThread:
+class OneBlasThread:
     """A context running BLAS on one thread (threadpoolctl, where installed): these products
     are too small to share, and on a busy CPU OpenBLAS's second thread, waiting for its turn,
     made a sentence ~10x slower. Cheaper than `threadpool_limits` per call."""

@@ -179,11 +179,14 @@ def images_to_array(images, size) -> tuple[np.ndarray, bool]:
     `pathlib.Path`), encoded bytes, a PIL image of any mode, or an array
     `[H, W]`, `[H, W, 1..4]` of uint8 (0-255), uint16 (0-65535) or floats in
     [0, 1]; or one array `[batch, H, W, C]`. Every image takes the same
-    conversion (`to_rgb`). A bad item raises naming its index. A uint8 batch
-    already `[batch, height, width, 3]` at `size` is that conversion's fixed
-    point and is returned as it is.
+    conversion (`to_rgb`). A bad item raises naming its index. A uint8 image
+    `[height, width, 3]` or batch `[batch, height, width, 3]` already at `size`
+    is that conversion's fixed point and is returned as it is (no TensorFlow
+    call: ~1.7 ms of a one-image caption).
     """
     size = tuple(size)
+    if isinstance(images, np.ndarray) and images.dtype == np.uint8 and images.shape == (*size, 3):
+        return images[None], True
     if isinstance(images, np.ndarray) and images.dtype.kind in "OSU":
         images = images.tolist()  # an array of paths or bytes: each item is one image
         if not isinstance(images, list):
