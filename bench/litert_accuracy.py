@@ -19,15 +19,6 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-ENTRIES = (
-    "sentiment-lstm",
-    "sentiment-gru",
-    "sentiment-rnn",
-    "pos-brown-lstm",
-    "translate-en-es-gru",
-    "caption-emoji-gru",
-    "textgen-shakespeare-lstm",
-)
 
 
 def answers_and_score(name, model, limit):
@@ -83,7 +74,7 @@ def agreement(answer, reference) -> float:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--entries", default=",".join(ENTRIES))
+    parser.add_argument("--entries", help="comma-separated zoo names (default: every entry)")
     parser.add_argument("--limit", type=int, default=1000, help="test inputs per entry")
     args = parser.parse_args(argv)
 
@@ -94,7 +85,8 @@ def main(argv=None):
         f"{'entry':26} {'metric':15} {'keras':>8} {'f32':>8} {'int8':>8} {'int8 Δ':>8} "
         f"{'f32 same':>9} {'int8 same':>9} {'f32 MB':>7} {'int8 MB':>8}"
     )
-    for name in args.entries.split(","):
+    names = args.entries.split(",") if args.entries else seqapps.list_models()
+    for name in names:
         keras_model = seqapps.load(name)
         base, score, metric = answers_and_score(name, keras_model, args.limit)
         row = {"keras": score}
