@@ -210,6 +210,8 @@ def write_card(
         origin = "starting from pretrained word vectors"
     else:
         words, origin = "word embedding", "trained from scratch"
+    if args.pretrained_lm:
+        origin += ", embedding and recurrent layer pretrained as forward/backward language models"
     card = {
         "name": args.name,
         "task": model.task_name,
