@@ -39,6 +39,7 @@ _LAZY = {
     "bucket_by_length": "seqapps.datasets._pipeline",
     "prepare": "seqapps.datasets._pipeline",
     "hold_out": "seqapps.datasets._pipeline",
+    "unlabelled_text": "seqapps.datasets._unlabelled",
 }
 
 

@@ -110,9 +110,6 @@ def train(args: argparse.Namespace) -> dict:
     import keras
     import tensorflow as tf
 
-    from seqapps.tasks import TextClassifier
-    from seqapps.text import build_vocabulary
-
     keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()
     train_texts, train_labels, _ = load_split("train")
@@ -120,21 +117,12 @@ def train(args: argparse.Namespace) -> dict:
     test_texts, test_labels, test_domains = load_split("test")
     label_names = ["negative", "positive"]
 
-    vocabulary = build_vocabulary(
-        train_texts, max_size=args.vocabulary_size, min_count=args.min_count
-    )
-    shape = options_of(
-        args, "cell", "units", "num_layers", "bidirectional", "embedding_dim", "dropout", "pooling"
-    )
-    coverage = None
-    if args.vectors:
-        model, vectors, init = model_from_vectors(
-            args, TextClassifier, train_texts, label_names, vocabulary=vocabulary, **shape
-        )
-        coverage = vectors_coverage(vectors, model, train_texts, test_texts, init)
-        print(json.dumps({"coverage": coverage}))
-    else:
-        model = TextClassifier(vocabulary, label_names, **shape)
+    model, coverage = build_classifier(args, train_texts, label_names, test_texts)
+    if args.pretrained_lm:
+        from seqapps.tasks.language_model_pretraining import load_language_model
+
+        pretrained = load_language_model(model, args.pretrained_lm)
+        print(json.dumps({"pretrained_lm": str(args.pretrained_lm), **pretrained.stats}))
     model.compile(
         optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=1.0),
         adversarial_epsilon=args.adversarial_epsilon,
@@ -169,6 +157,30 @@ def train(args: argparse.Namespace) -> dict:
     return {"validation": validation, "test": test}
 
 
+def build_classifier(args, train_texts, label_names, test_texts=None):
+    """The untrained classifier the options describe (shared with the lm_pretraining recipe), and
+    its vectors coverage (None without `--vectors`, or without `test_texts`)."""
+    from seqapps.tasks import TextClassifier
+    from seqapps.text import build_vocabulary
+
+    vocabulary = build_vocabulary(
+        train_texts, max_size=args.vocabulary_size, min_count=args.min_count
+    )
+    shape = options_of(
+        args, "cell", "units", "num_layers", "bidirectional", "embedding_dim", "dropout", "pooling"
+    )
+    if not args.vectors:
+        return TextClassifier(vocabulary, label_names, **shape), None
+    model, vectors, init = model_from_vectors(
+        args, TextClassifier, train_texts, label_names, vocabulary=vocabulary, **shape
+    )
+    coverage = None
+    if test_texts is not None:
+        coverage = vectors_coverage(vectors, model, train_texts, test_texts, init)
+        print(json.dumps({"coverage": coverage}))
+    return model, coverage
+
+
 def vectors_coverage(vectors, model, train_texts, test_texts, init) -> dict:
     """Share of running train and test tokens with a pretrained vector, and of the vocabulary."""
     tokenizer = model.tokenizer
@@ -195,6 +207,8 @@ def write_card(
         origin = "starting from pretrained word vectors"
     else:
         words, origin = "word embedding", "trained from scratch"
+    if args.pretrained_lm:
+        origin += ", embedding and recurrent layer pretrained as forward/backward language models"
     card = {
         "name": args.name,
         "task": model.task_name,
@@ -229,11 +243,8 @@ def write_card(
     print(f"wrote {weights} and {save_card(card)}")
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    p.add_argument("--name", required=True, help="zoo entry name, e.g. sentiment-lstm")
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """The options that decide the classifier's vocabulary and layers (see `build_classifier`)."""
     p.add_argument("--cell", choices=["rnn", "lstm", "gru"], required=True)
     p.add_argument("--units", type=int, default=128)
     p.add_argument("--num-layers", type=int, default=1)
@@ -243,6 +254,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--pooling", choices=["last", "mean", "max"], default="max")
     p.add_argument("--vocabulary-size", type=int, default=20000)
     p.add_argument("--min-count", type=int, default=2)
+    add_vectors_arguments(p, vocabulary_size=40000)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--name", required=True, help="zoo entry name, e.g. sentiment-lstm")
+    add_model_arguments(p)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--epochs", type=int, default=12)
@@ -253,7 +273,13 @@ def parser() -> argparse.ArgumentParser:
         default=0.0,
         help="also train on word vectors moved this far uphill (see TextClassifier.compile)",
     )
-    add_vectors_arguments(p, vocabulary_size=40000)
+    p.add_argument(
+        "--pretrained-lm",
+        type=Path,
+        default=None,
+        help="start the word vectors and recurrent layer from language models trained by "
+        "seqapps.zoo.recipes.lm_pretraining with the same model options",
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--dry-run", action="store_true", help="train and report, write nothing")
     p.add_argument("--quiet", action="store_true")
