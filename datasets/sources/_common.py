@@ -131,7 +131,8 @@ class NpmTarball(PinnedPackage):
 
     @property
     def filename(self) -> str:
-        return f"{self.package}-{self.version}.tgz"
+        # `npm pack @scope/name` writes `scope-name-<version>.tgz`.
+        return f"{self.package.lstrip('@').replace('/', '-')}-{self.version}.tgz"
 
     @property
     def spec(self) -> str:
