@@ -18,6 +18,10 @@ float16 each); `--embedding-dim` is then the size of a table trained from
 scratch beside them (0 for none), and `--pretrained-mode` says whether the
 GloVe rows are fine-tuned, frozen, or frozen with a trained offset. The recipe
 prints the share of train and test tokens that have a GloVe vector.
+
+`--lexicon opinion-en` gives every word four more numbers beside its vector:
+AFINN-111 score / 5, in Liu's positive list, in Liu's negative list, and whether
+a negator comes within the three words before it (`seqapps.text.lexicon`).
 """
 
 from __future__ import annotations
@@ -121,6 +125,7 @@ def train(args: argparse.Namespace) -> dict:
     shape = options_of(
         args, "cell", "units", "num_layers", "bidirectional", "embedding_dim", "dropout", "pooling"
     )
+    shape["lexicon"] = args.lexicon
     coverage = None
     if args.vectors:
         vectors = load_vectors(args.vectors)
@@ -198,6 +203,8 @@ def write_card(
         origin = "starting from pretrained word vectors"
     else:
         words, origin = "word embedding", "trained from scratch"
+    if args.lexicon:
+        words += " + opinion-lexicon features (AFINN-111, Liu, negation)"
     card = {
         "name": args.name,
         "task": model.task_name,
@@ -257,6 +264,12 @@ def parser() -> argparse.ArgumentParser:
         help="also train on word vectors moved this far uphill (see TextClassifier.compile)",
     )
     add_vectors_arguments(p, vocabulary_size=40000)
+    p.add_argument(
+        "--lexicon",
+        choices=["opinion-en"],
+        help="beside each word's vector, its AFINN-111 score, Liu positive/negative and a "
+        "negation flag (see seqapps.text.lexicon)",
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--dry-run", action="store_true", help="train and report, write nothing")
     p.add_argument("--quiet", action="store_true")
