@@ -5,7 +5,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from harness import assert_preset_round_trip, assert_same_outputs, load_export_without_seqapps
+from harness import (
+    assert_batch_independent,
+    assert_preset_round_trip,
+    assert_same_outputs,
+    load_export_without_seqapps,
+)
 from seqapps.tasks import TextClassifier
 from seqapps.text import TextVectorizer
 from seqapps.text import lexicon as lexicon_module
@@ -136,6 +141,11 @@ def test_a_lexicon_word_absent_from_training_moves_the_prediction_its_way(traine
     gaps = [positive(p) - positive(n) for p, n in zip(UNSEEN["positive"], UNSEEN["negative"])]
     # Without the lexicon every unseen word is [UNK] and every gap is 0.
     assert all(gap > 0.3 for gap in gaps), gaps
+
+
+def test_padding_does_not_change_answers(trained):
+    # A text scored alone and beside a longer one: the padding must stay masked under the features.
+    assert_batch_independent(trained, TEXTS)
 
 
 def test_save_load_and_export_give_the_same_scores(trained, tmp_path):

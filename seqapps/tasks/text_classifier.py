@@ -165,8 +165,12 @@ class TextClassifier(Task):
         features = None
         if lexicon:
             features = LexiconFeatures(lexicon, max_length=max_length, name="lexicon")(texts)
-        vectors = embedding(tokenizer(texts))
-        probabilities = _classify_vectors(after_embedding.get, vectors, features=features)
+        ids = tokenizer(texts)
+        # Concatenate drops the embedding's mask, so with features the padding is masked by hand.
+        mask = keras.ops.not_equal(ids, 0) if lexicon else None
+        probabilities = _classify_vectors(
+            after_embedding.get, embedding(ids), mask, features=features
+        )
         super().__init__(inputs=texts, outputs=probabilities, **kwargs)
 
         # Config.
