@@ -36,7 +36,7 @@ def test_known_words_get_their_lexicon_numbers(features):
     # Case does not matter; an unlisted inflection is not found (no stemming).
     assert rows_of(features, "GOOD")[0] == good
     assert rows_of(features, "superb")[0] == [1.0, 1.0, 0.0, 0.0]
-    assert rows_of(features, "superbly")[0] == [0.0, 0.0, 0.0, 0.0]
+    assert rows_of(features, "superbness")[0] == [0.0, 0.0, 0.0, 0.0]
 
 
 def test_multi_word_entries_give_their_numbers_to_their_last_word(features):
