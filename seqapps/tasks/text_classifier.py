@@ -12,6 +12,7 @@ from seqapps.tasks.inputs import standardize_texts
 from seqapps.tasks.task import Task, string_signature
 from seqapps.tasks.word_vectors import built_from_vectors, word_embedding
 from seqapps.text import TextVectorizer
+from seqapps.text.lexicon import LexiconFeatures
 
 POOLINGS = ("last", "mean", "max")
 
@@ -51,6 +52,9 @@ class TextClassifier(Task):
         pooling: how the sequence becomes one vector: the final state
             (`"last"`), or the mean or max of the outputs over the (unpadded) words.
         max_length: words kept per text.
+        lexicon: `"opinion-en"` to give every word, beside its vector, four numbers from
+            the AFINN-111 and Liu opinion lexicons and a negation flag (see
+            `seqapps.text.lexicon`); None for none.
 
     Example:
 
@@ -111,6 +115,7 @@ class TextClassifier(Task):
         pretrained_dim=0,
         pretrained_mode="finetune",
         trained_rows=None,
+        lexicon=None,
         **kwargs,
     ):
         labels = [str(label) for label in labels]
@@ -148,6 +153,7 @@ class TextClassifier(Task):
             pooling_layer = MaskedMaxPooling(name="pooling")
         after_embedding = {
             "embedding_dropout": keras.layers.Dropout(dropout, name="embedding_dropout"),
+            "with_lexicon": keras.layers.Concatenate(name="with_lexicon") if lexicon else None,
             "encoder": encoder,
             "pooling": pooling_layer,
             "head_dropout": keras.layers.Dropout(dropout, name="head_dropout"),
@@ -156,7 +162,15 @@ class TextClassifier(Task):
 
         # Functional graph.
         texts = keras.Input(shape=(), dtype="string", name="texts")
-        probabilities = _classify_vectors(after_embedding.get, embedding(tokenizer(texts)))
+        features = None
+        if lexicon:
+            features = LexiconFeatures(lexicon, max_length=max_length, name="lexicon")(texts)
+        ids = tokenizer(texts)
+        # Concatenate drops the embedding's mask, so with features the padding is masked by hand.
+        mask = keras.ops.not_equal(ids, 0) if lexicon else None
+        probabilities = _classify_vectors(
+            after_embedding.get, embedding(ids), mask, features=features
+        )
         super().__init__(inputs=texts, outputs=probabilities, **kwargs)
 
         # Config.
@@ -175,6 +189,7 @@ class TextClassifier(Task):
         self.pretrained_dim = pretrained_dim
         self.pretrained_mode = pretrained_mode
         self.trained_rows = trained_rows
+        self.lexicon = lexicon
         self.compile()
 
     @classmethod
@@ -222,6 +237,7 @@ class TextClassifier(Task):
             "pretrained_dim": self.pretrained_dim,
             "pretrained_mode": self.pretrained_mode,
             "trained_rows": self.trained_rows,
+            "lexicon": self.lexicon,
         }
 
     def compile(
@@ -265,6 +281,8 @@ class TextClassifier(Task):
         layers = {layer.name: layer for layer in self.layers}
         ids = self.tokenizer(x)
         mask = tf.not_equal(ids, 0)
+        # The lexicon's numbers are facts about the words, not moved by the perturbation.
+        features = layers["lexicon"](x) if "lexicon" in layers else None
 
         def loss_of(probabilities):
             return self.compute_loss(
@@ -275,13 +293,17 @@ class TextClassifier(Task):
             with tf.GradientTape() as inner:
                 vectors = tf.cast(layers["embedding"](ids), self.compute_dtype)
                 inner.watch(vectors)
-                probabilities = _classify_vectors(layers.get, vectors, mask, training=True)
+                probabilities = _classify_vectors(
+                    layers.get, vectors, mask, training=True, features=features
+                )
                 loss = loss_of(probabilities)
             direction = tf.stop_gradient(inner.gradient(loss, vectors))
             perturbation = adversarial_perturbation(
                 direction, tf.stop_gradient(vectors), mask, self.adversarial_epsilon
             )
-            adversarial = _classify_vectors(layers.get, vectors + perturbation, mask, training=True)
+            adversarial = _classify_vectors(
+                layers.get, vectors + perturbation, mask, training=True, features=features
+            )
             loss = loss + loss_of(adversarial)
             scaled = self.optimizer.scale_loss(loss)
         gradients = tape.gradient(scaled, self.trainable_weights)
@@ -395,14 +417,17 @@ class TextClassifier(Task):
         (assets_dir / "labels.txt").write_text("\n".join(self.labels) + "\n", encoding="utf-8")
 
 
-def _classify_vectors(layer, vectors, mask=None, training=None):
-    """The graph after the embedding: dropout → encoder → pooling → dropout → head.
+def _classify_vectors(layer, vectors, mask=None, training=None, features=None):
+    """The graph after the embedding: dropout → (lexicon features) → encoder → pooling →
+    dropout → head.
 
     `layer` maps a layer name to the layer (or None for no pooling). Shared by
     the functional graph, where the mask travels with `vectors`, and the
     adversarial training step, which passes it.
     """
     x = layer("embedding_dropout")(vectors, training=training)
+    if features is not None:
+        x = layer("with_lexicon")([x, keras.ops.cast(features, x.dtype)])
     x = layer("encoder")(x, mask=mask, training=training)
     if layer("pooling") is not None:
         x = layer("pooling")(x, mask=mask)

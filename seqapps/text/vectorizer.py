@@ -91,17 +91,7 @@ class TextVectorizer(IdLookup):
 
     def tokenize(self, texts):
         """Strings (any shape `[batch]`) to a ragged `[batch, None]` tensor of tokens."""
-        texts = tf.convert_to_tensor(texts, dtype=tf.string)
-        if self.lowercase:
-            texts = _lower(texts)
-        if self.split == "char":
-            tokens = tf.strings.unicode_split(texts, "UTF-8", errors="replace")
-        else:
-            spaced = tf.strings.regex_replace(texts, _WORD_PATTERN, r" \1 ")
-            tokens = tf.strings.split(spaced)
-        if self.max_length is not None:
-            tokens = tokens[:, : self.max_length]
-        return tokens
+        return split_text(texts, self.split, self.lowercase, self.max_length)
 
     def call(self, texts):
         tokens = self.tokenize(texts)
@@ -134,6 +124,24 @@ class TextVectorizer(IdLookup):
             }
         )
         return config
+
+
+def split_text(texts, split="word", lowercase=True, max_length=None):
+    """`TextVectorizer.tokenize` without a vocabulary: strings → ragged `[batch, None]` tokens.
+
+    Other layers that need a text's words as the tokenizer sees them (`LexiconFeatures`) call it.
+    """
+    texts = tf.convert_to_tensor(texts, dtype=tf.string)
+    if lowercase:
+        texts = _lower(texts)
+    if split == "char":
+        tokens = tf.strings.unicode_split(texts, "UTF-8", errors="replace")
+    else:
+        spaced = tf.strings.regex_replace(texts, _WORD_PATTERN, r" \1 ")
+        tokens = tf.strings.split(spaced)
+    if max_length is not None:
+        tokens = tokens[:, :max_length]
+    return tokens
 
 
 def _lower(texts):

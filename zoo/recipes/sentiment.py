@@ -18,6 +18,10 @@ float16 each); `--embedding-dim` is then the size of a table trained from
 scratch beside them (0 for none), and `--pretrained-mode` says whether the
 GloVe rows are fine-tuned, frozen, or frozen with a trained offset. The recipe
 prints the share of train and test tokens that have a GloVe vector.
+
+`--lexicon opinion-en` gives every word four more numbers beside its vector:
+AFINN-111 score / 5, in Liu's positive list, in Liu's negative list, and whether
+a negator comes within the three words before it (`seqapps.text.lexicon`).
 """
 
 from __future__ import annotations
@@ -169,6 +173,7 @@ def build_classifier(args, train_texts, label_names, test_texts=None):
     shape = options_of(
         args, "cell", "units", "num_layers", "bidirectional", "embedding_dim", "dropout", "pooling"
     )
+    shape["lexicon"] = getattr(args, "lexicon", None)  # the language-model recipe has no --lexicon
     if not args.vectors:
         return TextClassifier(vocabulary, label_names, **shape), None
     model, vectors, init = model_from_vectors(
@@ -209,6 +214,8 @@ def write_card(
         words, origin = "word embedding", "trained from scratch"
     if args.pretrained_lm:
         origin += ", embedding and recurrent layer pretrained as forward/backward language models"
+    if args.lexicon:
+        words += " + opinion-lexicon features (AFINN-111, Liu, negation)"
     card = {
         "name": args.name,
         "task": model.task_name,
@@ -279,6 +286,12 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="start the word vectors and recurrent layer from language models trained by "
         "seqapps.zoo.recipes.lm_pretraining with the same model options",
+    )
+    p.add_argument(
+        "--lexicon",
+        choices=["opinion-en"],
+        help="beside each word's vector, its AFINN-111 score, Liu positive/negative and a "
+        "negation flag (see seqapps.text.lexicon)",
     )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--dry-run", action="store_true", help="train and report, write nothing")
