@@ -205,6 +205,10 @@ class LanguageModels:
         self.embedding = _clone(embedding)
         self.embedding.build((None, None))
         self.embedding.set_weights(embedding.get_weights())
+        # The classifier drops out its word vectors and its pooled states; the language models
+        # drop out the same share of their inputs and outputs, so that fine-tuning does not
+        # hand the pretrained layers vectors unlike those they learnt from.
+        self.dropout = keras.layers.Dropout(classifier.dropout, seed=seed)
         self.directions = {}
         rng = np.random.default_rng(seed)
         for name, layers in directions.items():
@@ -242,9 +246,10 @@ class LanguageModels:
     def _hidden(self, name, ids, training):
         clones = self.directions[name][0]
         x = tf.cast(self.embedding(ids, training=training), "float32")
+        x = self.dropout(x, training=training)
         for clone in clones:
             x = clone(x, training=training)
-        return x
+        return self.dropout(x, training=training)
 
     def loss(self, windows, *, sampled, training=False):
         """Mean loss per predicted word of `windows` (`[batch, length + 1]` ids), summed over directions.
