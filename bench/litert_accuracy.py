@@ -20,7 +20,6 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-
 def answers_and_score(name, model, limit):
     """`(answers, score, metric)` of one model on the entry's test split."""
     if name.startswith("sentiment"):
