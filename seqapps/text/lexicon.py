@@ -118,7 +118,7 @@ class LexiconFeatures(keras.layers.Layer):
     Example:
 
     >>> features = LexiconFeatures()
-    >>> features(tf.constant(["not a good film"])).numpy()[0, 3].tolist()
+    >>> features(tf.constant(["not a good film"])).numpy()[0, 2].tolist()  # "good"
     [0.6000000238418579, 1.0, 0.0, 1.0]
     """
 
