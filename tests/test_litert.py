@@ -5,6 +5,7 @@ import json
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 pytest.importorskip("ai_edge_litert")
 
@@ -72,6 +73,36 @@ def test_classifier_answers_as_keras_in_both_variants(tmp_path):
     assert {"model.tflite", "model_int8.tflite", "assets.json"} <= files
     asset = json.loads((tmp_path / "litert" / "assets.json").read_text())
     assert asset["labels"] == ["neg", "mid", "pos"] and asset["signatures"] == {"classify": ["ids"]}
+
+
+def test_a_lexicon_classifier_answers_as_keras(tmp_path):
+    from seqapps.litert.tokenize import LexiconRows
+
+    keras.utils.set_random_seed(3)
+    model = TextClassifier(
+        WORDS[:20], ["neg", "pos"], units=8, embedding_dim=8, lexicon="opinion-en"
+    )
+    texts = TEXTS + [
+        "I can't stand this well-known, 2-faced star",
+        "it didn't feel very GOOD at all, not bad",
+        "superb superb superb " * 30,  # past max_length
+    ]
+    served = exported(model, tmp_path)
+    assert json.loads((tmp_path / "litert" / "assets.json").read_text())["signatures"] == {
+        "classify": ["ids", "features"]
+    }
+    ours, theirs = served.classify(texts, all_scores=True), model.classify(texts, all_scores=True)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(
+            list(a["scores"].values()), list(b["scores"].values()), atol=1e-5
+        )
+    # The client's numbers are the layer's, token for token.
+    rows = LexiconRows(model.get_layer("lexicon").client_spec())
+    layer = model.get_layer("lexicon")
+    for text in texts:
+        tokens = served.tokenizer.tokenize(text)
+        expected = layer(tf.constant([text])).numpy()[0]
+        np.testing.assert_allclose(rows(tokens), expected[: max(len(tokens), 1)])
 
 
 def test_tagger_answers_as_keras(tmp_path):

@@ -19,9 +19,9 @@ def padded_length(length: int) -> int:
     return max(8, 1 << (max(length, 1) - 1).bit_length())
 
 
-def padded(ids, length, value=0):
-    """`ids` (a list of steps) with `value` steps appended up to `length`, as one int32 row."""
-    ids = np.asarray(ids, np.int32)
+def padded(ids, length, value=0, dtype=np.int32):
+    """`ids` (a list of steps) with `value` steps appended up to `length`, as one row."""
+    ids = np.asarray(ids, dtype)
     pad = [(0, length - len(ids))] + [(0, 0)] * (ids.ndim - 1)
     return np.pad(ids, pad, constant_values=value)[None]
 

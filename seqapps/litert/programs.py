@@ -9,7 +9,7 @@ client in Python.
 
 | task | signatures |
 |---|---|
-| text-classification | `classify(ids [b, t]) → probabilities [b, labels]` |
+| text-classification | `classify(ids [b, t]) → probabilities [b, labels]`; with a lexicon also `features [b, t, 4]` |
 | token-classification | `tag(word_ids [b, t], char_ids [b, t, c]) → probabilities [b, t, tags]` |
 | text-generation | `read(ids [b, t], state [s, b, u]) → logits [b, v] (last step), state`; `step(token_ids [b], state)` the same for one token |
 | translation, image-captioning | `encode(source_ids [b, t] or images uint8 [b, h, w, 3]) → memory, memory_mask, state_0..`; `step(token_ids [b], memory, memory_mask, state_0..) → logits [b, v], state_0..` |
@@ -59,9 +59,11 @@ def classifier(model):
     def layer(name):
         return model.get_layer(name) if name in names else None
 
-    def classify(ids):
+    def classify(ids, features=None):
         vectors = _embedded(model.get_layer("embedding"), ids)
-        probabilities = _classify_vectors(layer, vectors, tf.not_equal(ids, 0), training=False)
+        probabilities = _classify_vectors(
+            layer, vectors, tf.not_equal(ids, 0), training=False, features=features
+        )
         return {"probabilities": probabilities}
 
     vectorizer = model.get_layer("vectorizer")
@@ -74,7 +76,12 @@ def classifier(model):
             "max_length": vectorizer.max_length,
         },
     }
-    return {"classify": (classify, [_ids("ids")])}, asset
+    specs = [_ids("ids")]
+    lexicon = layer("lexicon")
+    if lexicon is not None:  # its string ops stay in the client, which sends the numbers
+        asset["lexicon"] = lexicon.client_spec()
+        specs.append(tf.TensorSpec([BATCH, None, lexicon.output_dim], tf.float32, "features"))
+    return {"classify": (classify, specs)}, asset
 
 
 def tagger(model):

@@ -13,10 +13,12 @@ import json
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from seqapps.litert.base import LiteRTModel, padded, padded_length
 from seqapps.litert.export import ASSET_FILE, stale_export
 from seqapps.litert.numpy_tagger import numpy_tagger
-from seqapps.litert.tokenize import TaggerTokenizer, WordTokenizer
+from seqapps.litert.tokenize import LexiconRows, TaggerTokenizer, WordTokenizer
 from seqapps.litert.writers import LiteRTCaptioner, LiteRTGenerator, LiteRTTranslator
 
 
@@ -25,6 +27,8 @@ class LiteRTClassifier(LiteRTModel):
         super().__init__(*args, **kwargs)
         self.tokenizer = WordTokenizer(self.asset["tokenizer"])
         self.labels = self.asset["labels"]
+        # A classifier's words are lower-cased, as the lexicon reads them.
+        self.lexicon = LexiconRows(self.asset["lexicon"]) if "lexicon" in self.asset else None
 
     def classify(self, texts, *, all_scores=False, batch_size=64):
         """`TextClassifier.classify`, one text at a time in LiteRT."""
@@ -34,9 +38,13 @@ class LiteRTClassifier(LiteRTModel):
         batch, single = standardize_texts(texts)
         results = []
         for text in batch:
-            ids = self.tokenizer.ids(text)
-            run = self.runners_for(padded_length(len(ids)))["classify"]
-            row = run(ids=padded(ids, padded_length(len(ids))))["probabilities"][0]
+            tokens = self.tokenizer.tokenize(text)
+            ids = self.tokenizer.ids_of(tokens)
+            length = padded_length(len(ids))
+            inputs = {"ids": padded(ids, length)}
+            if self.lexicon is not None:
+                inputs["features"] = padded(self.lexicon(tokens), length, dtype=np.float32)
+            row = self.runners_for(length)["classify"](**inputs)["probabilities"][0]
             results.append(labelled(row, self.labels, all_scores))
         return results[0] if single else results
 

@@ -52,7 +52,10 @@ class WordTokenizer:
         return tokens[: self.max_length] if self.max_length is not None else tokens
 
     def ids(self, text: str) -> list[int]:
-        return [self.index.get(token, 1) for token in self.tokenize(text)] or [0]
+        return self.ids_of(self.tokenize(text))
+
+    def ids_of(self, tokens: list[str]) -> list[int]:
+        return [self.index.get(token, 1) for token in tokens] or [0]
 
     def _tensorflow(self, text):
         if self._fallback is None:
@@ -64,6 +67,33 @@ class WordTokenizer:
             )
         row = self._fallback.tokenize([text]).to_list()[0]
         return [token.decode("utf-8") for token in row]
+
+
+class LexiconRows:
+    """`seqapps.text.lexicon.LexiconFeatures` on one text's lower-cased tokens: a row of 3
+    numbers (AFINN / 5, Liu positive, Liu negative) per token, plus the negation flag when
+    the window is not 0. The longest entry ending at a token gives its numbers."""
+
+    def __init__(self, spec):
+        self.entries = spec["entries"]
+        self.lengths = sorted({key.count(" ") + 1 for key in self.entries})
+        self.negators = frozenset(spec["negators"])
+        self.window = spec["negation_window"]
+
+    def __call__(self, tokens: list[str]) -> list[list[float]]:
+        rows = []
+        for end in range(len(tokens)):
+            row = [0.0, 0.0, 0.0]
+            for n in self.lengths:  # shortest first, so a longer entry overwrites
+                if end + 1 >= n:
+                    row = self.entries.get(" ".join(tokens[end + 1 - n : end + 1]), row)
+            rows.append(list(row))
+        if self.window:
+            # `.+n't` in the layer: "didn't", not a bare "n't".
+            negator = [t in self.negators or (len(t) > 3 and t.endswith("n't")) for t in tokens]
+            for i, row in enumerate(rows):
+                row.append(float(any(negator[max(i - self.window, 0) : i])))
+        return rows or [[0.0] * (4 if self.window else 3)]
 
 
 class TaggerTokenizer:

@@ -131,6 +131,7 @@ class LexiconFeatures(keras.layers.Layer):
         self.negation_window = negation_window
         table = entry_table(load_lexicon(lexicon), self._split_entries)
         keys = sorted(table)
+        self._table = table
         self.entry_lengths = sorted({key.count(" ") + 1 for key in keys})
         self._values = tf.constant(
             np.array([[0.0, 0.0, 0.0]] + [table[k] for k in keys], "float32")
@@ -189,6 +190,16 @@ class LexiconFeatures(keras.layers.Layer):
             before = tf.pad(negator, [[0, 0], [shift, 0]])[:, :steps]
             reached = tf.maximum(reached, before)
         return tf.concat([features, reached[..., None]], axis=-1)
+
+    def client_spec(self) -> dict:
+        """What a client needs to give the same numbers without TensorFlow (a LiteRT export's
+        asset; `seqapps.litert.tokenize.LexiconRows` reads it): the entries keyed by their
+        tokens, the negators and the window."""
+        return {
+            "entries": self._table,
+            "negators": list(NEGATORS),
+            "negation_window": self.negation_window,
+        }
 
     def compute_output_spec(self, texts):
         return keras.KerasTensor((texts.shape[0], None, self.output_dim), dtype="float32")
