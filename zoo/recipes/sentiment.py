@@ -127,8 +127,9 @@ def train(args: argparse.Namespace) -> dict:
 
         pretrained = load_language_model(model, args.pretrained_lm)
         print(json.dumps({"pretrained_lm": str(args.pretrained_lm), **pretrained.stats}))
+    ema = {"use_ema": True, "ema_momentum": args.ema_momentum} if args.ema_momentum else {}
     model.compile(
-        optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=1.0),
+        optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=1.0, **ema),
         adversarial_epsilon=args.adversarial_epsilon,
     )
     train_data = batched(train_texts, train_labels, args.batch_size, seed=args.seed)
@@ -140,7 +141,8 @@ def train(args: argparse.Namespace) -> dict:
         train_data,
         validation_data=val_data,
         epochs=args.epochs,
-        callbacks=[stop],
+        # With EMA, each epoch is validated (and the best kept) with the averaged weights.
+        callbacks=[keras.callbacks.SwapEMAWeights(swap_on_epoch=True), stop] if ema else [stop],
         verbose=2 if not args.quiet else 0,
     )
     epochs_run = len(history.history["val_accuracy"])
@@ -279,6 +281,13 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         help="also train on word vectors moved this far uphill (see TextClassifier.compile)",
+    )
+    p.add_argument(
+        "--ema-momentum",
+        type=float,
+        default=0.0,
+        help="validate and keep an exponential moving average of the weights (Polyak "
+        "averaging; e.g. 0.99); 0: the weights as trained",
     )
     p.add_argument(
         "--pretrained-lm",
