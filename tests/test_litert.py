@@ -97,8 +97,8 @@ def test_a_lexicon_classifier_answers_as_keras(tmp_path):
             list(a["scores"].values()), list(b["scores"].values()), atol=1e-5
         )
     # The client's numbers are the layer's, token for token.
-    rows = LexiconRows(model.get_layer("lexicon").client_spec())
     layer = model.get_layer("lexicon")
+    rows = LexiconRows(layer.client_spec())
     for text in texts:
         tokens = served.tokenizer.tokenize(text)
         expected = layer(tf.constant([text])).numpy()[0]
