@@ -186,8 +186,9 @@ def test_inspect_reads_a_zoo_entry(name, image, tmp_path, capsys):
     assert main(["inspect", name, "--text", text, "--out", str(out)]) == 0, name
     assert (out / "gradient_flow.png").read_bytes()[:4] == b"\x89PNG"
     pictures = capsys.readouterr().out
-    if name.startswith("translate"):  # an encoder and a decoder
-        assert (out / f"1-{name}-decoder-update_gate.png").exists(), pictures
+    if name.startswith("translate"):  # an encoder and a decoder, with the gates of their cell
+        gate = {"gru": "update_gate", "lstm": "forget_gate"}[get_entry(name).architecture["cell"]]
+        assert (out / f"1-{name}-decoder-{gate}.png").exists(), pictures
 
 
 @pytest.mark.zoo
