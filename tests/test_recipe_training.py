@@ -105,3 +105,14 @@ def test_a_recipes_vectors_options_reach_the_model(monkeypatch):
     # The training words, then the most frequent other vector words up to --vectors-vocabulary-size.
     assert model.vocabulary == ["the", "dog", "cat"]
     assert model.pretrained_mode == "frozen" and model.pretrained_dim == 4
+
+
+@pytest.mark.parametrize("momentum", ["1", "1.5", "-0.1", "nan"])
+def test_the_sentiment_recipe_refuses_a_weight_average_that_cannot_move(momentum, capsys):
+    from seqapps.zoo.recipes import sentiment
+
+    command = ["--name", "x", "--cell", "lstm"]
+    assert sentiment.parser().parse_args([*command, "--ema-momentum", "0.99"]).ema_momentum == 0.99
+    with pytest.raises(SystemExit):
+        sentiment.parser().parse_args([*command, "--ema-momentum", momentum])
+    assert "--ema-momentum: must be" in capsys.readouterr().err  # in [0, 1), or finite

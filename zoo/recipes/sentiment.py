@@ -266,6 +266,16 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     add_vectors_arguments(p, vocabulary_size=40000)
 
 
+def ema_momentum(value: str) -> float:
+    """`--ema-momentum`: 0 (off) or a momentum below 1 (at 1 the average would never move)."""
+    from seqapps.cli_options import finite_float
+
+    momentum = finite_float(value)
+    if not 0 <= momentum < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), e.g. 0.99; got {value!r}")
+    return momentum
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -284,7 +294,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--ema-momentum",
-        type=float,
+        type=ema_momentum,
         default=0.0,
         help="validate and keep an exponential moving average of the weights (Polyak "
         "averaging; e.g. 0.99); 0: the weights as trained",
