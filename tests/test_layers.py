@@ -124,6 +124,27 @@ def test_config_round_trip_and_errors():
         )
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_recurrent_gain_scales_the_starting_recurrent_weights(cell):
+    stack = RecurrentStack(cell, units=6, num_layers=2, bidirectional=True, recurrent_gain=0.5)
+    stack(np.zeros((1, 3, 4), "float32"))
+    recurrent = [v for v in stack.weights if "recurrent_kernel" in v.path]
+    assert len(recurrent) == 4
+    gates = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+    for variable in recurrent:
+        kernel = keras.ops.convert_to_numpy(variable)
+        # Keras draws one orthogonal matrix for all the gates together: its rows are orthogonal.
+        np.testing.assert_allclose(kernel @ kernel.T, 0.25 * np.eye(6), atol=1e-5)
+        assert kernel.shape == (6, 6 * gates)
+    # Each layer and direction starts from its own matrix.
+    first, *others = (keras.ops.convert_to_numpy(v) for v in recurrent)
+    assert not any(np.allclose(first, other) for other in others)
+    restored = RecurrentStack.from_config(stack.get_config())
+    assert restored.recurrent_gain == 0.5
+    with pytest.raises(ValueError, match="recurrent_gain must be above 0, got 0"):
+        RecurrentStack(cell, recurrent_gain=0)
+
+
 def test_stack_inside_a_saved_model(tmp_path):
     inputs = keras.Input((None, 3))
     outputs = RecurrentStack("lstm", units=4, bidirectional=True)(inputs)

@@ -33,6 +33,8 @@ class AttentionDecoder(keras.layers.Layer):
         num_layers: depth of the recurrent stack.
         attention: `"additive"`, `"multiplicative"` or `None` (no attention).
         dropout: dropout on the inputs of every recurrent layer and on the features.
+        recurrent_gain: scale of the recurrent weights' starting matrix
+            (`RecurrentStack`).
 
     Call arguments:
         inputs: target vectors `[batch, time, features]`.
@@ -46,7 +48,14 @@ class AttentionDecoder(keras.layers.Layer):
     """
 
     def __init__(
-        self, cell="gru", units=256, num_layers=1, attention="multiplicative", dropout=0.0, **kwargs
+        self,
+        cell="gru",
+        units=256,
+        num_layers=1,
+        attention="multiplicative",
+        dropout=0.0,
+        recurrent_gain=1.0,
+        **kwargs,
     ):
         super().__init__(**kwargs)
         self.cell = cell
@@ -54,6 +63,7 @@ class AttentionDecoder(keras.layers.Layer):
         self.num_layers = num_layers
         self.attention_kind = attention
         self.dropout = dropout
+        self.recurrent_gain = recurrent_gain
         self.stack = RecurrentStack(
             cell,
             units,
@@ -61,6 +71,7 @@ class AttentionDecoder(keras.layers.Layer):
             dropout=dropout,
             return_sequences=True,
             return_state=True,
+            recurrent_gain=recurrent_gain,
             name="stack",
         )
         self.attention = Attention(attention, name="attention") if attention else None
@@ -114,6 +125,7 @@ class AttentionDecoder(keras.layers.Layer):
             "num_layers": self.num_layers,
             "attention": self.attention_kind,
             "dropout": self.dropout,
+            "recurrent_gain": self.recurrent_gain,
         }
 
 

@@ -35,6 +35,14 @@ class RecurrentStack(keras.layers.Layer):
         stateful: keep the final states between calls, so that consecutive
             batches continue each other's rows (truncated backpropagation
             through time); needs a fixed batch size, `reset_state()` starts over.
+        recurrent_gain: scale of the orthogonal matrix each layer's recurrent
+            weights start from (1.0 is Keras's default). Below 1 a SimpleRNN
+            starts out forgetting: each step shrinks the past state, so the
+            current input counts for more. A SimpleRNN translator needs it
+            (`translate-en-es-rnn`'s card): on 8,000 `bible_en_es` verse
+            pairs, its validation loss after three epochs is 5.84 from 1.0
+            and 4.98 from 0.5, against a GRU's 4.70. Only the starting
+            weights change.
 
     Example:
 
@@ -54,6 +62,7 @@ class RecurrentStack(keras.layers.Layer):
         return_sequences=False,
         return_state=False,
         stateful=False,
+        recurrent_gain=1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -61,6 +70,8 @@ class RecurrentStack(keras.layers.Layer):
             raise ValueError(f"unknown cell {cell!r}; choose one of {sorted(CELLS)}")
         if num_layers < 1:
             raise ValueError(f"num_layers must be at least 1, got {num_layers}")
+        if not recurrent_gain > 0:
+            raise ValueError(f"recurrent_gain must be above 0, got {recurrent_gain}")
         self.cell = cell
         self.units = units
         self.num_layers = num_layers
@@ -69,10 +80,14 @@ class RecurrentStack(keras.layers.Layer):
         self.return_sequences = return_sequences
         self.return_state = return_state
         self.stateful = stateful
+        self.recurrent_gain = recurrent_gain
         self.supports_masking = True
 
         self.recurrent_layers = []
         for index in range(num_layers):
+            initializer = {}
+            if recurrent_gain != 1.0:
+                initializer["recurrent_initializer"] = keras.initializers.Orthogonal(recurrent_gain)
             layer = CELLS[cell](
                 units,
                 dropout=dropout,
@@ -80,6 +95,7 @@ class RecurrentStack(keras.layers.Layer):
                 return_state=True,
                 stateful=stateful,
                 name=f"{cell}_{index}",
+                **initializer,
             )
             if bidirectional:
                 layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{index}")
@@ -163,6 +179,7 @@ class RecurrentStack(keras.layers.Layer):
                 "return_sequences": self.return_sequences,
                 "return_state": self.return_state,
                 "stateful": self.stateful,
+                "recurrent_gain": self.recurrent_gain,
             }
         )
         return config

@@ -38,6 +38,8 @@ class Translator(EncoderDecoderTask):
         embedding_dim: size of the piece vectors.
         dropout: dropout on vectors, between layers and on the decoder features.
         max_source_length: source pieces read (the rest is cut, documented in `translate`).
+        recurrent_gain: scale of the encoder's and decoder's starting recurrent
+            weights; 0.5 for a SimpleRNN (`RecurrentStack` says why).
 
     Example:
 
@@ -70,6 +72,7 @@ class Translator(EncoderDecoderTask):
         embedding_dim=256,
         dropout=0.0,
         max_source_length=256,
+        recurrent_gain=1.0,
         **kwargs,
     ):
         # Layers.
@@ -93,6 +96,7 @@ class Translator(EncoderDecoderTask):
             dropout=dropout,
             return_sequences=True,
             return_state=True,
+            recurrent_gain=recurrent_gain,
             name="encoder",
         )
         bridge = StateBridge(cell, units, num_layers, encoder.state_names, name="bridge")
@@ -100,7 +104,13 @@ class Translator(EncoderDecoderTask):
             target_tokenizer.vocabulary_size, embedding_dim, name="target_embedding"
         )
         decoder = AttentionDecoder(
-            cell, units, num_layers=num_layers, attention=attention, dropout=dropout, name="decoder"
+            cell,
+            units,
+            num_layers=num_layers,
+            attention=attention,
+            dropout=dropout,
+            recurrent_gain=recurrent_gain,
+            name="decoder",
         )
         embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
         head = keras.layers.Dense(target_tokenizer.vocabulary_size, name="head")
@@ -133,6 +143,7 @@ class Translator(EncoderDecoderTask):
         self.embedding_dim = embedding_dim
         self.dropout = dropout
         self.max_source_length = max_source_length
+        self.recurrent_gain = recurrent_gain
         self.compile()
 
     @staticmethod
@@ -154,6 +165,7 @@ class Translator(EncoderDecoderTask):
             "embedding_dim": self.embedding_dim,
             "dropout": self.dropout,
             "max_source_length": self.max_source_length,
+            "recurrent_gain": self.recurrent_gain,
         }
 
     # -- data --------------------------------------------------------------------

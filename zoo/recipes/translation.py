@@ -34,6 +34,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--attention", default="multiplicative", choices=["additive", "multiplicative"])
     p.add_argument("--vocabulary-size", type=int, default=8000, help="pieces per language")
     p.add_argument("--dropout", type=float, default=0.2)
+    p.add_argument(
+        "--recurrent-gain",
+        type=float,
+        default=1.0,
+        help="scale of the starting recurrent weights (0.5 trains a SimpleRNN; see RecurrentStack)",
+    )
     p.add_argument("--beam-size", type=int, default=5)
     add_training_arguments(p, batch_size=64, epochs=30, minutes=90)
     return p
@@ -64,7 +70,16 @@ def main(argv=None) -> dict:
     model = Translator(
         train_subword_model(train_en, args.vocabulary_size),
         train_subword_model(train_es, args.vocabulary_size),
-        **options_of(args, "cell", "units", "num_layers", "attention", "embedding_dim", "dropout"),
+        **options_of(
+            args,
+            "cell",
+            "units",
+            "num_layers",
+            "attention",
+            "embedding_dim",
+            "dropout",
+            "recurrent_gain",
+        ),
     )
     model, weights, best_epoch, history = train_recipe(
         args,
