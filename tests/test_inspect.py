@@ -187,7 +187,8 @@ def test_inspect_reads_a_zoo_entry(name, image, tmp_path, capsys):
     assert (out / "gradient_flow.png").read_bytes()[:4] == b"\x89PNG"
     pictures = capsys.readouterr().out
     if name.startswith("translate"):  # an encoder and a decoder, with the gates of their cell
-        gate = {"gru": "update_gate", "lstm": "forget_gate"}[get_entry(name).architecture["cell"]]
+        cell = get_entry(name).architecture["cell"]
+        gate = {"gru": "update_gate", "lstm": "forget_gate", "rnn": "h"}[cell]  # rnn: no gates
         assert (out / f"1-{name}-decoder-{gate}.png").exists(), pictures
 
 

@@ -181,7 +181,12 @@ def test_generator_writes_the_same_text_greedy_and_sampled(tmp_path):
 
 @pytest.mark.parametrize(
     "cell, attention, bidirectional, layers",
-    [("gru", "multiplicative", True, 1), ("lstm", "additive", True, 2), ("gru", None, False, 2)],
+    [
+        ("gru", "multiplicative", True, 1),
+        ("lstm", "additive", True, 2),
+        ("gru", None, False, 2),
+        ("rnn", "multiplicative", True, 1),
+    ],
 )
 def test_numpy_decoder_translates_as_keras(cell, attention, bidirectional, layers):
     """The float32 batch-1 path: encoder, bridge and decoder steps in NumPy, greedy as Keras."""
