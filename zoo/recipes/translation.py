@@ -133,8 +133,19 @@ def write_card(args, model, weights: Path, metrics, best_epoch, history, num_tra
             "metrics": metrics,
             "license": "Apache-2.0 (weights); training data public domain (WEB, RV1909)",
             "recipe": recipe_command("translation", args, parser, ["name"], skipped=("dry_run",)),
-            "notes": f"seed {args.seed}; BLEU and chrF by sacrebleu on detokenized output against the raw references",
+            "notes": f"seed {args.seed}; BLEU and chrF by sacrebleu on detokenized output against the raw references"
+            + started_from(args.recurrent_gain),
         }
+    )
+
+
+def started_from(gain: float) -> str:
+    """The card's word on a recurrent start other than Keras's: a cell that needs one says so."""
+    if gain == 1.0:
+        return ""
+    return (
+        f"; the recurrent weights started from an orthogonal matrix scaled by {gain:g} "
+        "(--recurrent-gain; from Keras's 1.0 a SimpleRNN translator barely learns, see RecurrentStack)"
     )
 
 
