@@ -141,8 +141,9 @@ def test_recurrent_gain_scales_the_starting_recurrent_weights(cell):
     assert not any(np.allclose(first, other) for other in others)
     restored = RecurrentStack.from_config(stack.get_config())
     assert restored.recurrent_gain == 0.5
-    with pytest.raises(ValueError, match="recurrent_gain must be above 0, got 0"):
-        RecurrentStack(cell, recurrent_gain=0)
+    for bad in (0, -1.0, float("nan"), float("inf"), True, "0.5"):
+        with pytest.raises((ValueError, TypeError), match="recurrent_gain must be a positive"):
+            RecurrentStack(cell, recurrent_gain=bad)
 
 
 def test_stack_inside_a_saved_model(tmp_path):

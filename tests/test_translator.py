@@ -309,6 +309,36 @@ def test_config_and_preset_round_trip(model, tmp_path):
     assert restored.translate(SOURCES[:6]) == model.translate(SOURCES[:6])
 
 
+def test_recurrent_gain_starts_encoder_and_decoder_and_is_kept(tmp_path):
+    translator = Translator(
+        train_subword_model(SOURCES * 5, 40),
+        train_subword_model(TARGETS * 5, 40),
+        cell="rnn",
+        units=8,
+        embedding_dim=8,
+        recurrent_gain=0.5,
+    )
+    recurrent = [v for v in translator.weights if "recurrent_kernel" in v.path]
+    assert {v.path.split("/")[0] for v in recurrent} == {"encoder", "decoder"}
+    for variable in recurrent:  # each starts as 0.5 × an orthogonal matrix
+        kernel = np.asarray(variable)
+        np.testing.assert_allclose(kernel @ kernel.T, 0.25 * np.eye(8), atol=1e-5)
+    restored = Task.from_preset(translator.save_preset(tmp_path / "rnn.keras"))
+    assert restored.get_config()["recurrent_gain"] == 0.5
+    config = translator.get_config()
+    del config["recurrent_gain"]  # a preset saved before the option loads with Keras's start
+    assert Translator.from_config(config).recurrent_gain == 1.0
+
+
+def test_the_recipe_refuses_a_recurrent_gain_before_reading_data(capsys):
+    from seqapps.zoo.recipes.translation import parser
+
+    for bad in ("0", "-1", "nan", "inf", "half"):
+        with pytest.raises(SystemExit):
+            parser().parse_args(["--name", "x", "--recurrent-gain", bad])
+        assert "must be" in capsys.readouterr().err
+
+
 def test_export_translates_like_python_without_seqapps(model, tmp_path):
     texts = SOURCES[:5] + [""]
     model.export(tmp_path / "export")

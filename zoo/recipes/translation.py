@@ -36,13 +36,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dropout", type=float, default=0.2)
     p.add_argument(
         "--recurrent-gain",
-        type=float,
+        type=recurrent_gain,
         default=1.0,
         help="scale of the starting recurrent weights (0.5 trains a SimpleRNN; see RecurrentStack)",
     )
     p.add_argument("--beam-size", type=int, default=5)
     add_training_arguments(p, batch_size=64, epochs=30, minutes=90)
     return p
+
+
+def recurrent_gain(value: str) -> float:
+    """`--recurrent-gain`: a positive number, refused before the data is read."""
+    from seqapps.cli_options import finite_float
+
+    gain = finite_float(value)
+    if not gain > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, e.g. 0.5; got {value!r}")
+    return gain
 
 
 def pairs(split: str) -> tuple[list[str], list[str]]:
@@ -134,18 +144,19 @@ def write_card(args, model, weights: Path, metrics, best_epoch, history, num_tra
             "license": "Apache-2.0 (weights); training data public domain (WEB, RV1909)",
             "recipe": recipe_command("translation", args, parser, ["name"], skipped=("dry_run",)),
             "notes": f"seed {args.seed}; BLEU and chrF by sacrebleu on detokenized output against the raw references"
-            + started_from(args.recurrent_gain),
+            + started_from(args.cell, args.recurrent_gain),
         }
     )
 
 
-def started_from(gain: float) -> str:
+def started_from(cell: str, gain: float) -> str:
     """The card's word on a recurrent start other than Keras's: a cell that needs one says so."""
     if gain == 1.0:
         return ""
+    why = "; from Keras's 1.0 a SimpleRNN translator barely learns" if cell == "rnn" else ""
     return (
         f"; the recurrent weights started from an orthogonal matrix scaled by {gain:g} "
-        "(--recurrent-gain; from Keras's 1.0 a SimpleRNN translator barely learns, see RecurrentStack)"
+        f"(--recurrent-gain{why}, see RecurrentStack)"
     )
 
 
