@@ -84,8 +84,10 @@ class RecurrentStack(keras.layers.Layer):
         self.recurrent_layers = []
         for index in range(num_layers):
             initializer = {}
-            if recurrent_gain != 1.0:
-                initializer["recurrent_initializer"] = keras.initializers.Orthogonal(recurrent_gain)
+            if self.recurrent_gain != 1.0:  # at 1.0 Keras's own "orthogonal", as before
+                initializer["recurrent_initializer"] = keras.initializers.Orthogonal(
+                    self.recurrent_gain
+                )
             layer = CELLS[cell](
                 units,
                 dropout=dropout,
