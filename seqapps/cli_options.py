@@ -46,6 +46,21 @@ def finite_float(value: str) -> float:
     return number
 
 
+def float_in(low=None, high=None, *, open_low=False, open_high=False):
+    """An argparse type: a finite number in the range, refused at parse time as
+    `seqapps.checks.check_float` words it (e.g. `float_in(0, 1, open_high=True)`)."""
+    from seqapps.checks import check_float
+
+    def parse(value: str) -> float:
+        bounds = {"low": low, "high": high, "open_low": open_low, "open_high": open_high}
+        try:
+            return check_float(finite_float(value), "it", **bounds)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error).removeprefix("it ")) from None
+
+    return parse
+
+
 def option_value(args: argparse.Namespace, option: Option):
     value = getattr(args, option_dest(option), None)
     return option.default if value is None else value

@@ -31,6 +31,7 @@ import datetime
 import json
 from pathlib import Path
 
+from seqapps.cli_options import float_in
 from seqapps.zoo.recipes._cards import (
     CELL_NAMES,
     ZOO_DIR,
@@ -266,16 +267,6 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     add_vectors_arguments(p, vocabulary_size=40000)
 
 
-def ema_momentum(value: str) -> float:
-    """`--ema-momentum`: 0 (off) or a momentum below 1 (at 1 the average would never move)."""
-    from seqapps.cli_options import finite_float
-
-    momentum = finite_float(value)
-    if not 0 <= momentum < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), e.g. 0.99; got {value!r}")
-    return momentum
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -294,7 +285,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--ema-momentum",
-        type=ema_momentum,
+        type=float_in(0, 1, open_high=True),  # at 1 the average would never move
         default=0.0,
         help="validate and keep an exponential moving average of the weights (Polyak "
         "averaging; e.g. 0.99); 0: the weights as trained",

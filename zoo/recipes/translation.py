@@ -14,6 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
+from seqapps.cli_options import float_in
 from seqapps.zoo.recipes._cards import (
     CELL_NAMES,
     options_of,
@@ -36,23 +37,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dropout", type=float, default=0.2)
     p.add_argument(
         "--recurrent-gain",
-        type=recurrent_gain,
+        type=float_in(0, open_low=True),
         default=1.0,
         help="scale of the starting recurrent weights (0.5 trains a SimpleRNN; see RecurrentStack)",
     )
     p.add_argument("--beam-size", type=int, default=5)
     add_training_arguments(p, batch_size=64, epochs=30, minutes=90)
     return p
-
-
-def recurrent_gain(value: str) -> float:
-    """`--recurrent-gain`: a positive number, refused before the data is read."""
-    from seqapps.cli_options import finite_float
-
-    gain = finite_float(value)
-    if not gain > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, e.g. 0.5; got {value!r}")
-    return gain
 
 
 def pairs(split: str) -> tuple[list[str], list[str]]:
