@@ -22,6 +22,12 @@ prints the share of train and test tokens that have a GloVe vector.
 `--lexicon opinion-en` gives every word four more numbers beside its vector:
 AFINN-111 score / 5, in Liu's positive list, in Liu's negative list, and whether
 a negator comes within the three words before it (`seqapps.text.lexicon`).
+
+`--rating-temperature T` trains on the mean human rating each text carries
+(-4..+4, at least 20 raters) instead of its sign alone: the target is
+P(positive) = sigmoid(rating / T), so a text the raters barely leaned on
+(rating 0.2) asks for little confidence and a clear one (2.5) for a lot.
+Validation and test stay plain accuracy on the labels.
 """
 
 from __future__ import annotations
@@ -51,16 +57,25 @@ from seqapps.zoo.recipes._vectors import (
 DATASET = "sentence_polarity"
 
 
-def load_split(split: str) -> tuple[list[str], list[int], list[str]]:
-    """Texts, label ids and domains of one split."""
+def load_split(split: str, with_ratings: bool = False):
+    """Texts, label ids and domains of one split (and the mean human ratings, when asked)."""
     from seqapps import datasets
 
-    texts, labels, domains = [], [], []
+    texts, labels, domains, ratings = [], [], [], []
     for example in datasets.load(DATASET, split=split, as_supervised=False).as_numpy_iterator():
         texts.append(example["text"].decode("utf-8"))
         labels.append(int(example["label"]))
         domains.append(example["domain"].decode("utf-8"))
-    return texts, labels, domains
+        ratings.append(float(example["rating"]))
+    return (texts, labels, domains, ratings) if with_ratings else (texts, labels, domains)
+
+
+def rating_targets(ratings, temperature: float):
+    """`[P(negative), P(positive)]` rows with P(positive) = sigmoid(rating / temperature)."""
+    import numpy as np
+
+    positive = 1.0 / (1.0 + np.exp(-np.asarray(ratings, dtype="float32") / temperature))
+    return np.stack([1.0 - positive, positive], axis=-1)
 
 
 def batched(texts, targets, batch_size, seed=None):
@@ -117,7 +132,7 @@ def train(args: argparse.Namespace) -> dict:
 
     keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()
-    train_texts, train_labels, _ = load_split("train")
+    train_texts, train_labels, _, train_ratings = load_split("train", with_ratings=True)
     val_texts, val_labels, val_domains = load_split("validation")
     test_texts, test_labels, test_domains = load_split("test")
     label_names = ["negative", "positive"]
@@ -129,12 +144,22 @@ def train(args: argparse.Namespace) -> dict:
         pretrained = load_language_model(model, args.pretrained_lm)
         print(json.dumps({"pretrained_lm": str(args.pretrained_lm), **pretrained.stats}))
     ema = {"use_ema": True, "ema_momentum": args.ema_momentum} if args.ema_momentum else {}
+    targets, val_targets, targets_options = train_labels, val_labels, {}
+    if args.rating_temperature:
+        # Class probabilities as targets: Keras's categorical loss and accuracy read them.
+        targets = rating_targets(train_ratings, args.rating_temperature)
+        val_targets = keras.utils.to_categorical(val_labels, len(label_names))
+        targets_options = {
+            "loss": keras.losses.CategoricalCrossentropy(),
+            "metrics": [keras.metrics.CategoricalAccuracy(name="accuracy")],
+        }
     model.compile(
         optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=1.0, **ema),
         adversarial_epsilon=args.adversarial_epsilon,
+        **targets_options,
     )
-    train_data = batched(train_texts, train_labels, args.batch_size, seed=args.seed)
-    val_data = batched(val_texts, val_labels, 256)
+    train_data = batched(train_texts, targets, args.batch_size, seed=args.seed)
+    val_data = batched(val_texts, val_targets, 256)
     stop = keras.callbacks.EarlyStopping(
         monitor="val_accuracy", mode="max", patience=args.patience, restore_best_weights=True
     )
@@ -302,6 +327,13 @@ def parser() -> argparse.ArgumentParser:
         choices=["opinion-en"],
         help="beside each word's vector, its AFINN-111 score, Liu positive/negative and a "
         "negation flag (see seqapps.text.lexicon)",
+    )
+    p.add_argument(
+        "--rating-temperature",
+        type=float_in(0, open_low=True),
+        default=None,
+        help="train on P(positive) = sigmoid(mean human rating / this) instead of the "
+        "label alone (e.g. 0.5); unset: the labels",
     )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--dry-run", action="store_true", help="train and report, write nothing")
