@@ -116,3 +116,52 @@ def test_the_sentiment_recipe_refuses_a_weight_average_that_cannot_move(momentum
     with pytest.raises(SystemExit):
         sentiment.parser().parse_args([*command, "--ema-momentum", momentum])
     assert "--ema-momentum: must be" in capsys.readouterr().err  # in [0, 1), or finite
+
+
+def test_the_sentiment_recipe_trains_on_the_raters_confidence(capsys):
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from seqapps.tasks import TextClassifier
+    from seqapps.zoo.recipes import sentiment
+
+    ratings = [-2.5, -0.2, 0.2, 2.5]
+    targets = sentiment.rating_targets(ratings, 0.5)
+    np.testing.assert_allclose(targets.sum(-1), 1.0, rtol=1e-6)
+    assert list(targets.argmax(-1)) == [0, 0, 1, 1]  # the rating's sign is the label
+    assert targets[3, 1] > 0.99 and 0.5 < targets[2, 1] < 0.6  # a clear text vs a lean
+    assert sentiment.rating_targets([2.5], 2.0)[0, 1] < targets[3, 1]  # warmer: less sure
+
+    # The recipe's fit, adversarial step included, trains and validates on those targets.
+    texts = ["a great movie", "great !", "not great", "awful", "an awful movie", "not awful"] * 8
+    ratings = [2.8, 2.0, -0.3, -2.9, -2.5, 0.4] * 8
+    labels = [int(rating > 0) for rating in ratings]
+    train, val, options = sentiment.training_targets(0.5, labels, ratings, labels)
+    assert sentiment.training_targets(None, labels, ratings, labels) == (labels, labels, {})
+    keras.utils.set_random_seed(0)
+    model = TextClassifier(
+        ["great", "awful", "movie", "not", "a", "an", "!"],
+        ["negative", "positive"],
+        cell="gru",
+        units=8,
+        embedding_dim=8,
+    )
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), adversarial_epsilon=0.2, **options)
+    history = model.fit(
+        tf.data.Dataset.from_tensor_slices((texts, train)).batch(8),
+        validation_data=tf.data.Dataset.from_tensor_slices((texts, val)).batch(8),
+        epochs=15,
+        verbose=0,
+    )
+    assert history.history["val_accuracy"][-1] == 1.0
+    great, lean = model.classify(["a great movie", "not great"])
+    assert great["label"] == "positive" and lean["label"] == "negative"
+    assert great["score"] > lean["score"]  # the raters' lean is less sure than their praise
+
+    for temperature in ["0", "-1", "nan"]:
+        with pytest.raises(SystemExit):
+            sentiment.parser().parse_args(
+                ["--name", "x", "--cell", "lstm", "--rating-temperature", temperature]
+            )
+    assert "--rating-temperature: must be a positive number" in capsys.readouterr().err

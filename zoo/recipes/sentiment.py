@@ -78,6 +78,22 @@ def rating_targets(ratings, temperature: float):
     return np.stack([1.0 - positive, positive], axis=-1)
 
 
+def training_targets(rating_temperature, labels, ratings, val_labels):
+    """What `fit` trains and validates on, and the `compile` options that read it: the label
+    ids as they are, or (with a `rating_temperature`) `rating_targets` and one-hot labels,
+    read by Keras's categorical loss and accuracy."""
+    import keras
+
+    if not rating_temperature:
+        return labels, val_labels, {}
+    options = {
+        "loss": keras.losses.CategoricalCrossentropy(),
+        "metrics": [keras.metrics.CategoricalAccuracy(name="accuracy")],
+    }
+    val_targets = keras.utils.to_categorical(val_labels, 2)
+    return rating_targets(ratings, rating_temperature), val_targets, options
+
+
 def batched(texts, targets, batch_size, seed=None):
     """A `tf.data.Dataset` of `(texts, targets)` batches, drawn anew every epoch.
 
@@ -144,15 +160,9 @@ def train(args: argparse.Namespace) -> dict:
         pretrained = load_language_model(model, args.pretrained_lm)
         print(json.dumps({"pretrained_lm": str(args.pretrained_lm), **pretrained.stats}))
     ema = {"use_ema": True, "ema_momentum": args.ema_momentum} if args.ema_momentum else {}
-    targets, val_targets, targets_options = train_labels, val_labels, {}
-    if args.rating_temperature:
-        # Class probabilities as targets: Keras's categorical loss and accuracy read them.
-        targets = rating_targets(train_ratings, args.rating_temperature)
-        val_targets = keras.utils.to_categorical(val_labels, len(label_names))
-        targets_options = {
-            "loss": keras.losses.CategoricalCrossentropy(),
-            "metrics": [keras.metrics.CategoricalAccuracy(name="accuracy")],
-        }
+    targets, val_targets, targets_options = training_targets(
+        args.rating_temperature, train_labels, train_ratings, val_labels
+    )
     model.compile(
         optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=1.0, **ema),
         adversarial_epsilon=args.adversarial_epsilon,
