@@ -118,3 +118,30 @@ def test_the_ids_stage_does_not_import_the_tensorflow_recipe():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_weight_averaging_validates_and_saves_the_average(trained, tmp_path, capsys):
+    folder, _, _ = trained
+    common = [str(folder), "--units", "8", "--embedding-dim", "4", "--steps", "4"]
+    common += ["--steps-per-epoch", "2", "--validation-segments", "2"]
+    runs = {}
+    for momentum in ("0", "0.5"):
+        out = tmp_path / f"ema{momentum}.npz"
+        args = textgen_ids.parser().parse_args(
+            [*common, "--out", str(out), "--ema-momentum", momentum]
+        )
+        runs[momentum] = (args, textgen_ids.train(args), np.load(out))
+    plain, averaged = runs["0"][2], runs["0.5"][2]
+    weights = [key for key in plain.files if key.startswith("weight_")]
+    assert any(not np.array_equal(plain[key], averaged[key]) for key in weights)
+    # The file holds the weights that were validated: its bits per character are the best recorded.
+    args, result, saved = runs["0.5"]
+    reader = textgen_ids.build_reader(len(saved["vocabulary"]) + 2, args)
+    reader.set_weights([saved[key] for key in sorted(weights, key=lambda k: int(k[7:]))])
+    ids = np.load(folder / "ids.npz")["validation"].astype("int32")
+    assert textgen_ids.validation_bpc(reader, ids, 2, 8) == pytest.approx(result["best"], rel=1e-5)
+    assert "--ema-momentum 0.5" in textgen.ids_command(json.loads(str(saved["settings"])), "w.npz")
+
+    with pytest.raises(SystemExit):
+        textgen_ids.parser().parse_args([*common, "--out", "x.npz", "--ema-momentum", "1"])
+    assert "--ema-momentum: must be a number in [0, 1)" in capsys.readouterr().err

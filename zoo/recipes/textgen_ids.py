@@ -25,6 +25,10 @@ output records the step count, so `--steps N` repeats the run.
 stream is cut into `--batch-size` tracks read window after window, and the
 recurrent state passes from each window to the next (gradients stop at the
 window's start), as it does when the model reads a text.
+
+`--ema-momentum` validates and keeps an exponential moving average of the
+weights instead of the weights as trained (Keras's `use_ema`, swapped in at
+every epoch's end by `keras.callbacks.SwapEMAWeights`).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from seqapps.cli_options import float_in
 from seqapps.zoo.recipes._windows import add_network_arguments, shuffled_batches
 
 
@@ -144,8 +149,9 @@ def compiled(vocabulary_size: int, args: argparse.Namespace, steps: int):
     schedule = keras.optimizers.schedules.CosineDecay(
         args.learning_rate, steps, alpha=args.final_learning_rate / args.learning_rate
     )
+    ema = {"use_ema": True, "ema_momentum": args.ema_momentum} if args.ema_momentum else {}
     model.compile(
-        optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0),
+        optimizer=keras.optimizers.Adam(schedule, clipnorm=1.0, **ema),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     return model
@@ -244,11 +250,14 @@ def train(args: argparse.Namespace) -> dict:
     settings = {k: v for k, v in vars(args).items() if k not in ("ids", "out", "time_limit")}
     settings["steps"] = steps
     run = Run(reader, data, args, out, vocabulary, settings)
+    # With EMA, the averaged weights are in the model from each epoch's end (validation, saving)
+    # to the next epoch's start.
+    swap = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if args.ema_momentum else []
     model.fit(
         batches(data["train"], args, np.random.default_rng(args.seed)),
         epochs=steps // args.steps_per_epoch,
         steps_per_epoch=args.steps_per_epoch,
-        callbacks=[run],
+        callbacks=[*swap, run],
         shuffle=False,
         verbose=0,
     )
@@ -277,6 +286,13 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="carry the state from each window to the next (truncated backpropagation "
         "through time) instead of shuffled windows from a zero state",
+    )
+    p.add_argument(
+        "--ema-momentum",
+        type=float_in(0, 1, open_high=True),
+        default=0.0,
+        help="validate and keep an exponential moving average of the weights (e.g. 0.999); "
+        "0: the weights as trained",
     )
     p.add_argument("--seed", type=int, default=1)
     return p
