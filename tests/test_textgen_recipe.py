@@ -145,3 +145,14 @@ def test_weight_averaging_validates_and_saves_the_average(trained, tmp_path, cap
     with pytest.raises(SystemExit):
         textgen_ids.parser().parse_args([*common, "--out", "x.npz", "--ema-momentum", "1"])
     assert "--ema-momentum: must be a number in [0, 1)" in capsys.readouterr().err
+
+
+def test_the_recurrent_gain_starts_the_ids_stage_network():
+    args = textgen_ids.parser().parse_args(
+        ["ids", "--out", "x.npz", "--cell", "rnn", "--units", "8", "--recurrent-gain", "0.5"]
+    )
+    network = textgen_ids.build(12, args)
+    kernel = next(
+        w.numpy() for w in network.get_layer("decoder").weights if "recurrent_kernel" in w.path
+    )
+    np.testing.assert_allclose(kernel @ kernel.T, 0.25 * np.eye(8), atol=1e-5)

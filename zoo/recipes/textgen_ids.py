@@ -61,6 +61,7 @@ def layers(vocabulary_size: int, args: argparse.Namespace, stateful: bool = Fals
             return_sequences=True,
             return_state=True,
             stateful=stateful,
+            recurrent_gain=args.recurrent_gain,
             name="decoder",
         ),
         keras.layers.Dense(vocabulary_size, name="head"),
@@ -286,6 +287,12 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="carry the state from each window to the next (truncated backpropagation "
         "through time) instead of shuffled windows from a zero state",
+    )
+    p.add_argument(
+        "--recurrent-gain",
+        type=float_in(0, open_low=True),
+        default=1.0,
+        help="scale of the starting recurrent weights (see RecurrentStack)",
     )
     p.add_argument(
         "--ema-momentum",
