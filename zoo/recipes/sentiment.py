@@ -252,6 +252,8 @@ def write_card(
         words, origin = "word embedding", "trained from scratch"
     if args.pretrained_lm:
         origin += ", embedding and recurrent layer pretrained as forward/backward language models"
+    if args.rating_temperature:
+        origin += f", on P(positive) = sigmoid(mean human rating / {args.rating_temperature:g})"
     if args.lexicon:
         words += " + opinion-lexicon features (AFINN-111, Liu, negation)"
     card = {
