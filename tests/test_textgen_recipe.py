@@ -156,3 +156,21 @@ def test_the_recurrent_gain_starts_the_ids_stage_network():
         w.numpy() for w in network.get_layer("decoder").weights if "recurrent_kernel" in w.path
     )
     np.testing.assert_allclose(kernel @ kernel.T, 0.25 * np.eye(8), atol=1e-5)
+
+
+def test_a_missing_ids_folder_says_how_to_write_it(tmp_path):
+    args = textgen_ids.parser().parse_args(
+        [str(tmp_path / "ids"), "--out", str(tmp_path / "w.npz")]
+    )
+    with pytest.raises(FileNotFoundError, match="--write-ids"):
+        textgen_ids.train(args)
+    assert not (tmp_path / "w.npz").exists()
+
+
+def test_an_out_path_that_is_a_folder_is_refused_before_training(trained, tmp_path):
+    folder, _, _ = trained
+    (tmp_path / "keep.txt").write_text("someone's file")
+    args = textgen_ids.parser().parse_args([str(folder), "--out", str(tmp_path)])
+    with pytest.raises(IsADirectoryError, match="weights.npz"):
+        textgen_ids.train(args)
+    assert [path.name for path in tmp_path.iterdir()] == ["keep.txt"]

@@ -231,7 +231,17 @@ class Run(keras.callbacks.Callback):
 
 def train(args: argparse.Namespace) -> dict:
     keras.utils.set_random_seed(args.seed)
-    data = np.load(Path(args.ids) / "ids.npz")
+    ids, out = Path(args.ids) / "ids.npz", Path(args.out)
+    if not ids.is_file():
+        raise FileNotFoundError(
+            f"{ids} does not exist: write it first with "
+            f"`python -m seqapps.zoo.recipes.textgen --name NAME --write-ids {args.ids}`"
+        )
+    if out.is_dir():
+        raise IsADirectoryError(
+            f"--out {out} is a folder: give the file, e.g. {out / 'weights.npz'}"
+        )
+    data = np.load(ids)
     vocabulary = [str(token) for token in data["vocabulary"]]
     vocabulary_size = len(vocabulary) + 2  # padding and [UNK] come first
     data = {split: data[split].astype("int32") for split in ("train", "validation")}
@@ -246,7 +256,6 @@ def train(args: argparse.Namespace) -> dict:
         f"{len(data['train']):,} characters{', state carried' if args.stateful else ''})",
         flush=True,
     )
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     settings = {k: v for k, v in vars(args).items() if k not in ("ids", "out", "time_limit")}
     settings["steps"] = steps
