@@ -126,19 +126,22 @@ def textgen(model, works):
     import numpy as np
     import tensorflow as tf
 
+    # Traced once, as `score` reads: run eagerly, every step would be a Python call.
+    spec = [tf.TensorSpec([None, None], tf.int32), model.state_spec()]
+    read = model._traced("read", None, model.read, spec)
     edges = [10, 30]
     nats = np.zeros(len(edges) + 1)
     counts = np.zeros(len(edges) + 1)
     for text in works.values():
         ids = np.asarray(model.token_ids(text), "int32")
-        inputs = np.concatenate([[model.start_id], ids[:-1]])[None]
+        inputs = np.concatenate([[model.start_id], ids[:-1]]).astype("int32")[None]
         column = np.zeros(len(text), "int64")
         for i in range(1, len(text)):
             column[i] = 0 if text[i - 1] == "\n" else column[i - 1] + 1
         state = model.zero_state(1)
         losses = []
         for start in range(0, len(ids), 2000):
-            logits, state = model.read(tf.constant(inputs[:, start : start + 2000]), state)
+            logits, state = read(tf.constant(inputs[:, start : start + 2000]), state)
             losses.append(
                 tf.nn.sparse_softmax_cross_entropy_with_logits(
                     ids[None, start : start + 2000], logits
