@@ -1,4 +1,4 @@
-"""The text generation entry, re-measured on the held-out test works and served without seqapps."""
+"""The text generation entries, re-measured on the held-out test works and served without seqapps."""
 
 import json
 import subprocess
@@ -12,12 +12,12 @@ from seqapps.cli import main
 
 pytestmark = pytest.mark.zoo
 
-NAME = "textgen-shakespeare-lstm"
+ENTRIES = seqapps.list_models("textgen-shakespeare-*")  # one per cell, same recipe and budget
 
 
-@pytest.fixture(scope="module")
-def model():
-    return seqapps.load(NAME)
+@pytest.fixture(scope="module", params=ENTRIES)
+def entry(request):
+    return request.param, seqapps.load(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +27,9 @@ def test_works():
 
 
 @pytest.mark.slow
-def test_card_bits_per_char_is_reproduced_on_the_test_works(model, test_works):
-    claimed = seqapps.describe(NAME)["metrics"]["test"]["bits_per_char"]
+def test_card_bits_per_char_is_reproduced_on_the_test_works(entry, test_works):
+    name, model = entry
+    claimed = seqapps.describe(name)["metrics"]["test"]["bits_per_char"]
     score = model.score(list(test_works.values()))
     assert score["characters"] == sum(len(text) for text in test_works.values())
     assert score["unknown_characters"] == 0
@@ -36,25 +37,27 @@ def test_card_bits_per_char_is_reproduced_on_the_test_works(model, test_works):
     assert set(claimed) == {*test_works, "pooled"}
 
 
-def test_entry_meets_the_quality_bar():
+def test_the_lstm_entry_meets_the_quality_bar():
     """At most 2.00 bits per character on the pooled test works, state carried through."""
-    assert seqapps.describe(NAME)["metrics"]["test"]["bits_per_char"]["pooled"] <= 2.00
+    assert seqapps.describe("textgen-shakespeare-lstm")["metrics"]["test"]["bits_per_char"]["pooled"] <= 2.00
 
 
 @pytest.mark.slow
-def test_carrying_the_state_beats_resetting_it(model, test_works):
+def test_carrying_the_state_beats_resetting_it(entry, test_works):
     """Reading in independent 100-character windows loses the context the state carries."""
+    _, model = entry
     text = test_works["macbeth"][:20_000]
     windows = [text[i : i + 100] for i in range(0, len(text), 100)]
     assert model.score(text)["bits_per_char"] < model.score(windows)["bits_per_char"] - 0.02
 
 
 @pytest.mark.slow
-def test_generation_is_the_same_in_python_cli_and_saved_model(model, tmp_path, capsys):
+def test_generation_is_the_same_in_python_cli_and_saved_model(entry, tmp_path, capsys):
+    name, model = entry
     expected = {seed: model.generate("ROMEO:", 120, temperature=0.8, seed=seed) for seed in (1, 2)}
     assert expected[1] != expected[2]
 
-    command = ["generate", NAME, "--prompt", "ROMEO:", "--max-length", "120", "--seed", "1"]
+    command = ["generate", name, "--prompt", "ROMEO:", "--max-length", "120", "--seed", "1"]
     assert main([*command, "--temperature", "0.8"]) == 0
     assert capsys.readouterr().out == expected[1] + "\n"  # the continuation, as Python gives it
 
@@ -74,7 +77,8 @@ print(json.dumps([generate(prompt=tf.constant("ROMEO:"), num_chars=tf.constant(1
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [expected[1], expected[2]]
 
 
-def test_greedy_text_reads_like_a_play(model):
+def test_greedy_text_reads_like_a_play(entry):
+    _, model = entry
     # Prompted the way the corpus names a speaker ("ROMEO." on its own line).
     text = model.generate("ROMEO.\n", 300, temperature=0)
     words = text.split()
