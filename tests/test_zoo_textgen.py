@@ -39,7 +39,10 @@ def test_card_bits_per_char_is_reproduced_on_the_test_works(entry, test_works):
 
 def test_the_lstm_entry_meets_the_quality_bar():
     """At most 2.00 bits per character on the pooled test works, state carried through."""
-    assert seqapps.describe("textgen-shakespeare-lstm")["metrics"]["test"]["bits_per_char"]["pooled"] <= 2.00
+    assert (
+        seqapps.describe("textgen-shakespeare-lstm")["metrics"]["test"]["bits_per_char"]["pooled"]
+        <= 2.00
+    )
 
 
 @pytest.mark.slow
