@@ -126,9 +126,9 @@ def textgen(model, works):
     import numpy as np
     import tensorflow as tf
 
-    # Traced once, as `score` reads: run eagerly, every step would be a Python call.
-    spec = [tf.TensorSpec([None, None], tf.int32), model.state_spec()]
-    read = model._traced("read", None, model.read, spec)
+    from seqapps.tasks.text_scoring import traced_read
+
+    read = traced_read(model)  # as `score` reads
     edges = [10, 30]
     nats = np.zeros(len(edges) + 1)
     counts = np.zeros(len(edges) + 1)

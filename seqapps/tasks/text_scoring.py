@@ -36,6 +36,13 @@ def score_streams(model, streams, batch_size, chunk):
     }
 
 
+def traced_read(model):
+    """`model.read` traced once for any `[batch, time]` of int32 ids (eagerly, each step is a
+    Python call)."""
+    spec = [tf.TensorSpec([None, None], tf.int32), model.state_spec()]
+    return model._traced("read", None, model.read, spec)
+
+
 def _score_batch(model, streams, chunk):
     length = len(streams[0])
     targets = np.zeros([len(streams), length], "int32")
@@ -45,9 +52,7 @@ def _score_batch(model, streams, chunk):
         [np.full([len(streams), 1], model.start_id, "int32"), targets[:, :-1]], 1
     )
     weights = np.arange(length)[None, :] < np.array([len(s) for s in streams])[:, None]
-    read = model._traced(
-        "read", None, model.read, [tf.TensorSpec([None, None], tf.int32), model.state_spec()]
-    )
+    read = traced_read(model)
     state = model.zero_state(len(streams))
     nats = 0.0
     for start in range(0, length, chunk):
