@@ -165,3 +165,33 @@ def test_the_sentiment_recipe_trains_on_the_raters_confidence(capsys):
                 ["--name", "x", "--cell", "lstm", "--rating-temperature", temperature]
             )
     assert "--rating-temperature: must be a positive number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("lexicon", [True, False])
+def test_the_sentiment_recipes_card_names_the_licence_of_what_the_weights_read(
+    lexicon, tmp_path, monkeypatch
+):
+    from seqapps.tasks import TextClassifier
+    from seqapps.zoo.recipes import _cards, sentiment
+
+    monkeypatch.setattr(_cards, "ZOO_DIR", tmp_path)
+    (tmp_path / "cards").mkdir()
+    args = sentiment.parser().parse_args(
+        ["--name", "sentiment-x", "--cell", "gru", *(["--lexicon", "opinion-en"] * lexicon)]
+    )
+    model = TextClassifier(
+        ["good", "bad"],
+        ["negative", "positive"],
+        cell="gru",
+        units=4,
+        embedding_dim=4,
+        lexicon=args.lexicon,
+    )
+    weights = tmp_path / "weights.keras"
+    model.save_preset(weights)
+    sentiment.write_card(args, model, weights, {"pooled": 0.5}, {"pooled": 0.5}, 1, 6, None)
+    card = json.loads((tmp_path / "cards" / "sentiment-x.json").read_text())
+    assert card["license"].startswith("Apache-2.0 (weights)")
+    # A lexicon travels inside the weights, so its licence travels on the card.
+    assert ("AFINN-111" in card["license"]) == lexicon
+    assert ("opinion-lexicon features" in card["description"]) == lexicon

@@ -55,6 +55,10 @@ from seqapps.zoo.recipes._vectors import (
 )
 
 DATASET = "sentence_polarity"
+LEXICON_LICENCE = (
+    "; opinion lexicon (read with the weights) ODC-BY-1.0 / CC-BY-4.0: AFINN-111 (Nielsen 2011), "
+    "Liu's opinion lexicon (Hu & Liu 2004)"
+)
 
 
 def load_split(split: str, with_ratings: bool = False):
@@ -279,7 +283,8 @@ def write_card(
         },
         "metrics": {"test": {"accuracy": test}, "validation": {"accuracy": validation}},
         "license": "Apache-2.0 (weights); training data MIT (vaderSentiment ground truth)"
-        + (GLOVE_LICENCE if args.vectors else ""),
+        + (GLOVE_LICENCE if args.vectors else "")
+        + (LEXICON_LICENCE if args.lexicon else ""),
         "recipe": recipe_command(
             "sentiment", args, parser, required=("name", "cell"), skipped=("quiet", "dry_run")
         ),
