@@ -150,6 +150,15 @@ NER_NAMES = ["Anna", "Boris", "Carla", "Dmitri", "Elena", "Farid", "Greta", "Hug
 NER_PLACES = ["Paris", "Lima", "Oslo", "Quito", "Riga", "Sofia"]
 
 
+def test_the_same_tags_in_another_order_keep_the_trained_head(model):
+    sentences = corpus(20, seed=2)[0]
+    reordered = model.reconfigure(tags=model.tags[::-1])
+    assert reordered.tags == model.tags[::-1]
+    assert reordered.tag(sentences) == model.tag(sentences)
+    with pytest.raises(TypeError, match="tags must be a list of names"):
+        model.reconfigure(tags="NOUN")
+
+
 def write_conll(path, n, seed, names, places):
     rng = random.Random(seed)
     lines = []

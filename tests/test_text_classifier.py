@@ -138,6 +138,23 @@ def test_new_labels_get_a_fresh_head_on_the_pretrained_layers(tiny, tmp_path):
         Task.from_preset(path, units=8)
 
 
+def test_the_same_labels_in_another_order_keep_the_trained_head(tiny, tmp_path):
+    path = tiny.save_preset(tmp_path / "p.keras")
+    texts = ["a good movie!", "bad", "not good, not bad at all"]
+    before = tiny.predict(texts, verbose=0)
+    swapped = TextClassifier.from_preset(path, labels=["positive", "negative"])
+    assert swapped.labels == ["positive", "negative"]
+    np.testing.assert_allclose(swapped.predict(texts, verbose=0), before[:, ::-1], atol=1e-6)
+    assert swapped.classify("a good movie!")["score"] == pytest.approx(before[0].max(), abs=1e-6)
+
+
+def test_labels_given_as_one_string_are_refused():
+    with pytest.raises(TypeError, match="must be a list of names, got the string 'abc'"):
+        TextClassifier(VOCABULARY, "abc")
+    with pytest.raises(ValueError, match="at least two distinct names"):
+        TextClassifier(VOCABULARY, ["good", "good"])
+
+
 @pytest.mark.parametrize("adversarial_epsilon", [0.0, 0.2])
 def test_finetune_learns_a_new_three_class_problem(adversarial_epsilon):
     rng = np.random.default_rng(0)

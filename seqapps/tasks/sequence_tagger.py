@@ -7,6 +7,7 @@ import tensorflow as tf
 from seqapps.checks import check_float, check_positive_int
 from seqapps.interface import Interface, Option
 from seqapps.layers import CharacterEncoder, RecurrentStack
+from seqapps.tasks.heads import head_names
 from seqapps.tasks.tagged_inputs import (
     checked_tag_ids,
     checked_token_lists,
@@ -102,9 +103,7 @@ class SequenceTagger(Task):
         **kwargs,
     ):
         word_dropout = check_float(word_dropout, "word_dropout", low=0, high=1, open_high=True)
-        tags = [str(tag) for tag in tags]
-        if len(tags) < 2 or len(set(tags)) != len(tags):
-            raise ValueError(f"tags must be at least two distinct names, got {tags}")
+        tags = head_names(tags, "tags")
         # Layers.
         words = TokenLookup(vocabulary, name="words")
         chars = CharacterLookup(characters, max_chars, name="characters")

@@ -10,6 +10,7 @@ import tensorflow as tf
 from seqapps import safe_write
 from seqapps._quiet import progress_verbosity
 from seqapps.checks import check_float, check_int, check_positive_int
+from seqapps.tasks.heads import head_change
 from seqapps.tasks.inputs import check_list
 from seqapps.tasks.preset_files import cast_stored_weights as _cast_stored_weights
 from seqapps.tasks.preset_files import load_keras_file as _load_keras_file
@@ -97,8 +98,9 @@ class Task(keras.Model):
         """A copy with some constructor arguments changed and the weights carried over.
 
         Every layer keeps its weights, except the head when an override changes a
-        head argument (e.g. `labels`): then the head starts afresh. An override
-        that changes the shape of a pretrained layer raises.
+        head argument (e.g. `labels`): then the head starts afresh; the same names
+        in another order keep the trained head, reordered. An override that
+        changes the shape of a pretrained layer raises.
         """
         config = self.get_config()
         unknown = sorted(set(overrides) - set(config))
@@ -106,16 +108,15 @@ class Task(keras.Model):
             raise TypeError(
                 f"{type(self).__name__} has no argument(s) {unknown}; choose among {sorted(config)}"
             )
-        fresh_head = any(
-            config[key] != overrides[key] for key in overrides if key in self.head_arguments
-        )
+        fresh_head, order = head_change(config, overrides, self.head_arguments)
         config.update(overrides)
         model = type(self).from_config(config)
         for layer in model.layers:
             if not layer.weights or (fresh_head and layer.name in self.head_layers):
                 continue
-            source = self.get_layer(layer.name)
-            source_weights = source.get_weights()
+            source_weights = self.get_layer(layer.name).get_weights()
+            if order is not None and layer.name in self.head_layers:
+                source_weights = [weights[..., order] for weights in source_weights]
             if [w.shape for w in source_weights] != [w.shape for w in layer.get_weights()]:
                 raise ValueError(
                     f"cannot keep the pretrained layer {layer.name!r} with these "

@@ -8,6 +8,7 @@ from seqapps.interface import Interface, Option
 from seqapps.layers import MaskedMaxPooling, MaskedMeanPooling, RecurrentStack
 from seqapps.tasks.adversarial import adversarial_perturbation
 from seqapps.tasks.classifier_csv import read_labelled_csv
+from seqapps.tasks.heads import head_names
 from seqapps.tasks.inputs import standardize_texts
 from seqapps.tasks.task import Task, string_signature
 from seqapps.tasks.word_vectors import built_from_vectors, word_embedding
@@ -118,9 +119,7 @@ class TextClassifier(Task):
         lexicon=None,
         **kwargs,
     ):
-        labels = [str(label) for label in labels]
-        if len(labels) < 2 or len(set(labels)) != len(labels):
-            raise ValueError(f"labels must be at least two distinct names, got {labels}")
+        labels = head_names(labels, "labels")
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
 
