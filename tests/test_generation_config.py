@@ -51,6 +51,7 @@ def test_numpy_numbers_are_taken_like_python_ones():
         ({"length_penalty": math.inf}, "length_penalty must be a finite number, got inf"),
         ({"no_repeat_ngram_size": -2}, "no_repeat_ngram_size must be a positive integer"),
         ({"stop": ["", "."]}, "stop must be a non-empty string or a list of them"),
+        ({"stop": 5}, r"stop must be a non-empty string or a list of them, got 5"),
         ({"beam_size": 2, "temperature": 0.7}, "beam search is deterministic"),
         ({"beam_size": 2, "top_k": 5}, "beam search is deterministic"),
     ],

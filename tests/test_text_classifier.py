@@ -325,6 +325,11 @@ def test_a_single_label_set_warns(tiny):
         tiny.finetune(["good", "fine", "great"] * 3, [1] * 9, epochs=1, verbose=0)
 
 
+def test_finetune_on_no_examples_says_so(tiny):
+    with pytest.raises(ValueError, match="needs at least one example; got 0"):
+        tiny.finetune([], [], epochs=1, verbose=0)
+
+
 @pytest.mark.parametrize("batch_size", [0, -1, True])
 def test_batch_sizes_below_one_are_refused_by_name(tiny, batch_size):
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):

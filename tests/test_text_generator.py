@@ -158,6 +158,16 @@ def test_finetune_on_a_folder_counts_unknown_characters(model, tmp_path):
     assert tuned.score("the bat sat on the hat.\n")["bits_per_char"] < before
 
 
+def test_a_string_naming_a_folder_is_refused_not_trained_on(model, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my_texts").mkdir()
+    (tmp_path / "my_texts" / "a.txt").write_text("the cat sat.\n", encoding="utf-8")
+    for verb in (model.finetune, model.score):
+        with pytest.raises(ValueError, match=r"names an existing file or folder: pass pathlib"):
+            verb("my_texts")
+    assert model.score(["my_texts"])["characters"] == len("my_texts")
+
+
 def test_export_generates_the_same_text_without_seqapps(model, tmp_path):
     model.export(tmp_path / "export")
     code = f"""

@@ -81,8 +81,11 @@ def read_texts(source) -> list[str]:
     """Texts from a string, a list of strings, a `tf.data.Dataset` of strings, or a file/folder path.
 
     Paths (`os.PathLike`) are read by `seqapps.datasets.from_text_files`, the one reader of text
-    files: a folder gives every file under it that is not hidden, in sorted path order.
+    files: a folder gives every file under it that is not hidden, in sorted path order. A
+    `str` is text: one that names an existing file or folder is refused, as it was surely meant
+    as a path.
     """
+    refuse_path_string(source)
     if isinstance(source, os.PathLike):
         from seqapps import datasets
 
@@ -97,11 +100,21 @@ def read_texts(source) -> list[str]:
     return texts
 
 
+def refuse_path_string(source) -> None:
+    """Raises if `source` is a one-line `str` naming an existing file or folder."""
+    if isinstance(source, str) and "\n" not in source and os.path.exists(source):
+        raise ValueError(
+            f"{source!r} is read as text, but it names an existing file or folder: pass "
+            f"pathlib.Path({source!r}) to read it, or [{source!r}] to use the string itself"
+        )
+
+
 def text_dataset(source):
     """A `tf.data.Dataset` of texts from what `read_texts` takes, read once: a dataset of
     strings is kept as it is."""
     import tensorflow as tf
 
+    refuse_path_string(source)
     if isinstance(source, os.PathLike):
         from seqapps import datasets
 

@@ -15,6 +15,8 @@ def examples_of(inputs, targets):
             f"finetune needs one target per input; got {len(inputs)} inputs and "
             f"{'no' if targets is None else len(targets)} targets"
         )
+    if not len(inputs):
+        raise ValueError("finetune needs at least one example; got 0 inputs and 0 targets")
     if targets.dtype.kind in "iu" and len(np.unique(targets)) < 2:
         warnings.warn(
             f"every target is {targets[0].item()!r}: the model can only learn to answer that; "

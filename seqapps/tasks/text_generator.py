@@ -333,8 +333,8 @@ class TextGenerator(GenerativeTask):
         """Continues training on the user's text: a string, a list of strings, a `tf.data.Dataset`
         of strings, or a file or folder.
 
-        Pass files as `pathlib.Path` (a `str` is text, never a path); a folder gives every file
-        under it that is not hidden, sorted by path. Characters outside the pretrained vocabulary
+        Pass files as `pathlib.Path` (a `str` is text: one naming a file is refused); a folder
+        gives every file under it that is not hidden, sorted by path. Characters outside the vocabulary
         are read and predicted as `[UNK]` and counted in the History's `unknown_characters` (a
         warning says how many). The texts, each read as `START + text`, are cut into windows of
         `window` tokens, `validation_fraction` of them held out; `options` are `Task.finetune`'s.
