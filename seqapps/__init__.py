@@ -34,7 +34,8 @@ _LAZY = {
 
 
 def load(name: str, *, runtime: str = "tensorflow", **overrides):
-    """Loads a zoo entry (or a saved `.keras` preset) as a ready-to-use task model.
+    """Loads a zoo entry (or a saved `.keras` preset, or a folder holding `model.keras`) as a
+    ready-to-use task model.
 
     Keyword arguments override the entry's configuration; e.g.
     `load("sentiment-lstm", labels=["bad", "okay", "good"])` keeps the pretrained
@@ -58,6 +59,7 @@ def load(name: str, *, runtime: str = "tensorflow", **overrides):
         raise ValueError(f"runtime must be 'tensorflow' or 'litert', got {runtime!r}")
     from seqapps.tasks import TASKS, Task
     from seqapps.zoo import get_entry
+    from seqapps.zoo.registry import preset_file
 
     if not isinstance(name, (str, os.PathLike)):
         raise TypeError(
@@ -65,7 +67,7 @@ def load(name: str, *, runtime: str = "tensorflow", **overrides):
             f"see seqapps.list_models()"
         )
     name = os.fspath(name)
-    if str(name).endswith(".keras"):
+    if preset_file(name) is not None:
         return Task.from_preset(name, **overrides)
     entry = get_entry(name)
     if entry.task not in TASKS:

@@ -243,10 +243,11 @@ def _task_of(name: str, tasks: list[DeclaredTask]) -> DeclaredTask | None:
     """The declared task of a zoo entry or `.keras` file; None when only loading can tell."""
     from seqapps.zoo import list_models, registry
 
-    if name.endswith(".keras"):
-        if not Path(name).is_file():
+    path = registry.preset_file(name)
+    if path is not None:
+        if not path.is_file():
             raise UsageError(f"{name}: no such .keras file")
-        return preset_task(name, tasks)
+        return preset_task(str(path), tasks)
     if name not in list_models():
         close = difflib.get_close_matches(name, list_models(), n=3, cutoff=0.6)
         hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import seqapps
 from harness import zoo_entry_for
 from seqapps.cli import main
 from seqapps.tasks import TextClassifier
@@ -97,6 +98,10 @@ def test_finetune_writes_a_preset_with_the_new_labels(entry, capsys, tmp_path):
     assert "labels ['high', 'low']" in capsys.readouterr().out
     assert main(["classify", str(out / "model.keras"), "good", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["label"] in ("high", "low")
+    # The folder `--out` was given names the model as well as its file does.
+    assert main(["classify", str(out), "good", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["label"] in ("high", "low")
+    assert seqapps.load(out).labels == ["high", "low"]
 
 
 def test_finetune_on_text_files_for_a_generation_entry(capsys, tmp_path):

@@ -283,10 +283,19 @@ def _process_alive(pid: str) -> bool:
     return True
 
 
+def preset_file(name: str | os.PathLike) -> Path | None:
+    """The `.keras` file `name` points at: itself, or `model.keras` in a folder (what
+    `seqapps finetune --out FOLDER` writes); None for an entry name."""
+    path = Path(name)
+    if path.suffix == ".keras":
+        return path
+    return path / "model.keras" if (path / "model.keras").is_file() else None
+
+
 def resolve_weights(preset: str | os.PathLike) -> tuple[Path, str | None]:
     """`(verified path, task)` for an entry name, or `(path, None)` for a `.keras` file."""
-    path = Path(preset)
-    if path.suffix == ".keras":
+    path = preset_file(preset)
+    if path is not None:
         if not path.exists():
             raise FileNotFoundError(f"no preset file at {path}")
         return path, None
