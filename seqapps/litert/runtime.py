@@ -95,7 +95,10 @@ def open_export(source, *, variant="float32", num_threads=None, cache_dir=None):
     """See `seqapps.litert.load_litert`."""
     folder = _export_folder(source, cache_dir)
     asset = json.loads((folder / ASSET_FILE).read_text(encoding="utf-8"))
-    return RUNTIMES[asset["task"]](folder, asset, variant=variant, num_threads=num_threads)
+    model = RUNTIMES[asset["task"]](folder, asset, variant=variant, num_threads=num_threads)
+    if isinstance(source, str) and folder != Path(source):  # a zoo entry, exported into the cache
+        model.origin = source
+    return model
 
 
 def _export_folder(source, cache_dir):

