@@ -328,6 +328,8 @@ def test_a_single_label_set_warns(tiny):
 def test_finetune_on_no_examples_says_so(tiny):
     with pytest.raises(ValueError, match="needs at least one example; got 0"):
         tiny.finetune([], [], epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"no targets: pass them second.*from_dataframe"):
+        tiny.finetune(["good", "bad"], epochs=1, verbose=0)
 
 
 @pytest.mark.parametrize("batch_size", [0, -1, True])

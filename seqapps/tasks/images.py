@@ -213,6 +213,8 @@ def images_to_array(images, size) -> tuple[np.ndarray, bool]:
 def to_rgb(item, size, where="image") -> np.ndarray:
     """One image in any accepted form → uint8 RGB `[height, width, 3]`; errors name `where`."""
     if isinstance(item, (str, os.PathLike)):
+        if not os.fspath(item).strip():
+            raise ValueError(f"{where} is an empty path; give the path of an image file")
         path = Path(item)
         try:
             if not path.is_file():

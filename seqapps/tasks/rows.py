@@ -10,10 +10,16 @@ def examples_of(inputs, targets):
     """A `tf.data.Dataset` of `(input, target)` examples from two arrays of one length."""
     import tensorflow as tf
 
-    if targets is None or len(inputs) != len(targets):
+    if targets is None:
+        raise ValueError(
+            f"finetune needs one target per input; got {len(inputs)} inputs and no targets: pass "
+            f"them second, or a dataset of (input, target) pairs (for a pandas DataFrame: "
+            f"seqapps.datasets.from_dataframe(frame, ...))"
+        )
+    if len(inputs) != len(targets):
         raise ValueError(
             f"finetune needs one target per input; got {len(inputs)} inputs and "
-            f"{'no' if targets is None else len(targets)} targets"
+            f"{len(targets)} targets"
         )
     if not len(inputs):
         raise ValueError("finetune needs at least one example; got 0 inputs and 0 targets")
