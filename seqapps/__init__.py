@@ -39,7 +39,8 @@ def load(name: str, *, runtime: str = "tensorflow", **overrides):
 
     Keyword arguments override the entry's configuration; e.g.
     `load("sentiment-lstm", labels=["bad", "okay", "good"])` keeps the pretrained
-    vocabulary, embedding and encoder under a fresh head for fine-tuning.
+    vocabulary, embedding and encoder under a fresh head for fine-tuning; the
+    entry's own labels in another order keep its trained head, reordered.
 
     `runtime="litert"` serves the same verb from LiteRT files instead (an entry
     name or an export folder; `variant="int8"`, `num_threads=`): fast for one
@@ -63,7 +64,7 @@ def load(name: str, *, runtime: str = "tensorflow", **overrides):
 
     if not isinstance(name, (str, os.PathLike)):
         raise TypeError(
-            f"load takes an entry name or a .keras path, got {type(name).__name__} ({name!r}); "
+            f"load takes an entry name, a .keras path or a folder holding one, got {type(name).__name__} ({name!r}); "
             f"see seqapps.list_models()"
         )
     name = os.fspath(name)

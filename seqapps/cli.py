@@ -125,7 +125,7 @@ def _parser(tasks: list[DeclaredTask]):
     for face in verbs.values():
         sub = command(face.verb, face.summary, _answer, face.aliases)
         sub.set_defaults(interface=face)
-        sub.add_argument("name", help="entry name or .keras preset")
+        sub.add_argument("name", help="entry name, .keras preset, or a folder holding model.keras")
         if face.inputs is not None:
             sub.add_argument(
                 "inputs",
@@ -147,7 +147,7 @@ def _parser(tasks: list[DeclaredTask]):
     finetune = command(
         "finetune", "fine-tune an entry on your data; write a .keras preset", _finetune, quiet=False
     )
-    finetune.add_argument("name", help="entry name or .keras preset")
+    finetune.add_argument("name", help="entry name, .keras preset, or a folder holding model.keras")
     for option in finetune_options(tasks):
         add_option(finetune, option, default=None)
     for option in (
@@ -165,7 +165,7 @@ def _parser(tasks: list[DeclaredTask]):
         add_option(finetune, option)
 
     export = command("export", "write a SavedModel that serves raw input", _export)
-    export.add_argument("name", help="entry name or .keras preset")
+    export.add_argument("name", help="entry name, .keras preset, or a folder holding model.keras")
     export.add_argument("directory", help="a new or empty folder, e.g. exports/model/1")
     add_option(export, Option("--overwrite", "", "replace an earlier seqapps export there", "flag"))
 
@@ -175,7 +175,11 @@ def _parser(tasks: list[DeclaredTask]):
         "as PNGs and an HTML page",
         _inspect,
     )
-    inspect.add_argument("names", nargs="+", help="entries or .keras presets, one curve each")
+    inspect.add_argument(
+        "names",
+        nargs="+",
+        help="entries or presets (.keras, or folders holding one), one curve each",
+    )
     inspect.add_argument(
         "--text", required=True, help="what the models read: a text, or an image file"
     )

@@ -93,10 +93,16 @@ def check_max_length(max_length):
 
 def check_stop(stop) -> tuple[str, ...]:
     """`None`, a string or a list of non-empty strings, as a tuple."""
-    stops = (stop,) if isinstance(stop, str) else stop or ()
-    if not isinstance(stops, (list, tuple)) or any(not isinstance(s, str) or not s for s in stops):
+    if stop is None or isinstance(stop, str):
+        stops = () if stop is None else (stop,)
+    else:
+        try:
+            stops = tuple(stop)
+        except TypeError:  # not a list: a number, a flag
+            stops = (stop,)
+    if any(not isinstance(s, str) or not s for s in stops):
         raise ValueError(f"stop must be a non-empty string or a list of them, got {shown(stop)}")
-    return tuple(stops)
+    return stops
 
 
 @dataclasses.dataclass(frozen=True)

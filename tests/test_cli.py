@@ -11,6 +11,7 @@ import pytest
 import seqapps
 from harness import zoo_entry_for
 from seqapps.cli import main
+from seqapps.serve import load_models
 from seqapps.tasks import TextClassifier
 from seqapps.zoo import register, registry
 
@@ -70,7 +71,7 @@ def test_predict_from_arguments_stdin_and_file(entry, capsys, monkeypatch, tmp_p
     assert len(rows) == 3 and set(rows[0]["scores"]) == {"negative", "positive"}
 
 
-def test_finetune_writes_a_preset_with_the_new_labels(entry, capsys, tmp_path):
+def test_finetune_writes_a_preset_with_the_new_labels(entry, capsys, tmp_path, monkeypatch):
     data = tmp_path / "reviews.csv"
     rows = ["review,stars"] + ["good,high" for _ in range(12)] + ["bad,low" for _ in range(12)]
     data.write_text("\n".join(rows) + "\n", encoding="utf-8")
@@ -102,6 +103,13 @@ def test_finetune_writes_a_preset_with_the_new_labels(entry, capsys, tmp_path):
     assert main(["classify", str(out), "good", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["label"] in ("high", "low")
     assert seqapps.load(out).labels == ["high", "low"]
+    assert repr(seqapps.load(out)).startswith("<TextClassifier 'out/model.keras': ")
+    assert list(load_models([str(out)])) == ["out"]  # served as /v1/models/out
+    # An entry's name wins over a folder of the same name.
+    (tmp_path / "cli-tiny").mkdir()
+    (out / "model.keras").rename(tmp_path / "cli-tiny" / "model.keras")
+    monkeypatch.chdir(tmp_path)
+    assert seqapps.load("cli-tiny").labels == ["negative", "positive"]
 
 
 def test_finetune_on_text_files_for_a_generation_entry(capsys, tmp_path):

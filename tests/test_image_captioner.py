@@ -114,7 +114,9 @@ def test_bad_images_are_refused_naming_the_index(model, tmp_path):
         model.caption([truncated])
     with pytest.raises(FileNotFoundError, match=r"images\[0\]: no image file"):
         model.caption(tmp_path / "missing.png")
-    with pytest.raises(ValueError, match=r"images\[0\] is an empty path; give the path of an image"):
+    with pytest.raises(
+        ValueError, match=r"images\[0\] is an empty path; give the path of an image"
+    ):
         model.caption("")
     with pytest.raises(ValueError, match=r"must be uint8"):
         model.caption(np.zeros((4, 4), np.int64))

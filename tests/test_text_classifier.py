@@ -146,6 +146,15 @@ def test_the_same_labels_in_another_order_keep_the_trained_head(tiny, tmp_path):
     assert swapped.labels == ["positive", "negative"]
     np.testing.assert_allclose(swapped.predict(texts, verbose=0), before[:, ::-1], atol=1e-6)
     assert swapped.classify("a good movie!")["score"] == pytest.approx(before[0].max(), abs=1e-6)
+    # Names read from a generator, and ids for names that are numbers, are the same names.
+    again = TextClassifier.from_preset(path, labels=(name for name in ["positive", "negative"]))
+    np.testing.assert_allclose(again.predict(texts, verbose=0), before[:, ::-1], atol=1e-6)
+    numbered = tiny.reconfigure(labels=["0", "1"])  # other names: a fresh head
+    swapped = numbered.reconfigure(labels=[1, 0])
+    assert swapped.labels == ["1", "0"]
+    np.testing.assert_allclose(
+        swapped.predict(texts, verbose=0), numbered.predict(texts, verbose=0)[:, ::-1], atol=1e-6
+    )
 
 
 def test_labels_given_as_one_string_are_refused():
@@ -328,7 +337,7 @@ def test_a_single_label_set_warns(tiny):
 def test_finetune_on_no_examples_says_so(tiny):
     with pytest.raises(ValueError, match="needs at least one example; got 0"):
         tiny.finetune([], [], epochs=1, verbose=0)
-    with pytest.raises(ValueError, match=r"no targets: pass them second.*from_dataframe"):
+    with pytest.raises(ValueError, match=r"no targets: pass them second.*pandas DataFrame"):
         tiny.finetune(["good", "bad"], epochs=1, verbose=0)
 
 

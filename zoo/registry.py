@@ -285,11 +285,14 @@ def _process_alive(pid: str) -> bool:
 
 def preset_file(name: str | os.PathLike) -> Path | None:
     """The `.keras` file `name` points at: itself, or `model.keras` in a folder (what
-    `seqapps finetune --out FOLDER` writes); None for an entry name."""
+    `seqapps finetune --out FOLDER` writes); None for an entry name, which wins over a folder
+    of the same name."""
     path = Path(name)
     if path.suffix == ".keras":
         return path
-    return path / "model.keras" if (path / "model.keras").is_file() else None
+    if os.fspath(name) in _entries() or not (path / "model.keras").is_file():
+        return None
+    return path / "model.keras"
 
 
 def resolve_weights(preset: str | os.PathLike) -> tuple[Path, str | None]:

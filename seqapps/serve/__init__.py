@@ -29,17 +29,21 @@ def create_app(models, **settings):
 
 
 def load_models(models) -> dict:
-    """`{name: task model}` from names and `.keras` paths (a preset is named after its file)."""
+    """`{name: task model}` from names, `.keras` paths and folders holding `model.keras` (a
+    preset is named after its file or folder)."""
     if isinstance(models, dict):
         return dict(models)
     if isinstance(models, (str, os.PathLike)):
         models = [models]
     import seqapps
+    from seqapps.zoo.registry import preset_file
 
     loaded = {}
     for model in models:
         path = os.fspath(model)
-        name = os.path.basename(path)[: -len(".keras")] if path.endswith(".keras") else path
+        name = path  # an entry's name; a file or folder is served by its own name
+        if preset_file(path) is not None:
+            name = os.path.basename(os.path.normpath(path)).removesuffix(".keras")
         if name in loaded:
             raise ValueError(f"two models would be served as {name!r}; rename one of the files")
         loaded[name] = seqapps.load(path)

@@ -5,7 +5,8 @@ Routes:
 - `GET /v1/models/NAME[/versions/1]`: the model's status; `.../metadata`: its signatures.
 - `POST /v1/models/NAME[/versions/1]:predict`: TF Serving's predict, row or columnar.
 - `POST /v1/models/NAME:answer`: the task's verb on `{"inputs": [...], "options": {...}}`,
-  answered `{"answers": [...]}` as `seqapps VERB --json` prints them.
+  answered `{"answers": [...]}` as `seqapps VERB --json` prints them (an empty text is
+  answered, as in Python, where the command line leaves a blank line blank).
 - `POST /v1/models/NAME:stream`: the answer of a generating verb as server-sent events.
 - `GET /seqapps/models`: the models, verbs and options, for the page at `/`.
 

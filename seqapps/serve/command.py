@@ -20,7 +20,9 @@ LIMIT_HELP = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = Limits()
-    parser.add_argument("names", nargs="+", help="entries or .keras presets to serve")
+    parser.add_argument(
+        "names", nargs="+", help="entries or presets (.keras, or folders holding one) to serve"
+    )
     parser.add_argument(
         "--host",
         default="127.0.0.1",

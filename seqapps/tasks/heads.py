@@ -15,19 +15,26 @@ def head_names(names, argument: str) -> list[str]:
     return names
 
 
-def head_change(config: dict, overrides: dict, head_arguments) -> tuple[bool, list | None]:
-    """How `overrides` change a head: `(fresh, order)`.
+def head_change(config: dict, overrides: dict, head_arguments) -> tuple[dict, bool, list | None]:
+    """How `overrides` change a head: `(overrides, fresh, order)`.
 
-    `fresh` when a head argument gets other names, so the head starts afresh.
-    `order` when the one changed argument keeps the same names in another order:
-    the trained head is kept, output `i` taken from the old output `order[i]`.
+    The overrides come back with their head names as `head_names` lists (a
+    generator of names is read once, here). `fresh` when a head argument gets
+    other names, so the head starts afresh; `order` when the one changed argument
+    keeps the same names in another order: the trained head is kept, output `i`
+    taken from the old output `order[i]`.
     """
-    changed = [key for key in head_arguments if key in overrides and config[key] != overrides[key]]
-    if len(changed) != 1 or isinstance(overrides[changed[0]], (str, bytes)):
-        return bool(changed), None
-    old, new = (
-        [str(name) for name in names] for names in (config[changed[0]], overrides[changed[0]])
-    )
-    if sorted(old) != sorted(new) or len(set(new)) != len(new):
-        return True, None
-    return False, [old.index(name) for name in new]
+    names = {key: head_names(overrides[key], key) for key in head_arguments if key in overrides}
+    overrides = {**overrides, **names}
+    changed = [key for key in names if config[key] != names[key]]
+    if len(changed) != 1 or sorted(config[changed[0]]) != sorted(names[changed[0]]):
+        return overrides, bool(changed), None
+    return overrides, False, [config[changed[0]].index(name) for name in names[changed[0]]]
+
+
+def reordered(weights: list, order: list) -> list:
+    """A softmax head's weights with its outputs in `order` (the last axis of a Dense layer's
+    kernel and bias)."""
+    if any(w.shape[-1] != len(order) for w in weights):
+        raise ValueError("this head's weights do not end on its outputs; it cannot be reordered")
+    return [w[..., order] for w in weights]

@@ -13,8 +13,8 @@ def examples_of(inputs, targets):
     if targets is None:
         raise ValueError(
             f"finetune needs one target per input; got {len(inputs)} inputs and no targets: pass "
-            f"them second, or a dataset of (input, target) pairs (for a pandas DataFrame: "
-            f"seqapps.datasets.from_dataframe(frame, ...))"
+            f"them second, or a dataset of (input, target) pairs (seqapps.datasets reads one "
+            f"from a pandas DataFrame or a file)"
         )
     if len(inputs) != len(targets):
         raise ValueError(

@@ -10,7 +10,7 @@ import tensorflow as tf
 from seqapps import safe_write
 from seqapps._quiet import progress_verbosity
 from seqapps.checks import check_float, check_int, check_positive_int
-from seqapps.tasks.heads import head_change
+from seqapps.tasks.heads import head_change, reordered
 from seqapps.tasks.inputs import check_list
 from seqapps.tasks.preset_files import cast_stored_weights as _cast_stored_weights
 from seqapps.tasks.preset_files import load_keras_file as _load_keras_file
@@ -50,11 +50,12 @@ class Task(keras.Model):
 
     @classmethod
     def from_preset(cls, preset, **overrides):
-        """Loads a zoo entry by name, or a `.keras` file saved by `save_preset`.
+        """Loads a zoo entry by name, or a `.keras` file saved by `save_preset` (or a folder
+        holding `model.keras`).
 
-        Keyword arguments override constructor arguments. Overrides that change
-        the head (e.g. new `labels`) give a fresh head on the pretrained layers;
-        the vocabulary and every other pretrained weight are kept.
+        Keyword arguments override constructor arguments (see `reconfigure`): new
+        `labels` give a fresh head on the pretrained layers, the same ones in
+        another order the trained head reordered; every other weight is kept.
         """
         from seqapps.zoo import resolve_weights
 
@@ -76,7 +77,7 @@ class Task(keras.Model):
             model = model.reconfigure(**overrides)
         # Kept out of Keras's attribute tracking: it names where the weights came from.
         model.__dict__["_preset_source"] = (
-            str(preset) if entry_task is not None else Path(preset).name,
+            str(preset) if entry_task else str(path.relative_to(Path(preset).parent)),
             sorted(overrides),
         )
         return model
@@ -108,7 +109,7 @@ class Task(keras.Model):
             raise TypeError(
                 f"{type(self).__name__} has no argument(s) {unknown}; choose among {sorted(config)}"
             )
-        fresh_head, order = head_change(config, overrides, self.head_arguments)
+        overrides, fresh_head, order = head_change(config, overrides, self.head_arguments)
         config.update(overrides)
         model = type(self).from_config(config)
         for layer in model.layers:
@@ -116,7 +117,7 @@ class Task(keras.Model):
                 continue
             source_weights = self.get_layer(layer.name).get_weights()
             if order is not None and layer.name in self.head_layers:
-                source_weights = [weights[..., order] for weights in source_weights]
+                source_weights = reordered(source_weights, order)
             if [w.shape for w in source_weights] != [w.shape for w in layer.get_weights()]:
                 raise ValueError(
                     f"cannot keep the pretrained layer {layer.name!r} with these "

