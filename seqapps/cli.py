@@ -32,6 +32,7 @@ from seqapps.interface import (
 )
 from seqapps.serve.command import problem as serve_problem
 
+PRESET_HELP = "entry name, .keras preset, or a folder holding model.keras"
 #: Exit status of a process whose output pipe closed, as a shell reports one killed by SIGPIPE.
 EXIT_PIPE_CLOSED = 128 + 13
 
@@ -125,7 +126,7 @@ def _parser(tasks: list[DeclaredTask]):
     for face in verbs.values():
         sub = command(face.verb, face.summary, _answer, face.aliases)
         sub.set_defaults(interface=face)
-        sub.add_argument("name", help="entry name, .keras preset, or a folder holding model.keras")
+        sub.add_argument("name", help=PRESET_HELP)
         if face.inputs is not None:
             sub.add_argument(
                 "inputs",
@@ -147,7 +148,7 @@ def _parser(tasks: list[DeclaredTask]):
     finetune = command(
         "finetune", "fine-tune an entry on your data; write a .keras preset", _finetune, quiet=False
     )
-    finetune.add_argument("name", help="entry name, .keras preset, or a folder holding model.keras")
+    finetune.add_argument("name", help=PRESET_HELP)
     for option in finetune_options(tasks):
         add_option(finetune, option, default=None)
     for option in (
@@ -165,7 +166,7 @@ def _parser(tasks: list[DeclaredTask]):
         add_option(finetune, option)
 
     export = command("export", "write a SavedModel that serves raw input", _export)
-    export.add_argument("name", help="entry name, .keras preset, or a folder holding model.keras")
+    export.add_argument("name", help=PRESET_HELP)
     export.add_argument("directory", help="a new or empty folder, e.g. exports/model/1")
     add_option(export, Option("--overwrite", "", "replace an earlier seqapps export there", "flag"))
 
@@ -175,11 +176,7 @@ def _parser(tasks: list[DeclaredTask]):
         "as PNGs and an HTML page",
         _inspect,
     )
-    inspect.add_argument(
-        "names",
-        nargs="+",
-        help="entries or presets (.keras, or folders holding one), one curve each",
-    )
+    inspect.add_argument("names", nargs="+", help="one curve per entry, .keras preset or folder")
     inspect.add_argument(
         "--text", required=True, help="what the models read: a text, or an image file"
     )
