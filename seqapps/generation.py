@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Mapping
 
 from seqapps.checks import check_float, check_int, shown
 
@@ -95,6 +96,8 @@ def check_stop(stop) -> tuple[str, ...]:
     """`None`, a string or a list of non-empty strings, as a tuple."""
     if stop is None or isinstance(stop, str):
         stops = () if stop is None else (stop,)
+    elif isinstance(stop, Mapping):  # a JSON object, say: its keys are not meant
+        stops = (stop,)
     else:
         try:
             stops = tuple(stop)
@@ -102,7 +105,7 @@ def check_stop(stop) -> tuple[str, ...]:
             stops = (stop,)
     if any(not isinstance(s, str) or not s for s in stops):
         raise ValueError(f"stop must be a non-empty string or a list of them, got {shown(stop)}")
-    return stops
+    return tuple(map(str, stops))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -52,6 +52,9 @@ def test_numpy_numbers_are_taken_like_python_ones():
         ({"no_repeat_ngram_size": -2}, "no_repeat_ngram_size must be a positive integer"),
         ({"stop": ["", "."]}, "stop must be a non-empty string or a list of them"),
         ({"stop": 5}, r"stop must be a non-empty string or a list of them, got 5"),
+        ({"stop": 0}, r"stop must be a non-empty string or a list of them, got 0"),
+        ({"stop": False}, r"stop must be a non-empty string or a list of them, got False"),
+        ({"stop": {"\n": 1}}, r"stop must be a non-empty string or a list of them"),
         ({"beam_size": 2, "temperature": 0.7}, "beam search is deterministic"),
         ({"beam_size": 2, "top_k": 5}, "beam search is deterministic"),
     ],
@@ -73,6 +76,8 @@ def test_defaults_and_what_keys_the_traced_function():
     # An n-gram longer than any output can never repeat: no rule.
     assert GenerationConfig(no_repeat_ngram_size=10**12).no_repeat_ngram_size == 0
     assert GenerationConfig(stop="\n\n").stop == ("\n\n",)
+    assert GenerationConfig(stop=(s for s in [".", "!"])).stop == (".", "!")
+    assert GenerationConfig(stop=np.array([".", "!"])).stop == (".", "!")
 
 
 def test_replace_checks_again_and_names_unknown_options():

@@ -16,6 +16,7 @@ from harness import (
     load_export_without_seqapps,
 )
 from seqapps.tasks import Task, TextClassifier
+from seqapps.tasks.heads import reordered
 from seqapps.tasks.text_classifier import adversarial_perturbation
 
 TEXTS = ["a good movie!", "bad", "", "not good, not bad at all"]
@@ -155,6 +156,13 @@ def test_the_same_labels_in_another_order_keep_the_trained_head(tiny, tmp_path):
     np.testing.assert_allclose(
         swapped.predict(texts, verbose=0), numbered.predict(texts, verbose=0)[:, ::-1], atol=1e-6
     )
+
+
+def test_a_head_whose_weights_do_not_end_on_its_outputs_is_not_reordered():
+    kernel, bias = np.arange(6.0).reshape(3, 2), np.array([0.0, 1.0])
+    np.testing.assert_array_equal(reordered([kernel, bias], [1, 0])[0], kernel[:, ::-1])
+    with pytest.raises(ValueError, match="cannot be reordered"):
+        reordered([kernel.T, bias], [1, 0])
 
 
 def test_labels_given_as_one_string_are_refused():

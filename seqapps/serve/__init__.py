@@ -43,7 +43,7 @@ def load_models(models) -> dict:
         path = os.fspath(model)
         name = path  # an entry's name; a file or folder is served by its own name
         if preset_file(path) is not None:
-            name = os.path.basename(os.path.normpath(path)).removesuffix(".keras")
+            name = os.path.basename(os.path.abspath(path)).removesuffix(".keras")
         if name in loaded:
             raise ValueError(f"two models would be served as {name!r}; rename one of the files")
         loaded[name] = seqapps.load(path)
