@@ -298,12 +298,14 @@ def test_a_task_without_a_litert_program_is_refused_by_name(tmp_path):
 
 
 @pytest.mark.slow  # the zoo entry: exported once (~15 s, kept in the cache), 20 verses each way
-def test_zoo_translator_numpy_path_writes_as_keras():
+def test_zoo_translator_numpy_path_writes_as_keras(tmp_path, monkeypatch):
     """`translate-en-es-gru` in float32 NumPy (encoder, bridge, 8,000-piece decoder): the
     Keras model's greedy verses, where rounding would show first on the real weights."""
     from seqapps.zoo.recipes.translation import pairs
 
     sources = pairs("test")[0][:20]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "translate-en-es-gru").mkdir()  # the entry's name wins over a folder's
     served = seqapps.load("translate-en-es-gru", runtime="litert")
     assert repr(served) == "<LiteRTTranslator 'translate-en-es-gru': translation, float32>"
     assert served.numpy is not None and served.numpy.can_encode

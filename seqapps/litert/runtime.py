@@ -110,12 +110,13 @@ def _export_folder(source, cache_dir):
     path = Path(source)
     if (path / ASSET_FILE).is_file():
         return path
-    if path.suffix == ".keras" or path.exists():
+    from seqapps.zoo import get_entry, list_models
+
+    if path.suffix == ".keras" or (path.exists() and str(source) not in list_models()):
         raise FileNotFoundError(
             f"{str(path)!r} is no LiteRT export (no {ASSET_FILE}); write one with "
             f"model.export(path, format='litert')"
         )
-    from seqapps.zoo import get_entry
 
     entry = get_entry(str(source))  # an unknown name raises, naming the closest ones
     root = Path(cache_dir) if cache_dir else Path.home() / ".cache" / "seqapps" / "litert"
