@@ -20,6 +20,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from seqapps._quiet import stderr_silenced
 from seqapps.cli_options import add_option, option_dest, option_value, option_values
 from seqapps.interface import (
     GENERATION,
@@ -81,16 +82,9 @@ def _import_tensorflow_quietly() -> None:
     if "tensorflow" in sys.modules:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow  # noqa: F401
-            import tensorflow_text  # noqa: F401  (its library load notices, too)
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+    with stderr_silenced():
+        import tensorflow  # noqa: F401
+        import tensorflow_text  # noqa: F401  (its library load notices, too)
 
 
 # -- the parser ------------------------------------------------------------------------------
@@ -208,8 +202,14 @@ def _check_arguments(args: argparse.Namespace, tasks: list[DeclaredTask]) -> Dec
     face = getattr(args, "interface", None)  # a verb command's
     if face is not None and task is not None:
         _refuse_another_verb(args, task.task_name, task.interface)
-    if getattr(args, "file", None) not in (None, "-") and not Path(args.file).is_file():
-        raise UsageError(f"--file {args.file}: no such file")
+    files = (
+        {f"--file {args.file}": args.file} if getattr(args, "file", None) not in (None, "-") else {}
+    )
+    if face is not None and face.inputs == "image":  # paths as arguments: there before the model
+        files.update({path: path for path in args.inputs if path.strip()})
+    for shown_as, path in files.items():
+        if not Path(path).is_file():
+            raise UsageError(f"{shown_as}: no such file")
     if face is not None and set(GENERATION) <= set(face.options):
         from seqapps.generation import GenerationConfig
 

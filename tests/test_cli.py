@@ -237,6 +237,7 @@ def _in_fresh_python(args, cwd):
     [
         (["classify", "sentiment-lstn", "hi"], "did you mean 'sentiment-lstm'"),
         (["classify", "sentiment-lstm", "--file", "none.txt"], "--file none.txt: no such file"),
+        (["caption", "caption-emoji-gru", "none.png"], "none.png: no such file"),
         (["translate", "translate-en-es-gru", "--beam", "0", "hi"], "must be a positive integer"),
         (["classify", "sentiment-lstm", "--no-such-option", "hi"], "unrecognized arguments"),
         (["translate", "sentiment-lstm", "hi"], "run it with `seqapps classify sentiment-lstm"),
