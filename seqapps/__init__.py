@@ -64,8 +64,8 @@ def load(name: str, *, runtime: str = "tensorflow", **overrides):
 
     if not isinstance(name, (str, os.PathLike)):
         raise TypeError(
-            f"load takes an entry name, a .keras path or a folder holding one, got {type(name).__name__} ({name!r}); "
-            f"see seqapps.list_models()"
+            f"load takes an entry name, a .keras path or a folder holding one, got "
+            f"{type(name).__name__} ({name!r}); see seqapps.list_models()"
         )
     name = os.fspath(name)
     if preset_file(name) is not None:
