@@ -261,14 +261,14 @@ def _check_finetune_options(args: argparse.Namespace, task_name: str, face: Inte
     mine = {option.flag for option in face.finetune}
     options = finetune_options(declared_tasks())
     given = [o.flag for o in options if getattr(args, option_dest(o), None) not in (None, False)]
-    wanted = " ".join(o.flag for o in face.finetune if o.required) or "no data options"
+    wanted = " and ".join(o.flag for o in face.finetune if o.required) or "no data options"
     for flag in given:
         if flag not in mine:
             raise UsageError(f"{flag} is not an option for {task_name} entries; they take {wanted}")
     for option in face.finetune:
         value = getattr(args, option_dest(option), None)
         if option.required and value is None:
-            raise UsageError(f"{args.name!r} is a {task_name} entry: pass {wanted}")
+            raise UsageError(f"{option.flag} is missing: {task_name} is fine-tuned with {wanted}")
         if option.type == "path" and value is not None and not Path(value).exists():
             raise UsageError(f"{option.flag} {value}: no such file or folder")
 

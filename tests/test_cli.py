@@ -246,6 +246,10 @@ def _in_fresh_python(args, cwd):
             "--data is not an option for text-generation entries; they take --text-file",
         ),
         (["finetune", "sentiment-lstm", "--data", "none.csv", "--out", "t.keras"], "no such file"),
+        (
+            ["finetune", "caption-emoji-gru", "--data", __file__, "--out", "t.keras"],
+            "--image-dir is missing: image-captioning is fine-tuned with --data and --image-dir",
+        ),
         (["list", "--task", "nonsense"], "there is no task 'nonsense'; the tasks are image-capt"),
         (["predict"], "the following arguments are required: name\n"),  # texts are optional
     ],
