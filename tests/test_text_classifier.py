@@ -168,8 +168,10 @@ def test_a_head_whose_weights_do_not_end_on_its_outputs_is_not_reordered():
 def test_labels_given_as_one_string_are_refused():
     with pytest.raises(TypeError, match="must be a list of names, got the string 'abc'"):
         TextClassifier(VOCABULARY, "abc")
-    with pytest.raises(ValueError, match="at least two distinct names"):
+    with pytest.raises(ValueError, match="at least two distinct names; 'good' is repeated"):
         TextClassifier(VOCABULARY, ["good", "good"])
+    with pytest.raises(TypeError, match="labels must be a list of names, got None"):
+        TextClassifier(VOCABULARY, None)
 
 
 @pytest.mark.parametrize("adversarial_epsilon", [0.0, 0.2])

@@ -1,17 +1,26 @@
 """A softmax head's names (labels, tags): checked once, and kept in a new order on reload."""
 
+from collections import Counter
+from collections.abc import Iterable
+
+from seqapps.checks import shown
+
 
 def head_names(names, argument: str) -> list[str]:
     """`names` as a list of distinct strings, at least two; a single string is refused (it
-    would be read letter by letter)."""
+    would be read letter by letter), and so is anything that is not a list of names."""
     if isinstance(names, (str, bytes)):
         raise TypeError(
             f"{argument} must be a list of names, got the string {names!r}; "
             f"pass a list such as [{names!r}, ...]"
         )
+    if not isinstance(names, Iterable):
+        raise TypeError(f"{argument} must be a list of names, got {shown(names)}")
     names = [str(name) for name in names]
-    if len(names) < 2 or len(set(names)) != len(names):
-        raise ValueError(f"{argument} must be at least two distinct names, got {names}")
+    repeated = [name for name, count in Counter(names).items() if count > 1]
+    if len(names) < 2 or repeated:
+        problem = f"{repeated[0]!r} is repeated" if repeated else f"got {names}"
+        raise ValueError(f"{argument} must be at least two distinct names; {problem}")
     return names
 
 
