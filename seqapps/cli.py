@@ -13,14 +13,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
-import itertools
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from seqapps._quiet import stderr_silenced
+from seqapps.cli_answers import write_answers
 from seqapps.cli_options import add_option, option_dest, option_value, option_values
 from seqapps.interface import (
     GENERATION,
@@ -188,8 +188,10 @@ def _parser(tasks: list[DeclaredTask]):
 
 def _check_arguments(args: argparse.Namespace, tasks: list[DeclaredTask]) -> DeclaredTask | None:
     """Refuses what can be refused without a model; returns the task of `args.name` if known."""
-    for name in getattr(args, "names", []):
-        _task_of(name, tasks)
+    for name in getattr(args, "names", []):  # inspect's
+        task = _task_of(name, tasks)
+        if task is not None and task.interface.inputs == "image" and not Path(args.text).is_file():
+            raise UsageError(f"--text {args.text}: no such file; {name} reads an image file")
     if args.command == "serve" and (problem := serve_problem(args)):
         raise UsageError(problem)
     if args.command == "inspect":
@@ -322,71 +324,15 @@ def _refuse_another_verb(args: argparse.Namespace, task_name: str, face: Interfa
         )
 
 
-def _read_inputs(args: argparse.Namespace) -> Iterator[str]:
-    """The arguments, else the lines of --file or stdin, read as they come."""
-    if args.inputs:
-        yield from args.inputs
-        return
-    from_stdin = args.file in (None, "-")
-    if from_stdin and (sys.stdin is None or sys.stdin.closed):
-        raise UsageError(
-            f"stdin is closed; give {args.interface.inputs}s as arguments or with --file FILE"
-        )
-    name = "stdin" if from_stdin else args.file
-    stream = getattr(sys.stdin, "buffer", sys.stdin) if from_stdin else open(args.file, "rb")
-    with contextlib.nullcontext(stream) if from_stdin else stream:
-        for number, raw in enumerate(stream, start=1):
-            try:
-                yield (raw if isinstance(raw, str) else raw.decode("utf-8")).rstrip("\r\n")
-            except UnicodeDecodeError as error:
-                raise ValueError(
-                    f"{name} line {number} is not UTF-8 (byte {raw[error.start]:#x} at column "
-                    f"{error.start + 1}); convert it, e.g. iconv -f latin1 -t utf-8"
-                ) from None
-
-
 def _answer(args: argparse.Namespace) -> None:
-    """Runs a task's verb; one output line per input line, written after every batch.
-
-    A blank input is not sent to the model: it gets an empty line, or with
-    --json an object with the input alone, so that line N answers line N.
-    """
+    """Runs a task's verb on the inputs (`seqapps.cli_answers`), with the options it takes."""
     model = _load(args)
-    face = model.interface
     given = [
         o.flag for o in args.interface.options if getattr(args, option_dest(o)) not in (None, False)
     ]
-    if foreign := [flag for flag in given if flag not in {o.flag for o in face.options}]:
+    if foreign := [flag for flag in given if flag not in {o.flag for o in model.interface.options}]:
         raise UsageError(f"{args.name!r} does not take {', '.join(foreign)}")  # e.g. --attention
-    options = option_values(args, face.options)
-    write = sys.stdout.write
-    if face.inputs is None:  # the options are the whole input: one answer, in pieces
-        pieces = model.plain(None, **options)  # a generator: nothing runs unless read
-        if args.json:
-            pieces = _json_lines(model.answer(None, **options))
-        for piece in pieces:
-            write(piece)
-            sys.stdout.flush()
-        return
-    inputs = _read_inputs(args)
-    while batch := list(itertools.islice(inputs, args.batch_size)):
-        kept = [item for item in batch if item.strip()]
-        if not kept:
-            answers = iter(())
-        elif args.json:
-            answers = _json_lines(model.answer(kept, **options))
-        else:
-            answers = iter(model.plain(kept, **options))
-        for item in batch:
-            if item.strip():
-                write(next(answers))
-            else:
-                write(json.dumps({face.inputs: item}) + "\n" if args.json else "\n")
-        sys.stdout.flush()
-
-
-def _json_lines(answers) -> Iterator[str]:
-    return (json.dumps(answer, ensure_ascii=False) + "\n" for answer in answers)
+    write_answers(model, args, option_values(args, model.interface.options))
 
 
 def _finetune(args: argparse.Namespace) -> None:

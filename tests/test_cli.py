@@ -238,6 +238,10 @@ def _in_fresh_python(args, cwd):
         (["classify", "sentiment-lstn", "hi"], "did you mean 'sentiment-lstm'"),
         (["classify", "sentiment-lstm", "--file", "none.txt"], "--file none.txt: no such file"),
         (["caption", "caption-emoji-gru", "none.png"], "none.png: no such file"),
+        (
+            ["inspect", "caption-emoji-gru", "--text", "a text", "--out", "report"],
+            "--text a text: no such file; caption-emoji-gru reads an image file",
+        ),
         (["translate", "translate-en-es-gru", "--beam", "0", "hi"], "must be a positive integer"),
         (["classify", "sentiment-lstm", "--no-such-option", "hi"], "unrecognized arguments"),
         (["translate", "sentiment-lstm", "hi"], "run it with `seqapps classify sentiment-lstm"),

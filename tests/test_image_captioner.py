@@ -206,6 +206,17 @@ def test_the_cli_captions_files(model, tmp_path, capsys):
     assert main(["translate", str(preset), "hello"]) == 2
     assert "run it with `seqapps caption" in capsys.readouterr().err
 
+    # An image that does not decode, third in a batch of four: the two before it are answered,
+    # and the error names its line in the list.
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    listed = tmp_path / "photos.txt"
+    listed.write_text("\n".join(map(str, [*paths, broken, paths[0]])) + "\n", encoding="utf-8")
+    assert main(["caption", str(preset), "--file", str(listed)]) == 1
+    out, err = capsys.readouterr()
+    assert [line.split("\t")[0] for line in out.splitlines()] == model.caption(paths)
+    assert f"error: {listed} line 3: images[0] ({broken}) cannot be decoded" in err
+
 
 def test_finetune_on_an_image_folder_and_a_captions_csv(model, tmp_path, capsys):
     from seqapps import datasets

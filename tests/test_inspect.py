@@ -196,6 +196,7 @@ def test_inspect_reads_a_zoo_entry(name, image, tmp_path, capsys):
 def test_inspect_leaves_nothing_when_it_cannot_read_the_input(tmp_path, capsys):
     from seqapps.cli import main
 
-    out = tmp_path / "not-an-image"
-    assert main(["inspect", "caption-emoji-gru", "--text", "a text", "--out", str(out)]) == 1
-    assert "a text" in capsys.readouterr().err and not out.exists()
+    out, broken = tmp_path / "report", tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    assert main(["inspect", "caption-emoji-gru", "--text", str(broken), "--out", str(out)]) == 1
+    assert "cannot be decoded as an image" in capsys.readouterr().err and not out.exists()
