@@ -72,7 +72,7 @@ def write_answers(model, args: argparse.Namespace, options: dict) -> None:
                     (answer,) = _answers(model, [item], args.json, options)
                 except (ValueError, TypeError, OSError) as error:
                     sys.stdout.flush()
-                    raise type(error)(f"{where}: {error}") from None
+                    raise ValueError(f"{where}: {error}") from None
                 write(answer)
         sys.stdout.flush()
 
