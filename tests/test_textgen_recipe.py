@@ -174,3 +174,59 @@ def test_an_out_path_that_is_a_folder_is_refused_before_training(trained, tmp_pa
     with pytest.raises(IsADirectoryError, match="weights.npz"):
         textgen_ids.train(args)
     assert [path.name for path in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_the_fitted_temperature_is_the_one_the_targets_were_drawn_at():
+    from seqapps.zoo.recipes._calibration import fitted_temperature, mean_nats
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (20_000, 12))
+    probabilities = np.exp(logits / 1.5)
+    probabilities /= probabilities.sum(-1, keepdims=True)
+    targets = np.array([rng.choice(12, p=row) for row in probabilities])
+    temperature = fitted_temperature(logits, targets)
+    assert temperature == pytest.approx(1.5, abs=0.05)
+    for other in (1.0, temperature * 0.9, temperature * 1.1):
+        assert mean_nats(logits, targets, temperature) < mean_nats(logits, targets, other)
+
+
+def test_calibration_lowers_the_validation_loss_keeps_greedy_writing_and_is_a_card_stage(
+    trained, tmp_path, monkeypatch
+):
+    from seqapps.zoo.recipes import _calibration, _cards, _textgen_card
+
+    folder, _, _ = trained
+    cli = textgen.parser().parse_args(
+        ["--name", "x", "--trained-weights", str(folder / "weights.npz")]
+    )
+    weights = tmp_path / "weights" / "x.keras"
+    textgen.load_trained_weights(cli, textgen.load_works("train"), weights)
+    text = textgen.load_works("validation")["hamlet"][:3000]
+    before = TextGenerator.from_preset(weights)
+    found = _calibration.calibrate(weights, text)
+    after = TextGenerator.from_preset(weights)
+    assert found["temperature"] != pytest.approx(1.0, abs=0.01)
+    assert found["validation_bpc_after"] < found["validation_bpc_before"]
+    measured = after.score(text)["bits_per_char"]
+    assert measured == pytest.approx(found["validation_bpc_after"], abs=2e-3)
+    assert measured < before.score(text)["bits_per_char"]
+    assert after.generate("KING.", max_length=40) == before.generate("KING.", max_length=40)
+
+    # On a stored entry (--card-only), the card's recipe gains the stage once, and its notes say
+    # the temperature.
+    (tmp_path / "cards").mkdir()
+    monkeypatch.setattr(_textgen_card, "ZOO_DIR", tmp_path)
+    monkeypatch.setattr(_cards, "ZOO_DIR", tmp_path)
+    previous = {"recipe": "python -m train", "notes": "trained once", "metrics": {"training": []}}
+    (tmp_path / "cards" / "x.json").write_text(json.dumps(previous), encoding="utf-8")
+    card_only = textgen.parser().parse_args(["--name", "x", "--card-only", "--calibrate"])
+    measured = {"validation": {"pooled": 2.0}, "test": {"pooled": 2.1}, "history": []}
+    for _ in range(2):
+        _textgen_card.write_card(
+            card_only, textgen.parser, after, weights, measured, 1, None, found
+        )
+        card = json.loads((tmp_path / "cards" / "x.json").read_text(encoding="utf-8"))
+        stage = "python -m seqapps.zoo.recipes.textgen --name x --card-only --calibrate"
+        assert card["recipe"] == f"python -m train && {stage}"
+        assert card["notes"].startswith("trained once; logits divided by a temperature of ")
+        assert card["notes"].count("temperature") == 1

@@ -31,23 +31,15 @@ streams, `textgen_ids` trains the same network on them, and
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import math
 import time
 from pathlib import Path
 
-from seqapps.zoo.recipes._cards import (
-    CELL_NAMES,
-    ZOO_DIR,
-    architecture_of,
-    recipe_command,
-    save_card,
-    weights_entry,
-)
+from seqapps.zoo.recipes._calibration import calibrate
+from seqapps.zoo.recipes._cards import ZOO_DIR
+from seqapps.zoo.recipes._textgen_card import DATASET, write_card
 from seqapps.zoo.recipes._windows import add_network_arguments
-
-DATASET = "shakespeare"
 
 
 def load_works(split: str) -> dict[str, str]:
@@ -236,12 +228,26 @@ def train(args: argparse.Namespace) -> dict:
         )
 
     keras.config.set_dtype_policy("float32")
+    calibration = None
+    if args.calibrate:
+        calibration = calibrate(weights, "".join(validation_works.values()))
+        print(json.dumps({"calibration": calibration}), flush=True)
     model = TextGenerator.from_preset(weights)
     validation = bits_per_char(model, validation_works)
     test = bits_per_char(model, load_works("test"))
     print(json.dumps({"name": args.name, "validation": validation, "test": test}), flush=True)
     if not args.dry_run:
-        write_card(args, model, weights, validation, test, history, len(train_works), provenance)
+        write_card(
+            args,
+            model,
+            weights,
+            validation,
+            test,
+            history,
+            len(train_works),
+            provenance,
+            calibration,
+        )
     return {"validation": validation, "test": test, "history": history}
 
 
@@ -317,82 +323,6 @@ def ids_command(settings: dict, out: str) -> str:
     return f"python -m seqapps.zoo.recipes.textgen_ids {folder} --out {out} " + " ".join(parts)
 
 
-def write_card(
-    args, model, weights: Path, validation, test, history, num_train, provenance=None
-) -> None:
-    path = ZOO_DIR / "cards" / f"{args.name}.json"
-    previous = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    if not history and previous:
-        # --card-only: keep the training log the run wrote.
-        history = previous.get("metrics", {}).get("training", [])
-    recipe = recipe_command(
-        "textgen",
-        args,
-        parser,
-        required=("name",),
-        skipped=("verbose", "dry_run", "card_only", "threads", "trained_weights"),
-    )
-    notes = (
-        f"trained {datetime.date.today().isoformat()} on CPU"
-        f"{' in mixed bfloat16' if args.bfloat16 else ''}, seed {args.seed}; weights stored "
-        f"in float16; metrics.training's validation_bpc reads hamlet as "
-        f"{args.validation_segments} pieces side by side (faster, state reset "
-        f"{args.validation_segments} times), the validation/test figures read each work whole"
-    )
-    if provenance:
-        # Three steps: ids out of TensorFlow, training under any Keras backend, the entry.
-        folder = Path(args.trained_weights).parent
-        base = f"python -m seqapps.zoo.recipes.textgen --name {args.name}"
-        recipe = (
-            f"{base} --write-ids {folder} && KERAS_BACKEND={provenance['backend']} {provenance['command']} "
-            f"&& {base} --trained-weights {args.trained_weights}"
-        )
-        notes = (
-            f"trained {datetime.date.today().isoformat()} with {provenance['trained_on']} (textgen_ids); "
-            f"weights stored in float16; metrics.training's validation_bpc reads hamlet as "
-            f"{args.validation_segments} pieces side by side, the validation/test figures read "
-            f"each work whole on TensorFlow"
-        )
-    elif args.card_only and previous:
-        recipe, notes = previous["recipe"], previous.get("notes", notes)
-    elif args.initial_weights and previous:
-        # Record both stages: the run that made the initial weights, then this one.
-        recipe = f"{previous['recipe']} && cp zoo/weights/{weights.name} stage1.keras && {recipe}"
-        history = [*previous["metrics"].get("training", []), {"stage": 2}, *history]
-    architecture = architecture_of(model)
-    card = {
-        "name": args.name,
-        "task": model.task_name,
-        "description": (
-            f"Character-level English language model of Shakespeare's plays and poems: "
-            f"character embedding ({model.embedding_dim}) → {model.num_layers}-layer "
-            f"{CELL_NAMES[model.cell]} ({model.units} units) → softmax over "
-            f"{architecture['vocabulary_size']} ids; writes text and scores it in bits per character."
-        ),
-        "architecture": architecture,
-        "weights": weights_entry(weights),
-        "num_parameters": int(model.count_params()),
-        "dataset": {
-            "name": DATASET,
-            "train": f"train ({num_train} works)",
-            "selection": "validation (hamlet) bits per character after each epoch, lowest kept",
-            "test": "test (macbeth, tempest, sonnets)",
-        },
-        "metrics": {
-            "test": {"bits_per_char": test},
-            "validation": {"bits_per_char": validation},
-            "evaluation": "each work read once from the start state, state carried through; "
-            "pooled = weighted by characters",
-            "training": history,
-        },
-        "license": "Apache-2.0 (weights); training data public-domain Project Gutenberg texts "
-        "via Open Shakespeare 0.6 (CC-BY-2.5 packaging)",
-        "recipe": recipe,
-        "notes": notes,
-    }
-    print(f"wrote {weights} and {save_card(card)}")
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -439,6 +369,12 @@ def parser() -> argparse.ArgumentParser:
         "--card-only",
         action="store_true",
         help="measure the saved weight file and write the card; no training",
+    )
+    p.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="divide the logits by a temperature fitted on hamlet, folded into the head "
+        "(see _calibration); with --card-only, a stage on the stored file",
     )
     p.add_argument(
         "--dry-run", action="store_true", help="train and report, write nothing to the zoo"
