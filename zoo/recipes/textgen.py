@@ -237,16 +237,9 @@ def train(args: argparse.Namespace) -> dict:
     test = bits_per_char(model, load_works("test"))
     print(json.dumps({"name": args.name, "validation": validation, "test": test}), flush=True)
     if not args.dry_run:
+        measured = {"validation": validation, "test": test, "history": history}
         write_card(
-            args,
-            model,
-            weights,
-            validation,
-            test,
-            history,
-            len(train_works),
-            provenance,
-            calibration,
+            args, parser, model, weights, measured, len(train_works), provenance, calibration
         )
     return {"validation": validation, "test": test, "history": history}
 
