@@ -188,9 +188,10 @@ def _parser(tasks: list[DeclaredTask]):
 
 def _check_arguments(args: argparse.Namespace, tasks: list[DeclaredTask]) -> DeclaredTask | None:
     """Refuses what can be refused without a model; returns the task of `args.name` if known."""
-    for name in getattr(args, "names", []):  # inspect's
+    for name in getattr(args, "names", []):  # inspect's and serve's
         task = _task_of(name, tasks)
-        if task is not None and task.interface.inputs == "image" and not Path(args.text).is_file():
+        reads_images = task is not None and task.interface.inputs == "image"
+        if args.command == "inspect" and reads_images and not Path(args.text).is_file():
             raise UsageError(f"--text {args.text}: no such file; {name} reads an image file")
     if args.command == "serve" and (problem := serve_problem(args)):
         raise UsageError(problem)

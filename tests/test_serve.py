@@ -447,6 +447,8 @@ def test_the_command_refuses_bad_arguments_before_loading_anything(capsys):
     assert "did you mean 'sentiment-lstm'" in capsys.readouterr().err
     assert main(["serve", "sentiment-lstm", "--port", "70000"]) == 2
     assert "port number" in capsys.readouterr().err
+    assert main(["serve", "caption-emoji-gru", "--port", "70000"]) == 2  # an image entry too
+    assert "port number" in capsys.readouterr().err
     assert main(["serve", "sentiment-lstm", "sentiment-lstm"]) == 2
     assert "named twice" in capsys.readouterr().err
 
