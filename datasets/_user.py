@@ -16,11 +16,13 @@ reader                      elements                                    returns
 ``from_image_folder``       ``(image uint8 [H, W, 3], caption)``        ``dataset``
 ==========================  ==========================================  ===================
 
-Label names: a ``tf.data.Dataset`` cannot carry them, so the readers whose targets come from a
-closed set of labels always return ``(dataset, label_names)``. String labels become int64 ids
-into ``label_names``: the list you pass (every label must be in it), or else the sorted distinct
-labels. Integer labels are kept as ids (checked against ``label_names`` when given, which is
-otherwise returned as ``None``); non-integer numbers are kept as float32 targets.
+Label names: the readers whose targets come from a closed set of labels return ``(dataset,
+label_names)``. String labels become int64 ids into ``label_names``: the list you pass (every
+label must be in it), or else the sorted distinct labels. Integer labels are kept as ids (checked
+against ``label_names`` when given, which is otherwise returned as ``None``); non-integer numbers
+are kept as float32 targets. The dataset also carries the names as ``dataset.label_names`` (as
+Keras's ``image_dataset_from_directory`` carries ``class_names``), so that ``finetune`` can refuse
+ids that mean other labels to the model; a dataset made from it (``map``, ``batch``) loses them.
 
 Rows skipped on purpose (empty text, blank lines) are counted in a ``UserWarning``; anything
 malformed raises a ``ValueError`` naming the file and line.
@@ -174,7 +176,14 @@ def _classification(
         return tf.data.Dataset.from_tensor_slices(tf.constant(kept_texts, tf.string)), None
     ids, names = _encode_labels([labels[i] for i in kept], label_names, [places[i] for i in kept])
     dataset = tf.data.Dataset.from_tensor_slices((tf.constant(kept_texts, tf.string), ids))
-    return dataset, names
+    return _named(dataset, names), names
+
+
+def _named(dataset: tf.data.Dataset, names: list[str] | None) -> tf.data.Dataset:
+    """`dataset` carrying the names of its label ids, when they have names."""
+    if names is not None:
+        dataset.label_names = list(names)
+    return dataset
 
 
 # --- classification ---------------------------------------------------------------------------
@@ -482,7 +491,7 @@ def from_conll(
     )
     # Slices of a ragged batch arrive as ragged-rank-0 values; the identity map makes them
     # plain 1-D tensors, as the bundled datasets give (padded_batch needs that too).
-    return dataset.map(lambda tokens, tag_ids: (tokens, tag_ids)), names
+    return _named(dataset.map(lambda tokens, tag_ids: (tokens, tag_ids)), names), names
 
 
 def from_image_folder(

@@ -74,6 +74,27 @@ def test_lists_and_a_dataset_train_on_the_same_split(classifier):
     np.testing.assert_allclose(listed.history["val_loss"], streamed.history["val_loss"], rtol=1e-4)
 
 
+def test_a_readers_ids_that_name_other_labels_are_refused(classifier, tmp_path):
+    data = tmp_path / "mood.csv"
+    data.write_text("text,label\ngood film,good\nbad film,bad\nfine film,good\n", "utf-8")
+    dataset, names = datasets.from_csv(data)
+    assert names == dataset.label_names == ["bad", "good"]  # id 1 is "good"; the model's is "okay"
+    with pytest.raises(ValueError, match=r"ids name the labels \['bad', 'good'\].*label_names="):
+        classifier.finetune(dataset, epochs=1, verbose=0)
+    # Read against the model's labels, the ids are the model's.
+    dataset, _ = datasets.from_csv(data, label_names=classifier.labels)
+    assert classifier.reconfigure().finetune(dataset, epochs=1, verbose=0).history["val_loss"]
+
+    tagger = SequenceTagger(["a", "b"], list("ab"), ["Y", "X"], units=4, embedding_dim=4)
+    conll = tmp_path / "train.conll"
+    conll.write_text("a\tX\nb\tY\n\nb\tX\n\na\tY\n", "utf-8")
+    examples, _ = datasets.from_conll(conll)  # the file's tags sorted: X 0, Y 1
+    with pytest.raises(ValueError, match=r"tags \['X', 'Y'\].*load the model with tags="):
+        tagger.finetune(examples, epochs=1, verbose=0)
+    examples, _ = datasets.from_conll(conll, label_names=tagger.tags)
+    assert tagger.finetune(examples, epochs=1, verbose=0).history["val_loss"]
+
+
 def test_the_command_line_csv_is_parsed_once_and_renumbered(classifier, tmp_path, monkeypatch):
     from seqapps.datasets import _user
 

@@ -47,3 +47,23 @@ def reordered(weights: list, order: list) -> list:
     if any(w.shape[-1] != len(order) for w in weights):
         raise ValueError("this head's weights do not end on its outputs; it cannot be reordered")
     return [w[..., order] for w in weights]
+
+
+def check_label_names(dataset, model) -> None:
+    """Refuses a dataset whose target ids name other labels than the model's ids do.
+
+    The `seqapps.datasets` readers number the labels they read in their own order
+    and leave the names on the dataset (`dataset.label_names`); ids mean the model's
+    labels, so training on ids that mean other names would teach it the wrong ones.
+    """
+    given = getattr(dataset, "label_names", None)
+    if given is None or len(model.head_arguments) != 1:
+        return
+    (argument,) = model.head_arguments
+    if list(given) != list(getattr(model, argument))[: len(given)]:  # id i names given[i]
+        raise ValueError(
+            f"the dataset's ids name the {argument} {list(given)}, the model's ids name "
+            f"{getattr(model, argument)}: read the data with label_names=model.{argument}, or "
+            f"load the model with {argument}={list(given)} (the same names in another order "
+            f"keep the trained head; other names get a fresh one)"
+        )

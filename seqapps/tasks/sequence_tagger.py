@@ -7,7 +7,7 @@ import tensorflow as tf
 from seqapps.checks import check_float, check_positive_int
 from seqapps.interface import Interface, Option
 from seqapps.layers import CharacterEncoder, RecurrentStack
-from seqapps.tasks.heads import head_names
+from seqapps.tasks.heads import check_label_names, head_names
 from seqapps.tasks.tagged_inputs import (
     checked_tag_ids,
     checked_token_lists,
@@ -274,6 +274,7 @@ class SequenceTagger(Task):
             )
         if tags is not None:
             raise ValueError(f"pass the tags inside the tf.data.Dataset, not beside {name}")
+        check_label_names(sentences, self)
         sentences = unbatched(sentences, 1)
         low, high = sentences.reduce(
             (tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
