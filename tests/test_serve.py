@@ -298,6 +298,7 @@ def tf_softmax(logits, model):
 
 # -- every bad request: a clear 4xx, never a 500 -------------------------------------------
 
+DAMAGED_PNG = b'{"instances": [{"b64": "%s"}]}' % base64.b64encode(serve_models.png()[:60])
 BAD = [
     ("/v1/models/clf:predict", b"{", 400, "malformed JSON"),
     ("/v1/models/clf:predict", b"\xff\xfe", 400, "malformed JSON"),
@@ -311,6 +312,11 @@ BAD = [
     ("/v1/models/clf:predict", b'{"instances": [["a"]]}', 400, "rank"),
     ("/v1/models/clf:predict", b'{"inputs": {"text": ["a"]}}', 400, "['texts']"),
     ("/v1/models/clf:predict", b'{"instances": [{"b64": "%%%"}]}', 400, "base64"),
+    # An image that does not decode, and a file path where the image's bytes belong.
+    ("/v1/models/cap:predict", b'{"instances": [{"b64": "aGVsbG8="}]}', 400, "holds no image"),
+    ("/v1/models/cap:predict", b'{"instances": ["photos/red.png"]}', 400, "send the bytes of a"),
+    # A PNG cut short: TensorFlow's own reason, not its "Graph execution error:".
+    ("/v1/models/cap:predict", DAMAGED_PNG, 400, "PNG"),
     (
         "/v1/models/clf:predict",
         b'{"instances": ["a","a","a","a","a","a","a","a","a"]}',

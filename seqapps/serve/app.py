@@ -133,7 +133,7 @@ def create_app(
                 return error(400, str(refused))
             except Exception as failed:  # noqa: BLE001 (a server answers, whatever happened)
                 if type(failed).__name__ == "InvalidArgumentError":
-                    return error(400, _first_line(getattr(failed, "message", str(failed))))
+                    return error(400, _op_reason(getattr(failed, "message", str(failed))))
                 log.exception("request to %s failed", request.url.path)
                 return error(500, f"internal error ({type(failed).__name__}); see the server log")
 
@@ -321,5 +321,9 @@ def _too_large(size: int, limits: Limits) -> str:
     )
 
 
-def _first_line(message: str) -> str:
-    return message.strip().splitlines()[0] if message.strip() else "invalid argument"
+def _op_reason(message: str) -> str:
+    """The reason in a TensorFlow op error: a traced function's message opens with "Graph
+    execution error:" and the traceback of the op, and ends with the op's own words."""
+    lines = [line for line in message.splitlines() if line.strip()]
+    reasons = [line for line in lines if not line[0].isspace() and "{{node" not in line]
+    return reasons[-1] if reasons else "invalid argument"

@@ -123,13 +123,16 @@ class Servable:
         return Signature(inputs, infos, concrete)
 
     def check_lengths(self, arrays: dict[str, np.ndarray]) -> None:
-        """Refuses a generation longer than `max_length` and, for a task that reads text, a
-        string input longer than `max_text_chars` (bytes are counted: never fewer)."""
-        if self.interface.inputs != "image":
-            for info in self._string_inputs(arrays):
-                longest = max(map(len, arrays[info].ravel()), default=0)
-                if longest > self.limits.max_text_chars:
-                    raise RequestError(_too_long(info, longest, self.limits))
+        """Refuses a generation longer than `max_length`; for a task that reads text, a string
+        input longer than `max_text_chars` (bytes are counted: never fewer); for one that reads
+        images, an input that is no image file."""
+        for info in self._string_inputs(arrays):
+            if self.interface.inputs == "image":
+                _check_images(info, arrays[info].ravel())
+                continue
+            longest = max(map(len, arrays[info].ravel()), default=0)
+            if longest > self.limits.max_text_chars:
+                raise RequestError(_too_long(info, longest, self.limits))
         for name in LENGTH_INPUTS:
             if name in arrays and np.size(arrays[name]) and np.max(arrays[name]) > self._longest:
                 raise RequestError(
@@ -372,3 +375,15 @@ def _unpadded(rows: np.ndarray, info: TensorInfo) -> np.ndarray:
         keep = max(1, int(used[-1]) + 1 if len(used) else 1)
         rows = np.take(rows, range(min(keep, rows.shape[axis])), axis=axis)
     return rows
+
+
+def _check_images(name: str, items) -> None:
+    """Refuses an image input that holds no image file's bytes (a path, a text), by its row."""
+    from seqapps.tasks.images import is_image_file
+
+    for row, item in enumerate(items):
+        if not is_image_file(item if isinstance(item, bytes) else str(item).encode()):
+            raise RequestError(
+                f"{name}[{row}] holds no image: send the bytes of a PNG, JPEG, GIF, BMP or WebP "
+                f'file, base64-encoded as {{"b64": "..."}}; this server reads no files'
+            )

@@ -88,6 +88,16 @@ def to_float(samples):
     return tf.image.convert_image_dtype(samples, tf.float32)
 
 
+#: How the image files TensorFlow decodes begin (WebP: "RIFF", 4 bytes of size, "WEBP").
+IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
+
+
+def is_image_file(data: bytes) -> bool:
+    """Whether `data` begins as a PNG, JPEG, GIF, BMP or WebP file does (it may still be
+    damaged further on)."""
+    return data.startswith(IMAGE_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+
+
 def header_pixels(data):
     """Width × height from the header of a PNG, GIF, BMP or WebP (TensorFlow ops; 0 otherwise).
 
