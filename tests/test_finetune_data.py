@@ -150,3 +150,11 @@ def test_text_generation_takes_a_dataset_of_texts_like_a_list():
     np.testing.assert_allclose(listed.history["val_loss"], streamed.history["val_loss"], rtol=1e-4)
     with pytest.raises(ValueError, match="a dataset of texts holds one string per element"):
         model.finetune(tf.data.Dataset.from_tensor_slices((texts, texts)), epochs=1)
+
+
+def test_a_mistyped_finetune_keyword_is_named_with_the_closest_one(classifier):
+    with pytest.raises(TypeError, match=r"finetune\(\) .* 'epoch'; did you mean 'epochs'\?"):
+        classifier.finetune(["good", "bad"], ["good", "bad"], epoch=1)
+    generator = TextGenerator(list("ab "), units=4, embedding_dim=4)
+    with pytest.raises(TypeError, match=r"'windows'; did you mean 'window'\?"):
+        generator.finetune(["ab ba"], windows=4)

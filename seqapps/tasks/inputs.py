@@ -126,3 +126,25 @@ def text_dataset(source):
         return source
     texts, _ = standardize_texts(source)
     return tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string))
+
+
+def check_compile_options(model, options: dict) -> None:
+    """Refuses a keyword of `finetune` that neither it nor the model's `compile` takes (it
+    would reach `compile`, whose error names the wrong function), with the closest name."""
+    import difflib
+    import inspect
+
+    import keras
+
+    def named(function):
+        parameters = inspect.signature(function).parameters.values()
+        return {p.name for p in parameters if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+
+    compiles = named(type(model).compile) | named(keras.Model.compile)
+    for keyword in options:
+        if keyword not in compiles:
+            finetunes = [c.finetune for c in type(model).__mro__ if "finetune" in vars(c)]
+            known = sorted(set().union(compiles, *map(named, finetunes)) - {"self", "x", "y"})
+            close = difflib.get_close_matches(keyword, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; it takes {', '.join(known)}"
+            raise TypeError(f"finetune() got an unexpected keyword argument {keyword!r}{hint}")

@@ -11,7 +11,7 @@ from seqapps import safe_write
 from seqapps._quiet import progress_verbosity
 from seqapps.checks import check_float, check_int, check_positive_int
 from seqapps.tasks.heads import check_label_names, head_change, reordered
-from seqapps.tasks.inputs import check_list
+from seqapps.tasks.inputs import check_compile_options, check_list
 from seqapps.tasks.preset_files import cast_stored_weights as _cast_stored_weights
 from seqapps.tasks.preset_files import load_keras_file as _load_keras_file
 from seqapps.tasks.rows import examples_of, padded, renumbered, unbatched  # noqa: F401 (for tasks)
@@ -207,6 +207,7 @@ class Task(keras.Model):
         """
         from seqapps import datasets
 
+        check_compile_options(self, compile_options)
         epochs = check_positive_int(epochs, "epochs")
         batch_size = check_positive_int(batch_size, "batch_size")
         learning_rate = check_float(learning_rate, "learning_rate", low=0, open_low=True)
