@@ -58,6 +58,13 @@ def _read_text(path: PathLike, encoding: str) -> str:
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as error:
+        from seqapps.tasks.images import is_image_file
+
+        if is_image_file(raw) or b"\0" in raw[:8192]:
+            kind = "an image" if is_image_file(raw) else "binary data"
+            raise ValueError(
+                f"{path} holds {kind}, not text: give a text or CSV/TSV file"
+            ) from None
         line = raw[: error.start].count(b"\n") + 1
         raise ValueError(
             f"{path} line {line}: bytes {raw[error.start : error.end]!r} are not valid "
@@ -516,7 +523,8 @@ def from_image_folder(
 
     image_dir = Path(image_dir)
     if not image_dir.is_dir():
-        raise FileNotFoundError(f"image folder {image_dir} does not exist")
+        problem = "is a file, not a folder" if image_dir.is_file() else "does not exist"
+        raise FileNotFoundError(f"image folder {image_dir} {problem}")
     header, rows = _read_table(captions_csv, None, encoding)
     _check_columns(
         {"image_column": image_column, "caption_column": caption_column},

@@ -15,6 +15,7 @@ import contextlib
 import difflib
 import json
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -135,6 +136,8 @@ def _parser(tasks: list[DeclaredTask]):
             add_option(
                 sub, Option("--batch-size", "", "inputs answered at once", "positive_int", 32)
             )
+        else:  # refused with a hint, not as argparse's "unrecognized arguments"
+            sub.add_argument("stray", nargs="*", default=[], help=argparse.SUPPRESS)
         sub.add_argument("--json", action="store_true", help="one JSON object per line")
         for option in face.options:
             add_option(sub, option)
@@ -203,6 +206,12 @@ def _check_arguments(args: argparse.Namespace, tasks: list[DeclaredTask]) -> Dec
         return None
     task = _task_of(args.name, tasks)
     face = getattr(args, "interface", None)  # a verb command's
+    if getattr(args, "stray", None):
+        first = next((o.flag for o in face.options if o.type == "str"), "--OPTION")
+        raise UsageError(
+            f"{face.verb} takes options only, no {args.stray[0]!r} as an argument; "
+            f"did you mean {first} {shlex.quote(' '.join(args.stray))}?"
+        )
     if face is not None and task is not None:
         _refuse_another_verb(args, task.task_name, task.interface)
     files = (
@@ -211,6 +220,8 @@ def _check_arguments(args: argparse.Namespace, tasks: list[DeclaredTask]) -> Dec
     if face is not None and face.inputs == "image":  # paths as arguments: there before the model
         files.update({path: path for path in args.inputs if path.strip()})
     for shown_as, path in files.items():
+        if Path(path).is_dir():
+            raise UsageError(f"{shown_as} is a folder; give the files in it (e.g. {path}/*)")
         if not Path(path).is_file():
             raise UsageError(f"{shown_as}: no such file")
     if face is not None and set(GENERATION) <= set(face.options):
@@ -298,8 +309,13 @@ def _list(args: argparse.Namespace) -> None:
 
 
 def _info(args: argparse.Namespace) -> None:
-    from seqapps.zoo import describe, format_card
+    from seqapps.zoo import describe, format_card, registry
 
+    if registry.preset_file(args.name) is not None:
+        raise UsageError(
+            f"{args.name} is a preset file; info prints a zoo entry's card, which a preset has "
+            f"not (see 'seqapps list' for the entries)"
+        )
     card = describe(args.name)
     print(
         json.dumps(card, indent=2, ensure_ascii=False) if args.json else format_card(card).rstrip()

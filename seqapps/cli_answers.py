@@ -32,11 +32,23 @@ def read_inputs(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
             try:
                 line = (raw if isinstance(raw, str) else raw.decode("utf-8")).rstrip("\r\n")
             except UnicodeDecodeError as error:
+                if not from_stdin and _is_image(args.file):
+                    raise ValueError(
+                        f"{name} is an image; --file names a list of {args.interface.inputs}s, "
+                        f"one per line: give images as arguments"
+                    ) from None
                 raise ValueError(
                     f"{name} line {number} is not UTF-8 (byte {raw[error.start]:#x} at column "
                     f"{error.start + 1}); convert it, e.g. iconv -f latin1 -t utf-8"
                 ) from None
             yield f"{name} line {number}", line
+
+
+def _is_image(path: str) -> bool:
+    from seqapps.tasks.images import is_image_file
+
+    with open(path, "rb") as file:
+        return is_image_file(file.read(16))
 
 
 def write_answers(model, args: argparse.Namespace, options: dict) -> None:

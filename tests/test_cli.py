@@ -153,6 +153,15 @@ def test_finetune_names_missing_columns(entry, capsys, tmp_path):
     err = capsys.readouterr().err
     assert "text_column 'text' is not a column" in err and "--text-column" in err
 
+    # An image given where a table or a list of inputs belongs is named as an image.
+    image = Path(__file__).parents[1] / "docs" / "examples" / "dog.png"
+    assert main(["finetune", "cli-tiny", "--data", str(image), "--out", str(tmp_path / "o")]) == 1
+    assert (
+        f"{image} holds an image, not text: give a text or CSV/TSV file" in capsys.readouterr().err
+    )
+    assert main(["classify", "cli-tiny", "--file", str(image)]) == 1
+    assert f"{image} is an image; --file names a list of texts" in capsys.readouterr().err
+
 
 def test_export_writes_a_saved_model(entry, capsys, tmp_path):
     assert main(["export", "cli-tiny", str(tmp_path / "export")]) == 0
@@ -207,6 +216,8 @@ def test_newcomer_details(entry, capsys, monkeypatch):
     assert "no zoo entry matches 'nothing-*'" in capsys.readouterr().err
     assert main(["info", "sentiment-lstm"]) == 0
     assert "\\u2192" not in capsys.readouterr().out  # arrows as arrows
+    assert main(["info", entry.weights["file"]]) == 2  # a preset file has no card
+    assert "is a preset file; info prints a zoo entry's card" in capsys.readouterr().err
     assert main(["classify", "cli-tiny", "good", "--all-scores"]) == 0
     assert "negative=" in capsys.readouterr().out
 
@@ -238,6 +249,7 @@ def _in_fresh_python(args, cwd):
         (["classify", "sentiment-lstn", "hi"], "did you mean 'sentiment-lstm'"),
         (["classify", "sentiment-lstm", "--file", "none.txt"], "--file none.txt: no such file"),
         (["caption", "caption-emoji-gru", "none.png"], "none.png: no such file"),
+        (["caption", "caption-emoji-gru", "."], ". is a folder; give the files in it (e.g. ./*)"),
         (
             ["inspect", "caption-emoji-gru", "--text", "a text", "--out", "report"],
             "--text a text: no such file; caption-emoji-gru reads an image file",
@@ -253,6 +265,10 @@ def _in_fresh_python(args, cwd):
         (
             ["finetune", "caption-emoji-gru", "--data", __file__, "--out", "t.keras"],
             "--image-dir is missing: image-captioning is fine-tuned with --data and --image-dir",
+        ),
+        (
+            ["generate", "textgen-shakespeare-rnn", "ROMEO:", "--seed", "1"],
+            "generate takes options only, no 'ROMEO:' as an argument; did you mean --prompt ROMEO:?",
         ),
         (["list", "--task", "nonsense"], "there is no task 'nonsense'; the tasks are image-capt"),
         (["predict"], "the following arguments are required: name\n"),  # texts are optional

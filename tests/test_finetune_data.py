@@ -158,3 +158,12 @@ def test_a_mistyped_finetune_keyword_is_named_with_the_closest_one(classifier):
     generator = TextGenerator(list("ab "), units=4, embedding_dim=4)
     with pytest.raises(TypeError, match=r"'windows'; did you mean 'window'\?"):
         generator.finetune(["ab ba"], windows=4)
+
+
+def test_a_file_where_a_folder_belongs_is_named_as_a_file(tmp_path):
+    image = tmp_path / "red.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n")
+    with pytest.raises(FileNotFoundError, match="image folder .*red.png is a file, not a folder"):
+        datasets.from_image_folder(image, tmp_path / "captions.csv")
+    with pytest.raises(ValueError, match="red.png holds an image, not text"):
+        datasets.from_csv(image)
