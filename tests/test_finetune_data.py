@@ -167,3 +167,6 @@ def test_a_file_where_a_folder_belongs_is_named_as_a_file(tmp_path):
         datasets.from_image_folder(image, tmp_path / "captions.csv")
     with pytest.raises(ValueError, match="red.png holds an image, not text"):
         datasets.from_csv(image)
+    # A classifier takes examples, not files: the error names the reader to use.
+    with pytest.raises(TypeError, match="got the file .*from_csv"):
+        TextClassifier(["a"], ["x", "y"], units=4, embedding_dim=4).finetune(image)

@@ -166,6 +166,10 @@ def test_a_string_naming_a_folder_is_refused_not_trained_on(model, tmp_path, mon
         with pytest.raises(ValueError, match=r"names an existing file or folder: pass pathlib"):
             verb("my_texts")
     assert model.score(["my_texts"])["characters"] == len("my_texts")
+    # A mistyped path names nothing, but is still no text to train on.
+    for typo in ("my_text/", "my_texts/b.txt", "plays.txt"):
+        with pytest.raises(ValueError, match=r"looks like a path, but no file or folder has"):
+            model.finetune(typo)
 
 
 def test_export_generates_the_same_text_without_seqapps(model, tmp_path):

@@ -1,6 +1,7 @@
 """Checks on raw Python input shared by the tasks' plain verbs (numeric options: `seqapps.checks`)."""
 
 import os
+import re
 from collections.abc import Iterable
 
 # The numeric checks moved to seqapps.checks; they stay importable here for code written against this module.
@@ -50,6 +51,11 @@ def standardize_texts(texts: object, *, name: str = "texts") -> tuple[list[str],
 
 def check_list(value: object, name: str, what: str = "a list") -> list:
     """`value` as a list; a string (or bytes), which would be read a character at a time, raises."""
+    if isinstance(value, os.PathLike) or isinstance(value, str) and os.path.isfile(value):
+        raise TypeError(
+            f"{name} must be {what}, got the file {os.fspath(value)!r}; read it first with a "
+            f"seqapps.datasets reader (e.g. from_csv) and pass the dataset it returns"
+        )
     if isinstance(value, (str, bytes)):
         raise TypeError(
             f"{name} must be {what}, got a single {type(value).__name__} ({shown(value)}); a "
@@ -101,11 +107,20 @@ def read_texts(source) -> list[str]:
 
 
 def refuse_path_string(source) -> None:
-    """Raises if `source` is a one-line `str` naming an existing file or folder."""
-    if isinstance(source, str) and "\n" not in source and os.path.exists(source):
+    """Raises if `source` is a one-line `str` naming an existing file or folder, or one word
+    written as a path ("texts/", "data/plays.txt") that names none: both are mistakes far
+    more often than a text to train on."""
+    if not isinstance(source, str) or "\n" in source:
+        return
+    if os.path.exists(source):
         raise ValueError(
             f"{source!r} is read as text, but it names an existing file or folder: pass "
             f"pathlib.Path({source!r}) to read it, or [{source!r}] to use the string itself"
+        )
+    if re.fullmatch(r"\S*[/\\]\S*|\S+\.(txt|text|md|csv|tsv)", source, re.IGNORECASE):
+        raise ValueError(
+            f"{source!r} looks like a path, but no file or folder has that name: check it, and "
+            f"pass it as pathlib.Path(...) to read it; [{source!r}] uses the string itself"
         )
 
 
