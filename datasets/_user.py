@@ -429,6 +429,15 @@ def from_parallel_files(
     )
 
 
+def _is_conllu(lines: list[str]) -> bool:
+    """Whether the first token line has CoNLL-U's ten tab-separated columns, a word ID first."""
+    for line in lines:
+        if line.strip() and not line.startswith("#"):
+            fields = line.split("\t")
+            return len(fields) == 10 and fields[0].split("-")[0].split(".")[0].isdigit()
+    return False
+
+
 def from_conll(
     path: PathLike,
     token_column: int = 0,
@@ -440,8 +449,10 @@ def from_conll(
     """CoNLL-style tagging data → ``(dataset of (tokens, tag_ids), label_names)``.
 
     One ``token tag`` line per token (columns split on tabs if the line has one, otherwise on
-    whitespace), a blank line between sentences. ``-DOCSTART-`` lines are skipped; pass
-    ``comment_prefix="#"`` for CoNLL-U files.
+    whitespace), a blank line between sentences. ``-DOCSTART-`` lines are skipped. A CoNLL-U
+    file (ten tab-separated columns, a word ID first) read with the default columns is read
+    as one, said in a warning: the FORM and UPOS columns, ``#`` comments, multiword-token and
+    empty-node lines skipped.
 
     >>> from seqapps import datasets
     >>> ds, tags = datasets.from_conll("train.conll")  # doctest: +SKIP
@@ -450,9 +461,21 @@ def from_conll(
     tokens: list[str] = []
     tags: list[str] = []
     lines: list[int] = []
-    for number, line in enumerate(_read_lines(path, encoding), start=1):
+    text_lines = _read_lines(path, encoding)
+    conllu = (token_column, tag_column, comment_prefix) == (0, -1, None) and _is_conllu(text_lines)
+    if conllu:
+        token_column, tag_column, comment_prefix = 1, 3, "#"
+        warnings.warn(
+            f"{path} is read as CoNLL-U: tokens from FORM (column 1), tags from UPOS (column 3); "
+            f"pass token_column= and tag_column= to read other columns",
+            UserWarning,
+            stacklevel=2,
+        )
+    for number, line in enumerate(text_lines, start=1):
         if comment_prefix and line.startswith(comment_prefix):
             continue
+        if conllu and not line.split("\t")[0].isdigit() and line.strip():
+            continue  # a multiword token ("1-2") or an empty node ("1.1")
         if not line.strip():
             if tokens:
                 sentences.append((tokens, tags, lines))

@@ -259,6 +259,24 @@ def test_from_conll_tabs_comments_and_given_names(tmp_path):
     assert names == ["VERB", "NOUN"] and items(dataset) == [(["Dogs", "bark"], [1, 0])]
 
 
+def test_a_conllu_file_read_with_the_default_columns_is_read_as_conllu(tmp_path):
+    path = tmp_path / "u.conllu"
+    rows = [
+        "# text = The dog runs.",
+        "1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_",
+        "2\tdog\tdog\tNOUN\tNN\t_\t3\tnsubj\t_\t_",
+        "3-4\truns.\t_\t_\t_\t_\t_\t_\t_\t_",
+        "3\truns\trun\tVERB\tVBZ\t_\t0\troot\t_\t_",
+        "3.1\tfast\tfast\tADV\tRB\t_\t_\t_\t_\t_",
+        "4\t.\t.\tPUNCT\t.\t_\t3\tpunct\t_\t_",
+    ]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.warns(UserWarning, match="read as CoNLL-U: tokens from FORM .* UPOS"):
+        dataset, names = datasets.from_conll(path)
+    assert names == ["DET", "NOUN", "PUNCT", "VERB"]
+    assert items(dataset) == [(["The", "dog", "runs", "."], [0, 1, 3, 2])]
+
+
 def test_from_conll_malformed_line_names_file_line_content(tmp_path):
     path = tmp_path / "bad.conll"
     path.write_text("The DET\ncat\nsat VERB\n")
