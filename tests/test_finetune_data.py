@@ -170,3 +170,10 @@ def test_a_file_where_a_folder_belongs_is_named_as_a_file(tmp_path):
     # A classifier takes examples, not files: the error names the reader to use.
     with pytest.raises(TypeError, match="got the file .*from_csv"):
         TextClassifier(["a"], ["x", "y"], units=4, embedding_dim=4).finetune(image)
+
+
+def test_a_classification_dataset_with_ids_outside_the_labels_is_refused_before_training():
+    classifier = TextClassifier(["a", "b"], ["x", "y"], units=4, embedding_dim=4)
+    dataset = tf.data.Dataset.from_tensor_slices((["a", "b", "a b"], [0, 1, 2]))
+    with pytest.raises(ValueError, match=r"label ids run from 0 to 2, outside 0..1 .*label_names"):
+        classifier.finetune(dataset, epochs=1, verbose=0)

@@ -67,3 +67,30 @@ def check_label_names(dataset, model) -> None:
             f"load the model with {argument}={list(given)} (the same names in another order "
             f"keep the trained head; other names get a fresh one)"
         )
+
+
+def check_target_ids(examples, model) -> None:
+    """Refuses a dataset of `(input, ids)` examples with an integer id outside the model's head
+    (`labels` or `tags`), before training fails on it inside TensorFlow."""
+    import tensorflow as tf
+
+    targets = examples.element_spec[1]
+    if len(model.head_arguments) != 1 or not targets.dtype.is_integer:
+        return
+    (argument,) = model.head_arguments
+    names = getattr(model, argument)
+    low, high = examples.reduce(
+        (tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
+        lambda bounds, example: (
+            tf.minimum(bounds[0], tf.reduce_min(tf.cast(example[1], tf.int64))),
+            tf.maximum(bounds[1], tf.reduce_max(tf.cast(example[1], tf.int64))),
+        ),
+    )
+    if low < 0 or high >= len(names):
+        one = argument.removesuffix("s")
+        raise ValueError(
+            f"the dataset's {one} ids run from {int(low)} to {int(high)}, outside "
+            f"0..{len(names) - 1} of the model's {argument} {names}; read the file with "
+            f"label_names=model.{argument}, or load the model with {argument}=[...] naming "
+            f"every {one}"
+        )

@@ -7,7 +7,7 @@ import tensorflow as tf
 from seqapps.checks import check_float, check_positive_int
 from seqapps.interface import Interface, Option
 from seqapps.layers import CharacterEncoder, RecurrentStack
-from seqapps.tasks.heads import check_label_names, head_names
+from seqapps.tasks.heads import check_label_names, check_target_ids, head_names
 from seqapps.tasks.tagged_inputs import (
     checked_tag_ids,
     checked_token_lists,
@@ -276,19 +276,7 @@ class SequenceTagger(Task):
             raise ValueError(f"pass the tags inside the tf.data.Dataset, not beside {name}")
         check_label_names(sentences, self)
         sentences = unbatched(sentences, 1)
-        low, high = sentences.reduce(
-            (tf.constant(0, tf.int64), tf.constant(0, tf.int64)),
-            lambda bounds, example: (
-                tf.minimum(bounds[0], tf.reduce_min(tf.cast(example[1], tf.int64))),
-                tf.maximum(bounds[1], tf.reduce_max(tf.cast(example[1], tf.int64))),
-            ),
-        )
-        if low < 0 or high >= len(self.tags):
-            raise ValueError(
-                f"the dataset's tag ids run from {int(low)} to {int(high)}, outside "
-                f"0..{len(self.tags) - 1} of the model's tags {self.tags}; read the file with "
-                f"label_names=model.tags, or load the model with tags=[...] naming every tag"
-            )
+        check_target_ids(sentences, self)
         return sentences
 
     def finetune_batches(self, examples, batch_size, *, shuffle=False, seed=0):
