@@ -49,7 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser, commands = _parser(tasks)
     try:
         if argv and argv[0] in commands:
-            args = commands[argv[0]].parse_intermixed_args(argv[1:])
+            args, unknown = commands[argv[0]].parse_known_intermixed_args(argv[1:])
+            if unknown:
+                commands[argv[0]].error(_unknown_arguments(unknown, argv[0], commands))
             args.command = argv[0]
         else:
             args = parser.parse_args(argv)  # --help, --version, or an unknown command
@@ -184,6 +186,18 @@ def _parser(tasks: list[DeclaredTask]):
 
     serve.add_arguments(command("serve", "serve entries: TF Serving's REST API, a page", serve.run))
     return parser, found
+
+
+def _unknown_arguments(unknown: list[str], command: str, commands: dict) -> str:
+    """argparse's "unrecognized arguments", or for an option the commands that take it."""
+    flag = next((item.split("=")[0] for item in unknown if item.startswith("-")), None)
+    if flag is None:
+        return f"unrecognized arguments: {' '.join(unknown)}"
+    takers = {p.prog.split()[-1] for p in commands.values() if flag in p._option_string_actions}
+    if not takers:
+        return f"{flag} is not an option of {command}; see seqapps {command} --help"
+    verb = "takes" if len(takers) == 1 else "take"
+    return f"{flag} is not an option of {command}; {', '.join(sorted(takers))} {verb} it"
 
 
 # -- checks before TensorFlow ----------------------------------------------------------------

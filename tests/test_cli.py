@@ -255,7 +255,11 @@ def _in_fresh_python(args, cwd):
             "--text a text: no such file; caption-emoji-gru reads an image file",
         ),
         (["translate", "translate-en-es-gru", "--beam", "0", "hi"], "must be a positive integer"),
-        (["classify", "sentiment-lstm", "--no-such-option", "hi"], "unrecognized arguments"),
+        (["classify", "sentiment-lstm", "--no-such-option", "hi"], "see seqapps classify --help"),
+        (
+            ["classify", "sentiment-lstm", "--beam", "3", "hi"],
+            "--beam is not an option of classify; caption, generate, translate take it",
+        ),
         (["translate", "sentiment-lstm", "hi"], "run it with `seqapps classify sentiment-lstm"),
         (
             ["finetune", "textgen-shakespeare-lstm", "--data", "x.csv", "--out", "t.keras"],
