@@ -158,7 +158,12 @@ def _parser(tasks: list[DeclaredTask]):
         Option("--epochs", "", "most passes over the data (early stopping)", "positive_int", 10),
         Option("--learning-rate", "", "Adam's learning rate", "float", 3e-4),
         Option("--batch-size", "", "examples per training step", "positive_int", 32),
-        Option("--freeze", "", "a layer to keep as it is: embedding, encoder", "append"),
+        Option(
+            "--freeze",
+            "",
+            "a layer to keep as it is, by name (repeatable; an unknown name lists the model's)",
+            "append",
+        ),
         Option("--backup-dir", "", "save the state here every epoch; rerun to resume a killed run"),
         Option("--quiet", "", "no progress bars", "flag"),
     ):
