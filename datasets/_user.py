@@ -60,10 +60,14 @@ def _read_text(path: PathLike, encoding: str) -> str:
     except UnicodeDecodeError as error:
         from seqapps.tasks.images import is_image_file
 
-        if is_image_file(raw) or b"\0" in raw[:8192]:
-            kind = "an image" if is_image_file(raw) else "binary data"
+        if is_image_file(raw):
             raise ValueError(
-                f"{path} holds {kind}, not text: give a text or CSV/TSV file"
+                f"{path} holds an image, not text: give a text or CSV/TSV file"
+            ) from None
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16's byte-order marks
+            raise ValueError(
+                f"{path} is UTF-16 text (e.g. a spreadsheet's 'Unicode text'); pass "
+                f"encoding='utf-16' or re-save the file as UTF-8"
             ) from None
         line = raw[: error.start].count(b"\n") + 1
         raise ValueError(
@@ -462,7 +466,8 @@ def from_conll(
     tags: list[str] = []
     lines: list[int] = []
     text_lines = _read_lines(path, encoding)
-    conllu = (token_column, tag_column, comment_prefix) == (0, -1, None) and _is_conllu(text_lines)
+    defaults = (token_column, tag_column) == (0, -1) and comment_prefix in (None, "#")
+    conllu = defaults and _is_conllu(text_lines)
     if conllu:
         token_column, tag_column, comment_prefix = 1, 3, "#"
         warnings.warn(

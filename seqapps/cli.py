@@ -225,22 +225,24 @@ def _check_arguments(args: argparse.Namespace, tasks: list[DeclaredTask]) -> Dec
         return None
     task = _task_of(args.name, tasks)
     face = getattr(args, "interface", None)  # a verb command's
+    if face is not None and task is not None:
+        _refuse_another_verb(args, task.task_name, task.interface)
     if getattr(args, "stray", None):
         first = next((o.flag for o in face.options if o.type == "str"), "--OPTION")
         raise UsageError(
             f"{face.verb} takes options only, no {args.stray[0]!r} as an argument; "
-            f"did you mean {first} {shlex.quote(' '.join(args.stray))}?"
+            f"did you mean {first}={shlex.quote(' '.join(args.stray))}?"
         )
-    if face is not None and task is not None:
-        _refuse_another_verb(args, task.task_name, task.interface)
     files = (
         {f"--file {args.file}": args.file} if getattr(args, "file", None) not in (None, "-") else {}
     )
     if face is not None and face.inputs == "image":  # paths as arguments: there before the model
         files.update({path: path for path in args.inputs if path.strip()})
     for shown_as, path in files.items():
+        if Path(path).is_dir() and shown_as.startswith("--file"):
+            raise UsageError(f"{shown_as} is a folder; --file takes one file, an input per line")
         if Path(path).is_dir():
-            raise UsageError(f"{shown_as} is a folder; give the files in it (e.g. {path}/*)")
+            raise UsageError(f"{path} is a folder; give the images in it ({Path(path) / '*.png'})")
         if not Path(path).is_file():
             raise UsageError(f"{shown_as}: no such file")
     if face is not None and set(GENERATION) <= set(face.options):
@@ -251,7 +253,8 @@ def _check_arguments(args: argparse.Namespace, tasks: list[DeclaredTask]) -> Dec
         except (TypeError, ValueError) as error:
             raise UsageError(error) from None
     no_inputs = face is not None and face.inputs and not args.inputs and args.file is None
-    if no_inputs and (sys.stdin is None or sys.stdin.closed):
+    reads_stdin = face is not None and face.inputs and not args.inputs and args.file in (None, "-")
+    if reads_stdin and (sys.stdin is None or sys.stdin.closed):
         raise UsageError(f"stdin is closed; give {face.inputs}s as arguments or with --file FILE")
     if no_inputs and sys.stdin.isatty():
         raise UsageError(

@@ -33,9 +33,11 @@ def read_inputs(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
                 line = (raw if isinstance(raw, str) else raw.decode("utf-8")).rstrip("\r\n")
             except UnicodeDecodeError as error:
                 if not from_stdin and _is_image(args.file):
+                    kind = args.interface.inputs
+                    hint = ": give images as arguments" if kind == "image" else ""
                     raise ValueError(
-                        f"{name} is an image; --file names a list of {args.interface.inputs}s, "
-                        f"one per line: give images as arguments"
+                        f"{name} is an image; --file names a text file of {kind}s, one per "
+                        f"line{hint}"
                     ) from None
                 raise ValueError(
                     f"{name} line {number} is not UTF-8 (byte {raw[error.start]:#x} at column "

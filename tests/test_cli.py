@@ -160,7 +160,8 @@ def test_finetune_names_missing_columns(entry, capsys, tmp_path):
         f"{image} holds an image, not text: give a text or CSV/TSV file" in capsys.readouterr().err
     )
     assert main(["classify", "cli-tiny", "--file", str(image)]) == 1
-    assert f"{image} is an image; --file names a list of texts" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"{image} is an image; --file names a text file of texts, one per line\n" in err
 
 
 def test_export_writes_a_saved_model(entry, capsys, tmp_path):
@@ -249,7 +250,8 @@ def _in_fresh_python(args, cwd):
         (["classify", "sentiment-lstn", "hi"], "did you mean 'sentiment-lstm'"),
         (["classify", "sentiment-lstm", "--file", "none.txt"], "--file none.txt: no such file"),
         (["caption", "caption-emoji-gru", "none.png"], "none.png: no such file"),
-        (["caption", "caption-emoji-gru", "."], ". is a folder; give the files in it (e.g. ./*)"),
+        (["caption", "caption-emoji-gru", "."], ". is a folder; give the images in it (*.png)"),
+        (["classify", "sentiment-lstm", "--file", "."], "--file . is a folder; --file takes one"),
         (
             ["inspect", "caption-emoji-gru", "--text", "a text", "--out", "report"],
             "--text a text: no such file; caption-emoji-gru reads an image file",
@@ -272,7 +274,7 @@ def _in_fresh_python(args, cwd):
         ),
         (
             ["generate", "textgen-shakespeare-rnn", "ROMEO:", "--seed", "1"],
-            "generate takes options only, no 'ROMEO:' as an argument; did you mean --prompt ROMEO:?",
+            "generate takes options only, no 'ROMEO:' as an argument; did you mean --prompt=ROMEO:?",
         ),
         (["list", "--task", "nonsense"], "there is no task 'nonsense'; the tasks are image-capt"),
         (["predict"], "the following arguments are required: name\n"),  # texts are optional

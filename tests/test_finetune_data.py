@@ -167,6 +167,15 @@ def test_a_file_where_a_folder_belongs_is_named_as_a_file(tmp_path):
         datasets.from_image_folder(image, tmp_path / "captions.csv")
     with pytest.raises(ValueError, match="red.png holds an image, not text"):
         datasets.from_csv(image)
+    spreadsheet = tmp_path / "unicode.txt"
+    spreadsheet.write_bytes("text,label\nniño,good\n".encode("utf-16"))
+    with pytest.raises(ValueError, match="is UTF-16 text .*encoding='utf-16'"):
+        datasets.from_csv(spreadsheet)
+    assert datasets.from_csv(spreadsheet, encoding="utf-16")[1] == ["good"]
+    latin = tmp_path / "cars.csv"  # begins as a BMP file does, but is none
+    latin.write_bytes("text,label\nBMW ñ,good\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="line 2: bytes .* are not valid utf-8"):
+        datasets.from_csv(latin)
     # A classifier takes examples, not files: the error names the reader to use.
     with pytest.raises(TypeError, match="got the file .*from_csv"):
         TextClassifier(["a"], ["x", "y"], units=4, embedding_dim=4).finetune(image)
@@ -177,3 +186,5 @@ def test_a_classification_dataset_with_ids_outside_the_labels_is_refused_before_
     dataset = tf.data.Dataset.from_tensor_slices((["a", "b", "a b"], [0, 1, 2]))
     with pytest.raises(ValueError, match=r"label ids run from 0 to 2, outside 0..1 .*label_names"):
         classifier.finetune(dataset, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"holds \(input, label ids\) pairs; this one holds"):
+        classifier.finetune(tf.data.Dataset.from_tensor_slices(["a", "b"]), epochs=1, verbose=0)

@@ -319,11 +319,12 @@ def test_the_command_line_with_stdin_closed_or_a_file_not_utf8(model, tmp_path):
     import sys
 
     preset = model.save_preset(tmp_path / "tiny.keras")
-    command = f"{sys.executable} -m seqapps.cli predict {preset} 0<&-"
-    closed = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300)
-    assert closed.returncode == 2
-    assert "stdin is closed; give texts as arguments or with --file FILE" in closed.stderr
-    assert "Traceback" not in closed.stderr
+    for reading in ("", "--file -"):  # stdin by default, or named
+        command = f"{sys.executable} -m seqapps.cli predict {preset} {reading} 0<&-"
+        closed = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300)
+        assert closed.returncode == 2
+        assert "stdin is closed; give texts as arguments or with --file FILE" in closed.stderr
+        assert "Traceback" not in closed.stderr
     latin = tmp_path / "latin1.txt"
     latin.write_bytes("good\nbad\nniño\n".encode("latin-1"))
     from seqapps.cli import main

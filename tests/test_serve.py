@@ -316,7 +316,7 @@ BAD = [
     ("/v1/models/cap:predict", b'{"instances": [{"b64": "aGVsbG8="}]}', 400, "holds no image"),
     ("/v1/models/cap:predict", b'{"instances": ["photos/red.png"]}', 400, "send the bytes of a"),
     # A PNG cut short: TensorFlow's own reason, not its "Graph execution error:".
-    ("/v1/models/cap:predict", DAMAGED_PNG, 400, "PNG"),
+    ("/v1/models/cap:predict", DAMAGED_PNG, 400, "Invalid PNG"),
     (
         "/v1/models/clf:predict",
         b'{"instances": ["a","a","a","a","a","a","a","a","a"]}',

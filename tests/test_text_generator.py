@@ -170,6 +170,7 @@ def test_a_string_naming_a_folder_is_refused_not_trained_on(model, tmp_path, mon
     for typo in ("my_text/", "my_texts/b.txt", "plays.txt"):
         with pytest.raises(ValueError, match=r"looks like a path, but no file or folder has"):
             model.finetune(typo)
+    assert model.score("and/or")["characters"] == len("and/or")  # scored: a text may be one
 
 
 def test_export_generates_the_same_text_without_seqapps(model, tmp_path):

@@ -212,21 +212,23 @@ def test_calibration_lowers_the_validation_loss_keeps_greedy_writing_and_is_a_ca
     assert measured < before.score(text)["bits_per_char"]
     assert after.generate("KING.", max_length=40) == before.generate("KING.", max_length=40)
 
-    # On a stored entry (--card-only), the card's recipe gains the stage once, and its notes say
-    # the temperature.
+    # On a stored entry (--card-only --calibrate), the card's recipe gains the stage and its notes
+    # the temperature; measuring the file again (--card-only) keeps both; a second calibration
+    # is refused.
     (tmp_path / "cards").mkdir()
     monkeypatch.setattr(_textgen_card, "ZOO_DIR", tmp_path)
     monkeypatch.setattr(_cards, "ZOO_DIR", tmp_path)
     previous = {"recipe": "python -m train", "notes": "trained once", "metrics": {"training": []}}
     (tmp_path / "cards" / "x.json").write_text(json.dumps(previous), encoding="utf-8")
-    card_only = textgen.parser().parse_args(["--name", "x", "--card-only", "--calibrate"])
     measured = {"validation": {"pooled": 2.0}, "test": {"pooled": 2.1}, "history": []}
-    for _ in range(2):
+    stage = "python -m seqapps.zoo.recipes.textgen --name x --card-only --calibrate"
+    for flags, calibration in ((["--calibrate"], found), ([], None)):
+        card_only = textgen.parser().parse_args(["--name", "x", "--card-only", *flags])
         _textgen_card.write_card(
-            card_only, textgen.parser, after, weights, measured, 1, None, found
+            card_only, textgen.parser, after, weights, measured, 1, None, calibration
         )
         card = json.loads((tmp_path / "cards" / "x.json").read_text(encoding="utf-8"))
-        stage = "python -m seqapps.zoo.recipes.textgen --name x --card-only --calibrate"
         assert card["recipe"] == f"python -m train && {stage}"
         assert card["notes"].startswith("trained once; logits divided by a temperature of ")
-        assert card["notes"].count("temperature") == 1
+    with pytest.raises(ValueError, match="x is calibrated already"):
+        _calibration.refuse_a_second_calibration("x")

@@ -74,10 +74,17 @@ def check_target_ids(examples, model) -> None:
     (`labels` or `tags`), before training fails on it inside TensorFlow."""
     import tensorflow as tf
 
-    targets = examples.element_spec[1]
-    if len(model.head_arguments) != 1 or not targets.dtype.is_integer:
+    if len(model.head_arguments) != 1:
         return
     (argument,) = model.head_arguments
+    spec = examples.element_spec
+    if not isinstance(spec, tuple) or len(spec) != 2:
+        raise ValueError(
+            f"a dataset to fine-tune on holds (input, {argument.removesuffix('s')} ids) pairs; "
+            f"this one holds {spec}"
+        )
+    if not spec[1].dtype.is_integer:
+        return
     names = getattr(model, argument)
     low, high = examples.reduce(
         (tf.constant(0, tf.int64), tf.constant(0, tf.int64)),

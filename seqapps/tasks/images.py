@@ -88,14 +88,26 @@ def to_float(samples):
     return tf.image.convert_image_dtype(samples, tf.float32)
 
 
-#: How the image files TensorFlow decodes begin (WebP: "RIFF", 4 bytes of size, "WEBP").
-IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
+#: How the image files TensorFlow decodes begin: PNG, JPEG, GIF, JPEG XL (bare and in its box).
+#: BMP and WebP are told by more than their first bytes (`is_image_file`).
+IMAGE_SIGNATURES = (
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",
+    b"GIF87a",
+    b"GIF89a",
+    b"\xff\x0a",
+    b"\x00\x00\x00\x0cJXL \r\n\x87\n",
+)
+#: The sizes a BMP file's second header (bytes 14-17, little-endian) has in its known versions.
+BMP_HEADER_SIZES = (12, 40, 52, 56, 64, 108, 124)
 
 
 def is_image_file(data: bytes) -> bool:
-    """Whether `data` begins as a PNG, JPEG, GIF, BMP or WebP file does (it may still be
-    damaged further on)."""
-    return data.startswith(IMAGE_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+    """Whether `data` begins as a PNG, JPEG, GIF, BMP, WebP or JPEG XL file does (it may still
+    be damaged further on)."""
+    bmp = data[:2] == b"BM" and int.from_bytes(data[14:18], "little") in BMP_HEADER_SIZES
+    webp = data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    return data.startswith(IMAGE_SIGNATURES) or bmp or webp
 
 
 def header_pixels(data):

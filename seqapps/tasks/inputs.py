@@ -51,11 +51,6 @@ def standardize_texts(texts: object, *, name: str = "texts") -> tuple[list[str],
 
 def check_list(value: object, name: str, what: str = "a list") -> list:
     """`value` as a list; a string (or bytes), which would be read a character at a time, raises."""
-    if isinstance(value, os.PathLike) or isinstance(value, str) and os.path.isfile(value):
-        raise TypeError(
-            f"{name} must be {what}, got the file {os.fspath(value)!r}; read it first with a "
-            f"seqapps.datasets reader (e.g. from_csv) and pass the dataset it returns"
-        )
     if isinstance(value, (str, bytes)):
         raise TypeError(
             f"{name} must be {what}, got a single {type(value).__name__} ({shown(value)}); a "
@@ -106,10 +101,21 @@ def read_texts(source) -> list[str]:
     return texts
 
 
-def refuse_path_string(source) -> None:
-    """Raises if `source` is a one-line `str` naming an existing file or folder, or one word
-    written as a path ("texts/", "data/plays.txt") that names none: both are mistakes far
-    more often than a text to train on."""
+def refuse_file(value, name: str) -> None:
+    """Refuses a path, or a `str` naming a file, where a function takes examples, saying to read
+    the file with the `seqapps.datasets` reader of its format."""
+    if isinstance(value, os.PathLike) or isinstance(value, str) and os.path.isfile(value):
+        raise TypeError(
+            f"{name} must hold examples, got the file {os.fspath(value)!r}; read it first with "
+            f"the seqapps.datasets reader of its format (from_csv, from_parallel_tsv, from_conll, "
+            f"...) and pass the dataset it returns"
+        )
+
+
+def refuse_path_string(source, *, training: bool = False) -> None:
+    """Raises if `source` is a one-line `str` naming an existing file or folder; in `training`,
+    also one word written as a path ("texts/", "plays.txt") that names none: both are
+    mistakes far more often than a text to train on (a text to score may be "and/or")."""
     if not isinstance(source, str) or "\n" in source:
         return
     if os.path.exists(source):
@@ -117,7 +123,7 @@ def refuse_path_string(source) -> None:
             f"{source!r} is read as text, but it names an existing file or folder: pass "
             f"pathlib.Path({source!r}) to read it, or [{source!r}] to use the string itself"
         )
-    if re.fullmatch(r"\S*[/\\]\S*|\S+\.(txt|text|md|csv|tsv)", source, re.IGNORECASE):
+    if training and re.fullmatch(r"\S*[/\\]\S*|\S+\.(txt|text|md|csv|tsv)", source, re.IGNORECASE):
         raise ValueError(
             f"{source!r} looks like a path, but no file or folder has that name: check it, and "
             f"pass it as pathlib.Path(...) to read it; [{source!r}] uses the string itself"
@@ -129,7 +135,7 @@ def text_dataset(source):
     strings is kept as it is."""
     import tensorflow as tf
 
-    refuse_path_string(source)
+    refuse_path_string(source, training=True)
     if isinstance(source, os.PathLike):
         from seqapps import datasets
 

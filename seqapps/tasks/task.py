@@ -11,7 +11,7 @@ from seqapps import safe_write
 from seqapps._quiet import progress_verbosity
 from seqapps.checks import check_float, check_int, check_positive_int
 from seqapps.tasks.heads import check_label_names, check_target_ids, head_change, reordered
-from seqapps.tasks.inputs import check_compile_options, check_list
+from seqapps.tasks.inputs import check_compile_options, check_list, refuse_file
 from seqapps.tasks.preset_files import cast_stored_weights as _cast_stored_weights
 from seqapps.tasks.preset_files import load_keras_file as _load_keras_file
 from seqapps.tasks.rows import examples_of, padded, renumbered, unbatched  # noqa: F401 (for tasks)
@@ -262,6 +262,7 @@ class Task(keras.Model):
             examples = unbatched(x, len(tf.nest.flatten(self.inputs)[0].shape) - 1)
             check_target_ids(examples, self)
             return examples
+        refuse_file(x, "x")
         check_list(x, "x", "a list of inputs")  # refuses a string read one character at a time
         if y is not None:
             check_list(y, "y", "a list of targets")

@@ -275,6 +275,8 @@ def test_a_conllu_file_read_with_the_default_columns_is_read_as_conllu(tmp_path)
         dataset, names = datasets.from_conll(path)
     assert names == ["DET", "NOUN", "PUNCT", "VERB"]
     assert items(dataset) == [(["The", "dog", "runs", "."], [0, 1, 3, 2])]
+    with pytest.warns(UserWarning, match="read as CoNLL-U"):  # as the earlier docs advised
+        assert datasets.from_conll(path, comment_prefix="#")[1] == names
 
 
 def test_from_conll_malformed_line_names_file_line_content(tmp_path):

@@ -87,6 +87,16 @@ def calibrate(weights: Path, validation_text: str) -> dict:
     }
 
 
+def refuse_a_second_calibration(name: str) -> None:
+    """Refuses to calibrate a stored entry whose card says it is calibrated: a second fit
+    would find about 1 and its note would hide the first."""
+    from seqapps.zoo.recipes._cards import ZOO_DIR
+
+    card = ZOO_DIR / "cards" / f"{name}.json"
+    if card.exists() and CALIBRATION_NOTE in card.read_text(encoding="utf-8"):
+        raise ValueError(f"{name} is calibrated already (see its card's notes); nothing to do")
+
+
 def calibration_note(calibration: dict) -> str:
     """What the card's notes say of the stage."""
     return (

@@ -6,7 +6,7 @@ import datetime
 import json
 from pathlib import Path
 
-from seqapps.zoo.recipes._calibration import CALIBRATION_NOTE, calibration_note
+from seqapps.zoo.recipes._calibration import calibration_note
 from seqapps.zoo.recipes._cards import (
     CELL_NAMES,
     ZOO_DIR,
@@ -60,10 +60,9 @@ def write_card(
         )
     elif args.card_only and previous:
         # The stored file measured again, or calibrated as a stage after the recipe's own.
-        recipe = previous["recipe"].split(f" && {base} --card-only --calibrate")[0]
+        recipe, notes = previous["recipe"], previous.get("notes", notes)
         if calibration:
             recipe += f" && {base} --card-only --calibrate"
-        notes = previous.get("notes", notes).split(f"; {CALIBRATION_NOTE}")[0]
     elif args.initial_weights and previous:
         # Record both stages: the run that made the initial weights, then this one.
         recipe = f"{previous['recipe']} && cp zoo/weights/{weights.name} stage1.keras && {recipe}"

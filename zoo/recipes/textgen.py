@@ -36,7 +36,7 @@ import math
 import time
 from pathlib import Path
 
-from seqapps.zoo.recipes._calibration import calibrate
+from seqapps.zoo.recipes._calibration import calibrate, refuse_a_second_calibration
 from seqapps.zoo.recipes._cards import ZOO_DIR
 from seqapps.zoo.recipes._textgen_card import DATASET, write_card
 from seqapps.zoo.recipes._windows import add_network_arguments
@@ -229,6 +229,8 @@ def train(args: argparse.Namespace) -> dict:
 
     keras.config.set_dtype_policy("float32")
     calibration = None
+    if args.calibrate and args.card_only:
+        refuse_a_second_calibration(args.name)
     if args.calibrate:
         calibration = calibrate(weights, "".join(validation_works.values()))
         print(json.dumps({"calibration": calibration}), flush=True)
