@@ -321,7 +321,9 @@ def test_the_command_line_with_stdin_closed_or_a_file_not_utf8(model, tmp_path):
     preset = model.save_preset(tmp_path / "tiny.keras")
     for reading in ("", "--file -"):  # stdin by default, or named
         command = f"{sys.executable} -m seqapps.cli predict {preset} {reading} 0<&-"
-        closed = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300)
+        closed = subprocess.run(
+            ["bash", "-c", command], capture_output=True, text=True, timeout=300
+        )
         assert closed.returncode == 2
         assert "stdin is closed; give texts as arguments or with --file FILE" in closed.stderr
         assert "Traceback" not in closed.stderr
