@@ -50,7 +50,7 @@ def _is_image(path: str) -> bool:
     from seqapps.tasks.images import is_image_file
 
     with open(path, "rb") as file:
-        return is_image_file(file.read(16))
+        return is_image_file(file.read(32))
 
 
 def write_answers(model, args: argparse.Namespace, options: dict) -> None:
