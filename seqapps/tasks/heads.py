@@ -49,6 +49,17 @@ def reordered(weights: list, order: list) -> list:
     return [w[..., order] for w in weights]
 
 
+def head_examples(dataset, model, rank: int):
+    """A fine-tuning dataset as unbatched `(input, ids)` examples (`unbatched`, inputs of
+    `rank`), refused when its ids name other labels than the model's or fall outside its head."""
+    from seqapps.tasks.rows import unbatched
+
+    check_label_names(dataset, model)
+    examples = unbatched(dataset, rank)
+    check_target_ids(examples, model)
+    return examples
+
+
 def check_label_names(dataset, model) -> None:
     """Refuses a dataset whose target ids name other labels than the model's ids do.
 

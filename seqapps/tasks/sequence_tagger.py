@@ -7,14 +7,14 @@ import tensorflow as tf
 from seqapps.checks import check_float, check_positive_int
 from seqapps.interface import Interface, Option
 from seqapps.layers import CharacterEncoder, RecurrentStack
-from seqapps.tasks.heads import check_label_names, check_target_ids, head_names
+from seqapps.tasks.heads import head_examples, head_names
 from seqapps.tasks.tagged_inputs import (
     checked_tag_ids,
     checked_token_lists,
     sentence_token_lists,
     tagged_examples,
 )
-from seqapps.tasks.task import Task, padded, renumbered, string_signature, unbatched
+from seqapps.tasks.task import Task, padded, renumbered, string_signature
 from seqapps.tasks.word_vectors import built_from_vectors, word_embedding
 from seqapps.text import CharacterLookup, TokenLookup, split_words
 
@@ -274,10 +274,7 @@ class SequenceTagger(Task):
             )
         if tags is not None:
             raise ValueError(f"pass the tags inside the tf.data.Dataset, not beside {name}")
-        check_label_names(sentences, self)
-        sentences = unbatched(sentences, 1)
-        check_target_ids(sentences, self)
-        return sentences
+        return head_examples(sentences, self, 1)
 
     def finetune_batches(self, examples, batch_size, *, shuffle=False, seed=0):
         return self.make_dataset(examples, batch_size=batch_size, shuffle=shuffle, seed=seed)

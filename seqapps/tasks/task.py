@@ -10,7 +10,7 @@ import tensorflow as tf
 from seqapps import safe_write
 from seqapps._quiet import progress_verbosity
 from seqapps.checks import check_float, check_int, check_positive_int
-from seqapps.tasks.heads import check_label_names, check_target_ids, head_change, reordered
+from seqapps.tasks.heads import head_change, head_examples, reordered
 from seqapps.tasks.inputs import check_compile_options, check_list, refuse_file
 from seqapps.tasks.preset_files import cast_stored_weights as _cast_stored_weights
 from seqapps.tasks.preset_files import load_keras_file as _load_keras_file
@@ -258,10 +258,7 @@ class Task(keras.Model):
         if isinstance(x, tf.data.Dataset):
             if y is not None:
                 raise ValueError("pass targets inside the tf.data.Dataset, not as y")
-            check_label_names(x, self)
-            examples = unbatched(x, len(tf.nest.flatten(self.inputs)[0].shape) - 1)
-            check_target_ids(examples, self)
-            return examples
+            return head_examples(x, self, len(tf.nest.flatten(self.inputs)[0].shape) - 1)
         refuse_file(x, "x")
         check_list(x, "x", "a list of inputs")  # refuses a string read one character at a time
         if y is not None:

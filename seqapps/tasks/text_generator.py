@@ -336,7 +336,8 @@ class TextGenerator(GenerativeTask):
         Pass files as `pathlib.Path` (a `str` is text: one naming a file is refused); a folder
         gives every file under it that is not hidden, sorted by path. Characters outside the
         pretrained vocabulary are read and predicted as `[UNK]` and counted in the History's
-        `unknown_characters` (a warning says how many). The texts, each read as `START + text`, are cut into windows of
+        `unknown_characters` (a warning says how many). The texts, each read as
+        `START + text`, are cut into windows of
         `window` tokens, `validation_fraction` of them held out; `options` are `Task.finetune`'s.
         """
         start = tf.constant([self.start_id], tf.int32)
