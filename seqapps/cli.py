@@ -252,8 +252,8 @@ def _check_arguments(args: argparse.Namespace, tasks: list[DeclaredTask]) -> Dec
             GenerationConfig(**option_values(args, GENERATION))
         except (TypeError, ValueError) as error:
             raise UsageError(error) from None
-    no_inputs = face is not None and face.inputs and not args.inputs and args.file is None
     reads_stdin = face is not None and face.inputs and not args.inputs and args.file in (None, "-")
+    no_inputs = reads_stdin and args.file is None  # nothing said of where the inputs are
     if reads_stdin and (sys.stdin is None or sys.stdin.closed):
         raise UsageError(f"stdin is closed; give {face.inputs}s as arguments or with --file FILE")
     if no_inputs and sys.stdin.isatty():
